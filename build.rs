@@ -1,0 +1,168 @@
+//! Verilates the RTL (rtl/*.v, or the tree named by CNN_COSIM_RTL) into OUT_DIR, compiles
+//! the generated C++, Verilator's runtime and csrc/cnn_shim.cpp with `cc`, and links them.
+//!
+//! Why not the `verilated`/`verilator` crates: they target Verilator 4 and fail against 5.x
+//! (a removed `VerilatedVoidCb` API, hard-coded 4.x file names, a version regex). This script
+//! reads the file lists Verilator itself writes (`<prefix>_classes.mk`) instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+
+const TOP: &str = "cnn_top";
+const PREFIX: &str = "Vcnn_top";
+
+fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    exit(1);
+}
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-env-changed=CNN_COSIM_RTL");
+    println!("cargo:rerun-if-env-changed=VERILATOR");
+    println!("cargo:rerun-if-env-changed=CNN_COSIM_VERILATOR_FLAGS");
+    println!("cargo:rerun-if-changed=csrc/cnn_shim.cpp");
+
+    let rtl = match env::var_os("CNN_COSIM_RTL") {
+        Some(d) => manifest.join(d), // absolute stays absolute
+        None => manifest.join("rtl"),
+    };
+    let sources = rtl_sources(&rtl);
+    println!("cargo:rerun-if-changed={}", rtl.display());
+    for s in &sources {
+        println!("cargo:rerun-if-changed={}", s.display());
+    }
+    println!("cargo:rustc-env=CNN_COSIM_RTL_DIR={}", rtl.display());
+
+    let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
+    let version = check_version(&verilator);
+    println!("cargo:rustc-env=CNN_COSIM_VERILATOR_VERSION={version}");
+    let root = run(Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]), "--getenv");
+    let root = PathBuf::from(root.trim());
+
+    let mdir = out.join("verilated");
+    let _ = std::fs::remove_dir_all(&mdir);
+    let mut cmd = Command::new(&verilator);
+    cmd.args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal"])
+        .args(["--top-module", TOP, "--prefix", PREFIX, "-Mdir"])
+        .arg(&mdir);
+    if let Ok(extra) = env::var("CNN_COSIM_VERILATOR_FLAGS") {
+        cmd.args(extra.split_whitespace());
+    }
+    cmd.args(&sources);
+    let output = cmd.output().unwrap_or_else(|e| fail(&format!("cannot run {verilator}: {e}")));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        fail(&format!("verilator failed on {}:\n{stderr}", rtl.display()));
+    }
+    for line in stderr.lines().filter(|l| l.starts_with('%')) {
+        println!("cargo:warning={line}");
+    }
+
+    let mk = std::fs::read_to_string(mdir.join(format!("{PREFIX}_classes.mk")))
+        .unwrap_or_else(|e| fail(&format!("verilator wrote no {PREFIX}_classes.mk: {e}")));
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++17")
+        .opt_level(3)
+        .debug(false)
+        .warnings(false)
+        .include(&mdir)
+        .include(root.join("include"))
+        .include(root.join("include/vltstd"))
+        .flag_if_supported("-faligned-new")
+        .flag_if_supported("-fcf-protection=none")
+        .define("VM_COVERAGE", "0")
+        .define("VM_SC", "0")
+        .define("VM_TRACE", "0")
+        .define("VM_TRACE_FST", "0")
+        .define("VM_TRACE_VCD", "0")
+        .define("VL_USER_FINISH", None)
+        .define("VL_USER_STOP", None)
+        .define("VL_USER_FATAL", None);
+    for var in ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"] {
+        for name in mk_list(&mk, var) {
+            build.file(mdir.join(format!("{name}.cpp")));
+        }
+    }
+    for var in ["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"] {
+        for name in mk_list(&mk, var) {
+            build.file(root.join("include").join(format!("{name}.cpp")));
+        }
+    }
+    build.file(manifest.join("csrc/cnn_shim.cpp"));
+    build.compile("cnn_verilated");
+    println!("cargo:rustc-link-lib=pthread");
+}
+
+/// `*.v` and `*.sv` directly in `dir`, sorted.
+fn rtl_sources(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| fail(&format!("{}: cannot read RTL directory: {e}", dir.display())));
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "v" || x == "sv"))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        fail(&format!("{}: no .v or .sv files", dir.display()));
+    }
+    v
+}
+
+fn check_version(verilator: &str) -> String {
+    let out = Command::new(verilator).arg("--version").output().unwrap_or_else(|_| {
+        fail(&format!(
+            "{verilator} not found. Install Verilator 5 (scripts/setup.sh does it: \
+             apt-get install verilator), or set VERILATOR=/path/to/verilator"
+        ))
+    });
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"
+    let major = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(m) if m >= 5 => text,
+        _ => fail(&format!(
+            "{verilator} reports {text:?}; Verilator 5.0 or newer is needed \
+             (scripts/setup.sh installs Debian's 5.006)"
+        )),
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| fail(&format!("verilator {what}: {e}")));
+    if !out.status.success() {
+        fail(&format!("verilator {what} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The names listed under `VAR += \` … in a Verilator `_classes.mk`.
+fn mk_list(mk: &str, var: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut inside = false;
+    for line in mk.lines() {
+        let t = line.trim();
+        if !inside {
+            if t.starts_with(var) && t[var.len()..].trim_start().starts_with("+=") {
+                let rest = t[var.len()..].trim_start()[2..].trim().trim_end_matches('\\').trim();
+                names.extend(rest.split_whitespace().map(String::from));
+                inside = t.ends_with('\\');
+            }
+            continue;
+        }
+        let item = t.trim_end_matches('\\').trim();
+        names.extend(item.split_whitespace().map(String::from));
+        if !t.ends_with('\\') {
+            inside = false;
+        }
+    }
+    names
+}

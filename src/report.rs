@@ -1,0 +1,208 @@
+//! CSV reports, written atomically: every file goes to a temporary name and is renamed only
+//! when the whole run finished, so an interrupted or failed run never leaves a half-written
+//! report that looks complete.
+
+use crate::compare::Layer;
+use crate::driver::ImageResult;
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+const SUMMARY: &str = "summary.csv";
+const MISMATCHES: &str = "mismatches.csv";
+const LAYERS: &str = "layers.csv";
+
+/// Per-layer totals over a run.
+#[derive(Debug, Clone, Default)]
+pub struct LayerTotals {
+    pub elements: u64,
+    pub mismatching_elements: u64,
+    pub images_with_mismatch: u64,
+    pub max_abs_diff: u64,
+}
+
+/// Totals over a run, for the printed summary and `layers.csv`.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub images: u64,
+    pub clean: u64,
+    pub timeouts: u64,
+    pub layers: [LayerTotals; 4],
+    pub rtl_correct: u64,
+    pub ref_correct: u64,
+    pub float_correct: u64,
+    pub has_float: bool,
+    pub cycles_sum: u64,
+    pub cycles_n: u64,
+    pub latency_min: Option<u64>,
+    pub latency_max: Option<u64>,
+    pub mismatch_rows: u64,
+    pub mismatch_rows_dropped: u64,
+    /// The first failing image and its first bad layer.
+    pub first_failure: Option<(usize, Layer)>,
+}
+
+/// Writes `summary.csv` and `mismatches.csv` row by row and `layers.csv` at the end.
+pub struct Reports {
+    dir: PathBuf,
+    summary: csv::Writer<File>,
+    mismatches: csv::Writer<File>,
+    max_rows: u64,
+    pub totals: Totals,
+    done: bool,
+}
+
+fn tmp(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.tmp"))
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+impl Reports {
+    /// Opens the temporary files in `dir` (created if missing).
+    pub fn create(dir: &Path, max_rows: u64, has_float: bool) -> Result<Reports> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create report directory", dir.display()))?;
+        let open = |name: &str| -> Result<csv::Writer<File>> {
+            let p = tmp(dir, name);
+            let f = File::create(&p).with_context(|| format!("{}: cannot create", p.display()))?;
+            Ok(csv::Writer::from_writer(f))
+        };
+        let mut summary = open(SUMMARY)?;
+        summary.write_record([
+            "image",
+            "label",
+            "ref_class",
+            "rtl_class",
+            "float_class",
+            "cycles",
+            "conv1_mismatches",
+            "pool1_mismatches",
+            "fc1_mismatches",
+            "class_match",
+            "first_bad_layer",
+            "status",
+            "latency",
+        ])?;
+        let mut mismatches = open(MISMATCHES)?;
+        mismatches.write_record([
+            "image", "layer", "channel", "row", "col", "expected", "actual", "diff",
+        ])?;
+        let totals = Totals { has_float, ..Totals::default() };
+        Ok(Reports { dir: dir.to_path_buf(), summary, mismatches, max_rows, totals, done: false })
+    }
+
+    /// Adds one image (call in image order).
+    pub fn push(&mut self, r: &ImageResult) -> Result<()> {
+        let t = &mut self.totals;
+        t.images += 1;
+        let clean = r.cmp.is_clean() && !r.timed_out;
+        t.clean += clean as u64;
+        t.timeouts += r.timed_out as u64;
+        t.ref_correct += (r.ref_class == r.label) as u64;
+        t.rtl_correct += (r.rtl_class == Some(r.label)) as u64;
+        t.float_correct += (r.float_class == Some(r.label)) as u64;
+        if let Some(c) = r.cycles {
+            t.cycles_sum += c;
+            t.cycles_n += 1;
+        }
+        if let Some(l) = r.latency {
+            t.latency_min = Some(t.latency_min.map_or(l, |m| m.min(l)));
+            t.latency_max = Some(t.latency_max.map_or(l, |m| m.max(l)));
+        }
+        for (i, layer) in Layer::ALL.into_iter().enumerate() {
+            let lt = &mut t.layers[i];
+            lt.elements += layer.elements() as u64;
+            lt.mismatching_elements += r.cmp.counts[i];
+            lt.images_with_mismatch += (r.cmp.counts[i] > 0) as u64;
+            lt.max_abs_diff = lt.max_abs_diff.max(r.cmp.max_abs_diff[i]);
+        }
+        let first_bad = r.cmp.first_bad_layer();
+        if t.first_failure.is_none() {
+            t.first_failure = first_bad.map(|l| (r.index, l));
+        }
+        self.summary.write_record([
+            r.index.to_string(),
+            r.label.to_string(),
+            r.ref_class.to_string(),
+            opt(r.rtl_class),
+            opt(r.float_class),
+            opt(r.cycles),
+            r.cmp.counts[0].to_string(),
+            r.cmp.counts[1].to_string(),
+            r.cmp.counts[2].to_string(),
+            (r.rtl_class == Some(r.ref_class)).to_string(),
+            first_bad.map(|l| l.name().to_string()).unwrap_or_default(),
+            r.status().to_string(),
+            opt(r.latency),
+        ])?;
+        let mut written = 0u64;
+        for m in &r.cmp.rows {
+            if t.mismatch_rows >= self.max_rows {
+                break;
+            }
+            t.mismatch_rows += 1;
+            written += 1;
+            let diff = m.expected.zip(m.actual).map(|(e, a)| a - e);
+            self.mismatches.write_record([
+                r.index.to_string(),
+                m.layer.name().to_string(),
+                m.channel.to_string(),
+                m.row.to_string(),
+                m.col.to_string(),
+                opt(m.expected),
+                opt(m.actual),
+                opt(diff),
+            ])?;
+        }
+        t.mismatch_rows_dropped += r.cmp.counts.iter().sum::<u64>() - written;
+        Ok(())
+    }
+
+    /// Writes `layers.csv` and renames all three files into place.
+    pub fn finish(mut self) -> Result<Totals> {
+        let mut layers = csv::Writer::from_path(tmp(&self.dir, LAYERS))
+            .with_context(|| format!("{}: cannot create", tmp(&self.dir, LAYERS).display()))?;
+        layers.write_record([
+            "layer",
+            "images",
+            "elements",
+            "mismatching_elements",
+            "images_with_mismatch",
+            "max_abs_diff",
+        ])?;
+        for (i, layer) in Layer::ALL.into_iter().enumerate() {
+            let lt = &self.totals.layers[i];
+            layers.write_record([
+                layer.name().to_string(),
+                self.totals.images.to_string(),
+                lt.elements.to_string(),
+                lt.mismatching_elements.to_string(),
+                lt.images_with_mismatch.to_string(),
+                lt.max_abs_diff.to_string(),
+            ])?;
+        }
+        layers.flush()?;
+        self.summary.flush()?;
+        self.mismatches.flush()?;
+        for name in [SUMMARY, MISMATCHES, LAYERS] {
+            let to = self.dir.join(name);
+            std::fs::rename(tmp(&self.dir, name), &to)
+                .with_context(|| format!("{}: cannot write report", to.display()))?;
+        }
+        self.done = true;
+        Ok(self.totals.clone())
+    }
+}
+
+impl Drop for Reports {
+    fn drop(&mut self) {
+        if !self.done {
+            for name in [SUMMARY, MISMATCHES, LAYERS] {
+                let _ = std::fs::remove_file(tmp(&self.dir, name));
+            }
+        }
+    }
+}
