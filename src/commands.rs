@@ -2,13 +2,16 @@
 //! input (exit 2); `verify` also says whether the RTL was bit-exact (exit 0) or not (exit 1).
 
 use crate::compare::Layer;
-use crate::driver::{self, Config, Stimulus};
+use crate::debug;
+use crate::driver::{self, Between, Config, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::memfile::{self, QuantWeights, Rounding};
 use crate::mnist::{self, Split};
 use crate::reference;
 use crate::report::{Reports, Totals};
 use crate::rtl;
+use crate::stimulus;
+#[cfg(feature = "train")]
 use crate::train::{self, TrainConfig};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,6 +23,15 @@ use std::time::Instant;
 /// The float weights file inside a weight directory.
 pub const SAFETENSORS: &str = "model.safetensors";
 
+/// Where `verify`'s images and weights come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StimulusKind {
+    /// MNIST test images with the weights of --weights.
+    Mnist,
+    /// Seeded random weight sets and images (src/stimulus.rs).
+    Random,
+}
+
 /// Options of `verify`.
 #[derive(Debug, Clone)]
 pub struct VerifyArgs {
@@ -30,8 +42,50 @@ pub struct VerifyArgs {
     pub limit: Option<usize>,
     pub quiet: bool,
     pub max_rows: u64,
+    pub stimulus: StimulusKind,
+    /// Random stimulus: weight sets 0..sets, or only `set`.
+    pub sets: u64,
+    pub set: Option<u64>,
+    /// Random stimulus: images per weight set.
+    pub count: usize,
+    /// Debug one image (replaying its segment so the RTL state before it is the same).
+    pub image: Option<usize>,
+    pub dump: Option<PathBuf>,
     pub driver: Config,
 }
+
+impl VerifyArgs {
+    /// The command that reruns image `image` (of weight set `set`) alone with these options.
+    pub fn repro_command(&self, set: Option<u64>, image: usize) -> String {
+        let mut c = String::from("cnn-cosim verify");
+        match set {
+            Some(k) => c += &format!(" --stimulus random --seed {} --set {k}", self.driver.seed),
+            None => {
+                if self.mnist != Path::new(DEFAULT_MNIST) {
+                    c += &format!(" --mnist {}", self.mnist.display());
+                }
+                if self.weights != Path::new(DEFAULT_WEIGHTS) {
+                    c += &format!(" --weights {}", self.weights.display());
+                }
+                if self.driver.bubbles > 0.0 {
+                    c += &format!(" --seed {}", self.driver.seed);
+                }
+            }
+        }
+        if self.driver.bubbles > 0.0 {
+            c += &format!(" --bubbles {}", self.driver.bubbles);
+        }
+        if self.driver.between != Between::BackToBack {
+            c += &format!(" --between {}", self.driver.between);
+        }
+        c + &format!(" --image {image}")
+    }
+}
+
+/// Default `--mnist`.
+pub const DEFAULT_MNIST: &str = "vectors/mnist";
+/// Default `--weights`.
+pub const DEFAULT_WEIGHTS: &str = "vectors/weights";
 
 fn pct(n: u64, d: u64) -> f64 {
     if d == 0 {
@@ -64,52 +118,125 @@ pub fn load_float(weights: &Path) -> Result<Option<FloatWeights>> {
     }
 }
 
-/// `verify`: RTL against reference on MNIST test images. Ok(true) when bit-exact everywhere.
+/// A weight set ready for the RTL: the values, and a directory holding their `.mem` files
+/// (kept alive as long as the set is used).
+struct WeightDir {
+    qw: QuantWeights,
+    path: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl WeightDir {
+    fn load(dir: &Path) -> Result<WeightDir> {
+        let qw = QuantWeights::load(dir)?;
+        let path = dir
+            .canonicalize()
+            .with_context(|| format!("{}: cannot resolve weight directory", dir.display()))?;
+        Ok(WeightDir { qw, path, _tmp: None })
+    }
+
+    fn random(seed: u64, set: u64) -> Result<WeightDir> {
+        let (qw, _) = stimulus::weight_set(seed, set);
+        let tmp = tempfile::Builder::new()
+            .prefix("cnn-cosim-weights-")
+            .tempdir()
+            .context("cannot create a temporary weight directory")?;
+        qw.save(tmp.path())?;
+        Ok(WeightDir { qw, path: tmp.path().to_path_buf(), _tmp: Some(tmp) })
+    }
+}
+
+/// Bubble seed of random weight set `set`, so sets do not share bubble patterns.
+fn set_seed(seed: u64, set: u64) -> u64 {
+    seed ^ (set + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// `verify`: RTL against reference. Ok(true) when bit-exact everywhere.
 pub fn verify(a: &VerifyArgs) -> Result<bool> {
+    if let Some(i) = a.image {
+        return debug_image(a, i);
+    }
     let t0 = Instant::now();
-    let test = mnist::load(&a.mnist, Split::Test)?;
-    if a.start >= test.len() {
-        bail!("--start {} is past the last test image ({})", a.start, test.len() - 1);
+    let mut reports;
+    let pb;
+    match a.stimulus {
+        StimulusKind::Mnist => {
+            let test = mnist::load(&a.mnist, Split::Test)?;
+            let range = select(a.start, a.limit, test.len())?;
+            let wd = WeightDir::load(&a.weights)?;
+            let fw = load_float(&a.weights)?;
+            if !a.quiet {
+                println!(
+                    "cnn-cosim verify: MNIST test images {}..{} from {}, weights {}, RTL {} ({})",
+                    range.start,
+                    range.end - 1,
+                    a.mnist.display(),
+                    a.weights.display(),
+                    rtl::RTL_DIR,
+                    rtl::VERILATOR_VERSION
+                );
+            }
+            reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
+            pb = progress_bar(range.len() as u64, a.quiet);
+            let stim = Stimulus {
+                images: &test.images[range.clone()],
+                labels: Some(&test.labels[range.clone()]),
+                first: range.start,
+            };
+            driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &a.driver, |r| {
+                pb.inc(1);
+                reports.push(&r, None)
+            })?;
+        }
+        StimulusKind::Random => {
+            let sets: Vec<u64> = match a.set {
+                Some(k) => vec![k],
+                None => (0..a.sets).collect(),
+            };
+            let range = select(a.start, a.limit, a.count)?;
+            if !a.quiet {
+                println!(
+                    "cnn-cosim verify: random stimulus, seed {}, weight sets {}, images {}..{} per set, RTL {} ({})",
+                    a.driver.seed,
+                    match a.set { Some(k) => k.to_string(), None => format!("0..{}", a.sets.saturating_sub(1)) },
+                    range.start,
+                    range.end - 1,
+                    rtl::RTL_DIR,
+                    rtl::VERILATOR_VERSION
+                );
+            }
+            reports = Reports::create(&a.reports, a.max_rows, false)?;
+            pb = progress_bar((sets.len() * range.len()) as u64, a.quiet);
+            for &set in &sets {
+                let wd = WeightDir::random(a.driver.seed, set)?;
+                let images: Vec<_> =
+                    range.clone().map(|i| stimulus::image(a.driver.seed, set, i as u64)).collect();
+                let stim = Stimulus { images: &images, labels: None, first: range.start };
+                let cfg = Config { seed: set_seed(a.driver.seed, set), ..a.driver.clone() };
+                driver::run(&stim, &wd.qw, None, &wd.path, &cfg, |r| {
+                    pb.inc(1);
+                    reports.push(&r, Some((set, a.driver.seed)))
+                })?;
+            }
+        }
     }
-    let end = a.limit.map_or(test.len(), |l| (a.start + l).min(test.len()));
-    if end == a.start {
-        bail!("--limit 0 selects no images");
-    }
-    let qw = QuantWeights::load(&a.weights)?;
-    let fw = load_float(&a.weights)?;
-    let weights_abs = a
-        .weights
-        .canonicalize()
-        .with_context(|| format!("{}: cannot resolve weight directory", a.weights.display()))?;
-    let stim = Stimulus {
-        images: &test.images[a.start..end],
-        labels: &test.labels[a.start..end],
-        first: a.start,
-    };
-    let n = stim.images.len() as u64;
-    if !a.quiet {
-        println!(
-            "cnn-cosim verify: images {}..{} of {}, weights {}, RTL {} ({})",
-            a.start,
-            end - 1,
-            a.mnist.display(),
-            a.weights.display(),
-            rtl::RTL_DIR,
-            rtl::VERILATOR_VERSION
-        );
-    }
-    let mut reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
-    let pb = progress_bar(n, a.quiet);
-    pb.set_prefix("verify");
-    driver::run(&stim, &qw, fw.as_ref(), &weights_abs, &a.driver, |r| {
-        pb.inc(1);
-        reports.push(&r)
-    })?;
     pb.finish_and_clear();
     let t = reports.finish()?;
     let secs = t0.elapsed().as_secs_f64();
     print_summary(&t, a, secs);
     Ok(t.clean == t.images)
+}
+
+/// `start .. start+limit`, clipped to `len`, and never empty.
+fn select(start: usize, limit: Option<usize>, len: usize) -> Result<std::ops::Range<usize>> {
+    if start >= len {
+        bail!("--start {start} is past the last image ({})", len.saturating_sub(1));
+    }
+    let end = limit.map_or(len, |l| (start + l).min(len));
+    if end == start {
+        bail!("--limit 0 selects no images");
+    }
+    Ok(start..end)
 }
 
 fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
@@ -125,16 +252,19 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             l.max_abs_diff
         );
     }
-    let float = if t.has_float {
-        format!("{:.2} %", pct(t.float_correct, t.images))
-    } else {
-        "n/a (no model.safetensors)".into()
-    };
-    println!(
-        "accuracy: RTL {:.2} %, reference {:.2} %, float {float}",
-        pct(t.rtl_correct, t.images),
-        pct(t.ref_correct, t.images)
-    );
+    if t.labelled > 0 {
+        let float = if t.has_float {
+            format!("{:.2} %", pct(t.float_correct, t.labelled))
+        } else {
+            "n/a (no model.safetensors)".into()
+        };
+        println!(
+            "accuracy: RTL {:.2} %, reference {:.2} %, float {float}",
+            pct(t.rtl_correct, t.labelled),
+            pct(t.ref_correct, t.labelled)
+        );
+    }
+    println!("argmax ties (equal top logits in the reference): {} images", t.ties);
     if t.cycles_n > 0 {
         println!(
             "cycles per image (first pixel to class_valid): {:.1}; latency last pixel to class_valid: {}..{} cycles",
@@ -144,10 +274,16 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         );
     }
     println!(
-        "wall time {:.2} s, {:.0} images/s, {} jobs; reports in {}",
+        "wall time {:.2} s, {:.0} images/s, {} jobs, {}{}; reports in {}",
         secs,
         t.images as f64 / secs,
         a.driver.jobs,
+        a.driver.between,
+        if a.driver.bubbles > 0.0 {
+            format!(", bubbles {}", a.driver.bubbles)
+        } else {
+            String::new()
+        },
         a.reports.display()
     );
     if t.mismatch_rows_dropped > 0 {
@@ -158,14 +294,80 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
     }
     match t.first_failure {
         None => println!("PASS: {}/{} images bit-exact at every layer", t.clean, t.images),
-        Some((img, layer)) => println!(
-            "FAIL: {}/{} images bit-exact; {} timeouts; first failure: image {img}, layer {}",
-            t.clean,
-            t.images,
-            t.timeouts,
-            layer.name()
-        ),
+        Some(f) => {
+            let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
+            println!(
+                "FAIL: {}/{} images bit-exact; {} timeouts; first failure: {set}image {}, layer {}",
+                t.clean,
+                t.images,
+                t.timeouts,
+                f.image,
+                f.layer.name()
+            );
+            println!("reproduce it alone: {}", a.repro_command(f.set, f.image));
+        }
     }
+}
+
+/// `verify --image N`: replays N's segment up to N and shows each layer of N.
+fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
+    let seg_start = index / driver::SEGMENT * driver::SEGMENT;
+    let (images, labels, wd, fw, cfg, what);
+    match a.stimulus {
+        StimulusKind::Mnist => {
+            let test = mnist::load(&a.mnist, Split::Test)?;
+            if index >= test.len() {
+                bail!("--image {index} is past the last test image ({})", test.len() - 1);
+            }
+            images = test.images[seg_start..=index].to_vec();
+            labels = Some(test.labels[seg_start..=index].to_vec());
+            wd = WeightDir::load(&a.weights)?;
+            fw = load_float(&a.weights)?;
+            cfg = a.driver.clone();
+            what = format!("MNIST test image {index}");
+        }
+        StimulusKind::Random => {
+            let set = a.set.unwrap_or(0);
+            images = (seg_start..=index)
+                .map(|i| stimulus::image(a.driver.seed, set, i as u64))
+                .collect();
+            labels = None;
+            wd = WeightDir::random(a.driver.seed, set)?;
+            fw = None;
+            cfg = Config { seed: set_seed(a.driver.seed, set), ..a.driver.clone() };
+            what = format!(
+                "random image {index} ({}) of weight set {set} ({}), seed {}",
+                stimulus::image_kind(index as u64),
+                stimulus::weight_set(a.driver.seed, set).1,
+                a.driver.seed
+            );
+        }
+    }
+    let stim = Stimulus { images: &images, labels: labels.as_deref(), first: seg_start };
+    let cfg = Config { keep_capture: Some(index), jobs: 1, ..cfg };
+    let mut result = None;
+    driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &cfg, |r| {
+        if r.index == index {
+            result = Some(r);
+        }
+        Ok(())
+    })?;
+    let r = result.context("internal error: the debugged image produced no result")?;
+    let capture = r.capture.clone().unwrap_or_default();
+    let expected = reference::run(&wd.qw, &images[index - seg_start]);
+    println!("{what}: status {}, replayed from image {seg_start} ({})", r.status(), cfg.between);
+    println!(
+        "class: reference {}, RTL {}{}",
+        expected.class,
+        r.rtl_class.map_or("none".into(), |c| c.to_string()),
+        r.label.map(|l| format!(", label {l}")).unwrap_or_default()
+    );
+    debug::print_layers(&expected, &capture, &r.cmp);
+    if let Some(dir) = &a.dump {
+        debug::dump(dir, &expected, &capture)?;
+        println!("wrote {}/{{conv1,pool1,fc1}}.csv", dir.display());
+    }
+    Ok(r.cmp.is_clean() && !r.timed_out)
 }
 
 /// `eval`: float and fixed-point accuracy of a weight directory on the test set.
@@ -211,6 +413,7 @@ pub fn export(fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "train")]
 /// `train`: the notebook's recipe; saves `model.safetensors` and the `.mem` files in `out`.
 pub fn train(mnist_dir: &Path, out: &Path, cfg: &TrainConfig, rounding: Rounding) -> Result<()> {
     let tr = mnist::load(mnist_dir, Split::Train)?;
@@ -218,15 +421,7 @@ pub fn train(mnist_dir: &Path, out: &Path, cfg: &TrainConfig, rounding: Rounding
     let progress = std::io::stderr().is_terminal();
     let t0 = Instant::now();
     let fw = train::train(&tr, &te, cfg, progress, &mut |s| {
-        println!(
-            "Epoch {}: Test set: Average loss: {:.4}, Accuracy: {}/{} ({:.2}%)  [{:.1} s]",
-            s.epoch,
-            s.test_loss,
-            s.correct,
-            s.total,
-            100.0 * s.correct as f64 / s.total as f64,
-            s.seconds
-        );
+        println!("Epoch {}: {s}  [{:.1} s]", s.epoch, s.seconds);
     })?;
     println!("training took {:.1} s", t0.elapsed().as_secs_f64());
     std::fs::create_dir_all(out)

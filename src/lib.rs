@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod compare;
+pub mod debug;
 pub mod driver;
 pub mod float_model;
 pub mod memfile;
@@ -14,4 +15,6 @@ pub mod mnist;
 pub mod reference;
 pub mod report;
 pub mod rtl;
+pub mod stimulus;
+#[cfg(feature = "train")]
 pub mod train;

@@ -2,10 +2,11 @@
 //! reference (verify), 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
-use cnn_cosim::commands::{self, VerifyArgs};
-use cnn_cosim::driver::Config;
+use cnn_cosim::commands::{self, StimulusKind, VerifyArgs};
+use cnn_cosim::driver::{Between, Config};
 use cnn_cosim::float_model::FloatWeights;
 use cnn_cosim::memfile::Rounding;
+#[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,15 +28,15 @@ enum Cmd {
     /// fixed-point reference; CSV reports go to --reports.
     Verify {
         /// Directory with the four MNIST IDX files (raw or .gz).
-        #[arg(long, default_value = "vectors/mnist")]
+        #[arg(long, default_value = commands::DEFAULT_MNIST)]
         mnist: PathBuf,
         /// Directory with the six .mem files (and optionally model.safetensors).
-        #[arg(long, default_value = "vectors/weights")]
+        #[arg(long, default_value = commands::DEFAULT_WEIGHTS)]
         weights: PathBuf,
         /// Where summary.csv, mismatches.csv and layers.csv are written.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
-        /// First test image.
+        /// First image (of the test set, or of each random weight set).
         #[arg(long, default_value_t = 0)]
         start: usize,
         /// How many images (default: all from --start).
@@ -47,15 +48,36 @@ enum Cmd {
         /// At most this many rows in mismatches.csv (every mismatch is still counted).
         #[arg(long, default_value_t = 100_000)]
         max_rows: u64,
-        /// Reset the RTL between images instead of streaming them back-to-back.
+        /// MNIST images with --weights, or seeded random weight sets and images.
+        #[arg(long, value_enum, default_value_t = StimulusKind::Mnist)]
+        stimulus: StimulusKind,
+        /// Seed of the random stimulus and of the bubble pattern.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Random stimulus: number of weight sets.
+        #[arg(long, default_value_t = 20)]
+        sets: u64,
+        /// Random stimulus: run only this weight set.
         #[arg(long)]
-        reset_each: bool,
+        set: Option<u64>,
+        /// Random stimulus: images per weight set.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
         /// Probability of an idle cycle before each pixel.
         #[arg(long, default_value_t = 0.0, value_parser = probability)]
         bubbles: f64,
-        /// Seed for the bubble pattern.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// Between images: back-to-back, idle:N (N idle cycles) or reset.
+        #[arg(long, default_value = "back-to-back")]
+        between: Between,
+        /// Same as --between reset.
+        #[arg(long, conflicts_with = "between")]
+        reset_each: bool,
+        /// Debug one image: print each layer around its first mismatch (no reports written).
+        #[arg(long)]
+        image: Option<usize>,
+        /// With --image: write conv1.csv, pool1.csv and fc1.csv of that image into DIR.
+        #[arg(long, requires = "image")]
+        dump: Option<PathBuf>,
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
@@ -67,6 +89,7 @@ enum Cmd {
         #[arg(long, default_value = "vectors/weights")]
         weights: PathBuf,
     },
+    #[cfg(feature = "train")]
     /// Train the notebook's network and write model.safetensors and the .mem files.
     Train {
         #[arg(long, default_value = "vectors/mnist")]
@@ -113,12 +136,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             limit,
             jobs,
             max_rows,
-            reset_each,
-            bubbles,
+            stimulus,
             seed,
+            sets,
+            set,
+            count,
+            bubbles,
+            between,
+            reset_each,
+            image,
+            dump,
             quiet,
         } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
+            let between = if reset_each { Between::Reset } else { between };
             let args = VerifyArgs {
                 mnist,
                 weights,
@@ -127,11 +158,25 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 limit,
                 quiet,
                 max_rows,
-                driver: Config { jobs, reset_each, bubbles, seed, max_rows: max_rows as usize },
+                stimulus,
+                sets,
+                set,
+                count,
+                image,
+                dump,
+                driver: Config {
+                    jobs,
+                    between,
+                    bubbles,
+                    seed,
+                    max_rows: max_rows as usize,
+                    keep_capture: None,
+                },
             };
             commands::verify(&args)
         }
         Cmd::Eval { mnist, weights } => commands::eval(&mnist, &weights).map(|_| true),
+        #[cfg(feature = "train")]
         Cmd::Train { mnist, out, seed, epochs, rounding } => {
             let cfg = TrainConfig { seed, epochs, ..TrainConfig::default() };
             commands::train(&mnist, &out, &cfg, rounding).map(|_| true)
