@@ -124,7 +124,8 @@ CnnModel* cnn_new(const char* weights_dir, uint64_t seed) {
             std::lock_guard<std::mutex> lock(g_construct);
             m->ctx = new VerilatedContext;
             const std::string plus = std::string("+weights=") + weights_dir;
-            const std::string rs = "+verilator+seed+" + std::to_string(seed ? seed : 1);
+            // Verilator takes seeds in 1..2^31-1.
+            const std::string rs = "+verilator+seed+" + std::to_string(seed % 2147483646ULL + 1);
             const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str()};
             m->ctx->commandArgs(3, argv);
             m->ctx->fatalOnError(false);

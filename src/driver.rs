@@ -30,25 +30,62 @@ pub const RESET_CYCLES: u32 = 2;
 /// timeout (4× the cycles of a whole image).
 pub const WATCHDOG: u64 = 4 * PIXELS as u64;
 
+/// What happens between two images of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Between {
+    /// The next image's first pixel may follow the last pixel at once.
+    BackToBack,
+    /// This many idle cycles before each next image.
+    Idle(u32),
+    /// Wait for the class, then reset.
+    Reset,
+}
+
+impl std::str::FromStr for Between {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "back-to-back" => Ok(Between::BackToBack),
+            "reset" => Ok(Between::Reset),
+            _ => s
+                .strip_prefix("idle:")
+                .and_then(|n| n.parse().ok())
+                .map(Between::Idle)
+                .ok_or_else(|| format!("{s:?} is not back-to-back, idle:N or reset")),
+        }
+    }
+}
+
+impl std::fmt::Display for Between {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Between::BackToBack => write!(f, "back-to-back"),
+            Between::Idle(n) => write!(f, "idle:{n}"),
+            Between::Reset => write!(f, "reset"),
+        }
+    }
+}
+
 /// What the driver does between and inside images.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub jobs: usize,
-    /// Reset between images instead of streaming them back-to-back.
-    pub reset_each: bool,
+    pub between: Between,
     /// Probability of an idle cycle before each pixel (repeats, so gaps can be long).
     pub bubbles: f64,
     /// Seeds the bubble pattern (per image, so it does not depend on scheduling).
     pub seed: u64,
     /// Mismatch rows kept per image (the counts include every mismatch).
     pub max_rows: usize,
+    /// Keep the full capture of this image (absolute index) in its result.
+    pub keep_capture: Option<usize>,
 }
 
 /// One image's verdict.
 #[derive(Debug, Clone)]
 pub struct ImageResult {
     pub index: usize,
-    pub label: u8,
+    pub label: Option<u8>,
     pub ref_class: u8,
     pub rtl_class: Option<u8>,
     pub float_class: Option<u8>,
@@ -57,7 +94,11 @@ pub struct ImageResult {
     /// Cycles from accepting the last pixel to `class_valid`.
     pub latency: Option<u64>,
     pub timed_out: bool,
+    /// The reference's largest logit is shared by several outputs (an argmax tie).
+    pub tie: bool,
     pub cmp: Comparison,
+    /// Every beat the RTL produced, when [`Config::keep_capture`] asked for this image.
+    pub capture: Option<Capture>,
 }
 
 impl ImageResult {
@@ -75,7 +116,8 @@ impl ImageResult {
 /// The images of a run: `images[i]` is MNIST test image `first + i`.
 pub struct Stimulus<'a> {
     pub images: &'a [Image],
-    pub labels: &'a [u8],
+    /// MNIST labels; `None` for random stimulus.
+    pub labels: Option<&'a [u8]>,
     pub first: usize,
 }
 
@@ -186,6 +228,8 @@ struct Pending {
 struct Feed {
     i: usize,
     pos: usize,
+    /// Idle cycles still to insert before the first pixel.
+    idle: u32,
     rng: ChaCha8Rng,
 }
 
@@ -202,13 +246,18 @@ fn run_segment(
     let mut feed: Option<Feed> = None;
     let mut next = seg.start;
     loop {
-        if feed.is_none() && next < seg.end && (!cfg.reset_each || pending.is_empty()) {
-            if cfg.reset_each && next > seg.start {
+        let reset_each = cfg.between == Between::Reset;
+        if feed.is_none() && next < seg.end && (!reset_each || pending.is_empty()) {
+            if reset_each && next > seg.start {
                 model.reset(RESET_CYCLES)?;
             }
             let abs = (sh.stim.first + next) as u64;
             let rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ abs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            feed = Some(Feed { i: next, pos: 0, rng });
+            let idle = match cfg.between {
+                Between::Idle(n) if next > seg.start => n,
+                _ => 0,
+            };
+            feed = Some(Feed { i: next, pos: 0, idle, rng });
             pending.push_back(Pending {
                 i: next,
                 cap: Capture::default(),
@@ -221,6 +270,10 @@ fn run_segment(
             return Ok(());
         }
         let (valid, pixel) = match feed.as_mut() {
+            Some(f) if f.idle > 0 => {
+                f.idle -= 1;
+                (false, 0)
+            }
             Some(f) => {
                 let idle = cfg.bubbles > 0.0 && f.rng.random_bool(cfg.bubbles);
                 (!idle, if idle { 0 } else { sh.stim.images[f.i][f.pos] })
@@ -279,15 +332,19 @@ fn finish(sh: &Shared, p: Pending, class_cycle: Option<u64>, timed_out: bool) ->
     let img = &sh.stim.images[p.i];
     let expected = reference::run(sh.qw, img);
     let cmp = compare(&expected, &p.cap, sh.cfg.max_rows);
+    let index = sh.stim.first + p.i;
+    let top = expected.fc1[expected.class as usize];
     ImageResult {
-        index: sh.stim.first + p.i,
-        label: sh.stim.labels[p.i],
+        index,
+        label: sh.stim.labels.map(|l| l[p.i]),
         ref_class: expected.class,
         rtl_class: p.cap.class,
         float_class: sh.fw.map(|f| f.classify(img)),
         cycles: class_cycle.zip(p.first_cycle).map(|(c, f)| c - f),
         latency: class_cycle.zip(p.last_cycle).map(|(c, l)| c - l),
         timed_out,
+        tie: expected.fc1.iter().filter(|&&v| v == top).count() > 1,
         cmp,
+        capture: (sh.cfg.keep_capture == Some(index)).then_some(p.cap),
     }
 }

@@ -126,8 +126,10 @@ pub fn quantize_all(f: &FloatWeights, rounding: Rounding) -> (QuantWeights, Vec<
         }
     };
     let mut out = QuantWeights::filled(0);
-    for k in 0..CONV_CH {
-        q(FILES[k], &f.conv1_weight[k * K * K..(k + 1) * K * K], &mut out.conv_w[k]);
+    for ((file, src), dst) in
+        FILES.iter().zip(f.conv1_weight.chunks_exact(K * K)).zip(out.conv_w.iter_mut())
+    {
+        q(file, src, dst);
     }
     q(FILES[3], &f.conv1_bias, &mut out.conv_b);
     let mut fc = vec![0i8; FC_OUT * FC_IN];

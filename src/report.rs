@@ -32,6 +32,10 @@ pub struct Totals {
     pub ref_correct: u64,
     pub float_correct: u64,
     pub has_float: bool,
+    /// Images that carried a label (MNIST); accuracies are over these.
+    pub labelled: u64,
+    /// Images whose reference logits had a tied maximum.
+    pub ties: u64,
     pub cycles_sum: u64,
     pub cycles_n: u64,
     pub latency_min: Option<u64>,
@@ -39,7 +43,16 @@ pub struct Totals {
     pub mismatch_rows: u64,
     pub mismatch_rows_dropped: u64,
     /// The first failing image and its first bad layer.
-    pub first_failure: Option<(usize, Layer)>,
+    pub first_failure: Option<Failure>,
+}
+
+/// Where a run first went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// The random weight set, for random stimulus.
+    pub set: Option<u64>,
+    pub image: usize,
+    pub layer: Layer,
 }
 
 /// Writes `summary.csv` and `mismatches.csv` row by row and `layers.csv` at the end.
@@ -85,25 +98,39 @@ impl Reports {
             "first_bad_layer",
             "status",
             "latency",
+            "weight_set",
+            "seed",
         ])?;
         let mut mismatches = open(MISMATCHES)?;
         mismatches.write_record([
-            "image", "layer", "channel", "row", "col", "expected", "actual", "diff",
+            "image",
+            "layer",
+            "channel",
+            "row",
+            "col",
+            "expected",
+            "actual",
+            "diff",
+            "weight_set",
         ])?;
         let totals = Totals { has_float, ..Totals::default() };
         Ok(Reports { dir: dir.to_path_buf(), summary, mismatches, max_rows, totals, done: false })
     }
 
-    /// Adds one image (call in image order).
-    pub fn push(&mut self, r: &ImageResult) -> Result<()> {
+    /// Adds one image (call in image order); `set` is (weight set, seed) for random stimulus.
+    pub fn push(&mut self, r: &ImageResult, set: Option<(u64, u64)>) -> Result<()> {
         let t = &mut self.totals;
         t.images += 1;
         let clean = r.cmp.is_clean() && !r.timed_out;
         t.clean += clean as u64;
         t.timeouts += r.timed_out as u64;
-        t.ref_correct += (r.ref_class == r.label) as u64;
-        t.rtl_correct += (r.rtl_class == Some(r.label)) as u64;
-        t.float_correct += (r.float_class == Some(r.label)) as u64;
+        t.ties += r.tie as u64;
+        if let Some(label) = r.label {
+            t.labelled += 1;
+            t.ref_correct += (r.ref_class == label) as u64;
+            t.rtl_correct += (r.rtl_class == Some(label)) as u64;
+            t.float_correct += (r.float_class == Some(label)) as u64;
+        }
         if let Some(c) = r.cycles {
             t.cycles_sum += c;
             t.cycles_n += 1;
@@ -121,11 +148,12 @@ impl Reports {
         }
         let first_bad = r.cmp.first_bad_layer();
         if t.first_failure.is_none() {
-            t.first_failure = first_bad.map(|l| (r.index, l));
+            t.first_failure =
+                first_bad.map(|l| Failure { set: set.map(|s| s.0), image: r.index, layer: l });
         }
         self.summary.write_record([
             r.index.to_string(),
-            r.label.to_string(),
+            opt(r.label),
             r.ref_class.to_string(),
             opt(r.rtl_class),
             opt(r.float_class),
@@ -137,6 +165,8 @@ impl Reports {
             first_bad.map(|l| l.name().to_string()).unwrap_or_default(),
             r.status().to_string(),
             opt(r.latency),
+            opt(set.map(|s| s.0)),
+            opt(set.map(|s| s.1)),
         ])?;
         let mut written = 0u64;
         for m in &r.cmp.rows {
@@ -155,6 +185,7 @@ impl Reports {
                 opt(m.expected),
                 opt(m.actual),
                 opt(diff),
+                opt(set.map(|s| s.0)),
             ])?;
         }
         t.mismatch_rows_dropped += r.cmp.counts.iter().sum::<u64>() - written;

@@ -79,13 +79,13 @@ fn extremes_reach_the_documented_bounds() {
     let l = run(&mixed, &all255);
     assert!(l.fc1.iter().all(|&v| v == -2_296_103));
     // The widths of docs/fixed-point.md hold these: 14-bit conv1, 13-bit pool1, 23-bit fc1.
-    for v in [6325, -6376] {
-        assert!((-(1 << 13)..(1 << 13)).contains(&v));
+    let signed = |v: i32, bits: u32| (-(1 << (bits - 1))..(1 << (bits - 1))).contains(&v);
+    for l in [&max, &min, &l] {
+        assert!(l.conv1.iter().all(|&v| signed(v, 14)));
+        assert!(l.pool1.iter().all(|&v| (0..1 << 13).contains(&v)));
+        assert!(l.fc1.iter().all(|&v| signed(v, 23)));
     }
-    assert!(6325 < (1 << 13));
-    for v in [2_278_164, -2_296_103] {
-        assert!((-(1 << 22)..(1 << 22)).contains(&v));
-    }
+    assert!(!signed(-2_296_103 * 2, 23), "the bound is tight enough to matter");
 }
 
 #[test]

@@ -1,0 +1,111 @@
+//! The `verify` command end to end on the real RTL: exit codes, reports, bad input.
+
+use cnn_cosim::memfile::QuantWeights;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn verify(args: &[&str], reports: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cnn-cosim"))
+        .current_dir(root())
+        .arg("verify")
+        .args(args)
+        .arg("--reports")
+        .arg(reports)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn committed_weights_are_bit_exact_and_reports_are_complete() {
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--quiet", "--start", "9900", "--jobs", "2"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 100/100 images bit-exact at every layer"), "{}", text(&o));
+    assert_eq!(files(r.path()), ["layers.csv", "mismatches.csv", "summary.csv"]);
+    let summary = std::fs::read_to_string(r.path().join("summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 101);
+    assert!(lines[1].starts_with("9900,"), "{}", lines[1]);
+    assert!(lines[1..].iter().all(|l| l.contains(",ok,")), "{summary}");
+    let layers = std::fs::read_to_string(r.path().join("layers.csv")).unwrap();
+    assert!(layers.contains("conv1,100,145200,0,0,0"), "{layers}");
+    let mism = std::fs::read_to_string(r.path().join("mismatches.csv")).unwrap();
+    assert_eq!(mism.lines().count(), 1, "header only: {mism}");
+}
+
+#[test]
+fn results_do_not_depend_on_jobs_or_streaming_mode() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let oa = verify(&["--quiet", "--limit", "120", "--jobs", "1"], a.path());
+    let ob = verify(&["--quiet", "--limit", "120", "--jobs", "2", "--reset-each"], b.path());
+    assert_eq!(oa.status.code(), Some(0), "{}", text(&oa));
+    assert_eq!(ob.status.code(), Some(0), "{}", text(&ob));
+    let sa = std::fs::read_to_string(a.path().join("summary.csv")).unwrap();
+    let sb = std::fs::read_to_string(b.path().join("summary.csv")).unwrap();
+    assert_eq!(sa, sb);
+}
+
+#[test]
+fn another_weight_set_runs_without_rebuild() {
+    // Extreme weights push every accumulator to its bound.
+    for v in [127i8, -128, 1] {
+        let w = tempfile::tempdir().unwrap();
+        let mut q = QuantWeights::filled(v);
+        q.fc_b[3] = -v;
+        q.save(w.path()).unwrap();
+        let r = tempfile::tempdir().unwrap();
+        let o = verify(
+            &["--quiet", "--limit", "40", "--weights", w.path().to_str().unwrap()],
+            r.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "weights all {v}: {}", text(&o));
+    }
+}
+
+#[test]
+fn bad_weights_exit_2_naming_the_file_and_write_no_report() {
+    let w = tempfile::tempdir().unwrap();
+    QuantWeights::filled(3).save(w.path()).unwrap();
+    std::fs::write(w.path().join("fc_bias.mem"), "01\n02\nxyz\n").unwrap();
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--limit", "5", "--weights", w.path().to_str().unwrap()], r.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("fc_bias.mem:3:1: \"xyz\" is not a hex byte"), "{err}");
+    assert!(files(r.path()).is_empty(), "{:?}", files(r.path()));
+}
+
+#[test]
+fn bad_mnist_and_usage_exit_2() {
+    let m = tempfile::tempdir().unwrap();
+    std::fs::write(m.path().join("t10k-images-idx3-ubyte"), [0u8; 10]).unwrap();
+    std::fs::write(m.path().join("t10k-labels-idx1-ubyte"), [0u8; 10]).unwrap();
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--mnist", m.path().to_str().unwrap()], r.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("t10k-images-idx3-ubyte: 10 bytes is too short"), "{}", text(&o));
+    assert!(files(r.path()).is_empty());
+    let o = verify(&["--start", "10000"], r.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--start 10000 is past the last image (9999)"), "{}", text(&o));
+    let o = verify(&["--bubbles", "1.5"], r.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
