@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Lint the RTL: Verilator -Wall lint of the design and Icarus compiles of the
+# design alone and of design + testbench. Fails (non-zero) if any tool exits
+# non-zero or prints anything at all.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+status=0
+run() { # run a command; any output or a non-zero exit is a failure
+  echo "+ $*"
+  local out rc=0
+  out="$("$@" 2>&1)" || rc=$?
+  if [ -n "$out" ]; then printf '%s\n' "$out"; fi
+  if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+    echo "lint.sh: FAILED (exit $rc${out:+, output above})"
+    status=1
+  fi
+}
+
+mapfile -t rtl < <(ls rtl/*.v)
+
+run verilator --lint-only -Wall --top-module cnn_top "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s cnn_top "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s cnn_tb "${rtl[@]}" rtl/tb/cnn_tb.v
+
+if [ "$status" -eq 0 ]; then echo "lint.sh: clean"; fi
+exit "$status"
