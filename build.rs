@@ -11,6 +11,7 @@ use std::process::{exit, Command};
 
 const TOP: &str = "cnn_top";
 const PREFIX: &str = "Vcnn_top";
+const PREFIX_TRACE: &str = "Vcnn_top_trace";
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
@@ -42,16 +43,95 @@ fn main() {
     let root = run(Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]), "--getenv");
     let root = PathBuf::from(root.trim());
 
-    let mdir = out.join("verilated");
-    let _ = std::fs::remove_dir_all(&mdir);
-    let mut cmd = Command::new(&verilator);
-    cmd.args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal"])
-        .args(["--top-module", TOP, "--prefix", PREFIX, "-Mdir"])
-        .arg(&mdir);
-    if let Ok(extra) = env::var("CNN_COSIM_VERILATOR_FLAGS") {
-        cmd.args(extra.split_whitespace());
+    // The fast model, always; the FST-traced one (a separate model, so the fast one stays
+    // fast) with the `trace` feature.
+    let traced = env::var_os("CARGO_FEATURE_TRACE").is_some();
+    let fast = verilate(&verilator, &sources, &rtl, &out.join("verilated"), PREFIX, &[]);
+    let mut globals = fast.globals.clone();
+    let trace = traced.then(|| {
+        let t = verilate(
+            &verilator,
+            &sources,
+            &rtl,
+            &out.join("verilated_trace"),
+            PREFIX_TRACE,
+            &["--trace-fst", "--trace-structs"],
+        );
+        globals.extend(t.globals.iter().cloned());
+        t
+    });
+    globals.sort();
+    globals.dedup();
+
+    let base = |mdir: &Path| {
+        let mut b = cc::Build::new();
+        b.cpp(true)
+            .std("c++17")
+            .opt_level(3)
+            .debug(false)
+            .warnings(false)
+            .include(mdir)
+            .include(root.join("include"))
+            .include(root.join("include/vltstd"))
+            .flag_if_supported("-faligned-new")
+            .flag_if_supported("-fcf-protection=none")
+            .define("VM_COVERAGE", "0")
+            .define("VM_SC", "0")
+            .define("VL_USER_FINISH", None)
+            .define("VL_USER_STOP", None)
+            .define("VL_USER_FATAL", None);
+        b
+    };
+    // Fast model + Verilator's runtime (once for both models) + the shim.
+    let mut build = base(&fast.mdir);
+    build.define("VM_TRACE", "0").define("VM_TRACE_FST", "0").define("VM_TRACE_VCD", "0");
+    build.files(&fast.model_files);
+    for name in &globals {
+        build.file(root.join("include").join(format!("{name}.cpp")));
     }
-    cmd.args(&sources);
+    build.file(manifest.join("csrc/cnn_shim.cpp"));
+    build.compile("cnn_verilated");
+    if let Some(t) = trace {
+        let mut b = base(&t.mdir);
+        b.define("VM_TRACE", "1")
+            .define("VM_TRACE_FST", "1")
+            .define("VM_TRACE_VCD", "0")
+            .define("CNN_TRACED", None);
+        b.files(&t.model_files);
+        b.file(manifest.join("csrc/cnn_shim.cpp"));
+        b.compile("cnn_verilated_trace");
+        println!("cargo:rustc-link-lib=z");
+    }
+    println!("cargo:rustc-link-lib=pthread");
+}
+
+/// What one `verilator --cc` run produced.
+struct Verilated {
+    mdir: PathBuf,
+    /// The model's own C++ files.
+    model_files: Vec<PathBuf>,
+    /// Verilator runtime files it needs (names under `$VERILATOR_ROOT/include`).
+    globals: Vec<String>,
+}
+
+fn verilate(
+    verilator: &str,
+    sources: &[PathBuf],
+    rtl: &Path,
+    mdir: &Path,
+    prefix: &str,
+    extra: &[&str],
+) -> Verilated {
+    let _ = std::fs::remove_dir_all(mdir);
+    let mut cmd = Command::new(verilator);
+    cmd.args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal"])
+        .args(["--top-module", TOP, "--prefix", prefix, "-Mdir"])
+        .arg(mdir)
+        .args(extra);
+    if let Ok(flags) = env::var("CNN_COSIM_VERILATOR_FLAGS") {
+        cmd.args(flags.split_whitespace());
+    }
+    cmd.args(sources);
     let output = cmd.output().unwrap_or_else(|e| fail(&format!("cannot run {verilator}: {e}")));
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
@@ -60,42 +140,15 @@ fn main() {
     for line in stderr.lines().filter(|l| l.starts_with('%')) {
         println!("cargo:warning={line}");
     }
-
-    let mk = std::fs::read_to_string(mdir.join(format!("{PREFIX}_classes.mk")))
-        .unwrap_or_else(|e| fail(&format!("verilator wrote no {PREFIX}_classes.mk: {e}")));
-    let mut build = cc::Build::new();
-    build
-        .cpp(true)
-        .std("c++17")
-        .opt_level(3)
-        .debug(false)
-        .warnings(false)
-        .include(&mdir)
-        .include(root.join("include"))
-        .include(root.join("include/vltstd"))
-        .flag_if_supported("-faligned-new")
-        .flag_if_supported("-fcf-protection=none")
-        .define("VM_COVERAGE", "0")
-        .define("VM_SC", "0")
-        .define("VM_TRACE", "0")
-        .define("VM_TRACE_FST", "0")
-        .define("VM_TRACE_VCD", "0")
-        .define("VL_USER_FINISH", None)
-        .define("VL_USER_STOP", None)
-        .define("VL_USER_FATAL", None);
+    let mk = std::fs::read_to_string(mdir.join(format!("{prefix}_classes.mk")))
+        .unwrap_or_else(|e| fail(&format!("verilator wrote no {prefix}_classes.mk: {e}")));
+    let mut model_files = Vec::new();
     for var in ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"] {
-        for name in mk_list(&mk, var) {
-            build.file(mdir.join(format!("{name}.cpp")));
-        }
+        model_files.extend(mk_list(&mk, var).iter().map(|n| mdir.join(format!("{n}.cpp"))));
     }
-    for var in ["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"] {
-        for name in mk_list(&mk, var) {
-            build.file(root.join("include").join(format!("{name}.cpp")));
-        }
-    }
-    build.file(manifest.join("csrc/cnn_shim.cpp"));
-    build.compile("cnn_verilated");
-    println!("cargo:rustc-link-lib=pthread");
+    let mut globals = mk_list(&mk, "VM_GLOBAL_FAST");
+    globals.extend(mk_list(&mk, "VM_GLOBAL_SLOW"));
+    Verilated { mdir: mdir.to_path_buf(), model_files, globals }
 }
 
 /// `*.v` and `*.sv` directly in `dir`, sorted.

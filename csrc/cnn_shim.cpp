@@ -1,12 +1,24 @@
 // extern "C" shim between the Verilated cnn_top and Rust (src/rtl.rs).
 //
-// One CnnModel owns one VerilatedContext and one Vcnn_top. The port contract (names, widths,
+// One CnnModel owns one VerilatedContext and one model. The port contract (names, widths,
 // packing) is docs/rtl.md; the shim unpacks the taps into plain integers so Rust never sees
 // Verilator types. $stop/$fatal and Verilator-internal fatal errors are turned into an error
 // string on the model instead of aborting the process.
+//
+// Compiled twice by build.rs: as the fast model's shim (functions cnn_*) and, with
+// CNN_TRACED, as the FST-traced model's (functions cnn_trace_*).
 
-#include "Vcnn_top.h"
 #include "verilated.h"
+#ifdef CNN_TRACED
+#include "Vcnn_top_trace.h"
+#include "verilated_fst_c.h"
+#define CNN_TOP Vcnn_top_trace
+#define CNN_API(name) cnn_trace_##name
+#else
+#include "Vcnn_top.h"
+#define CNN_TOP Vcnn_top
+#define CNN_API(name) cnn_##name
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -25,8 +37,6 @@ std::string where(const char* filename, int linenum) {
     return std::string(filename) + ":" + std::to_string(linenum) + ": ";
 }
 
-// Serializes VerilatedContext construction, which writes a process-global pointer.
-std::mutex g_construct;
 
 // Bits [lsb, lsb+width) of a port of any Verilator width class, sign-extended when asked.
 template <typename T>
@@ -48,6 +58,13 @@ int64_t field(const VlWide<N>& v, int lsb, int width, bool is_signed) {
 
 }  // namespace
 
+// Serializes VerilatedContext construction, which writes a process-global pointer; shared by
+// both models.
+extern std::mutex cnn_construct_mutex;
+
+#ifndef CNN_TRACED
+std::mutex cnn_construct_mutex;
+
 // Verilator calls these for $finish, $stop/$fatal and its own fatal errors (compiled with
 // -DVL_USER_FINISH -DVL_USER_STOP -DVL_USER_FATAL so verilated.cpp leaves them to us).
 void vl_finish(const char* filename, int linenum, const char*) VL_MT_UNSAFE {
@@ -63,6 +80,7 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
     Verilated::threadContextp()->gotFinish(true);
     throw SimStop(where(filename, linenum) + msg);
 }
+#endif
 
 extern "C" {
 
@@ -78,30 +96,50 @@ struct CnnTaps {
     int32_t fc1[10];
 };
 
+}  // extern "C"
+
+namespace {
+
 struct CnnModel {
     VerilatedContext* ctx = nullptr;
-    Vcnn_top* top = nullptr;
+    CNN_TOP* top = nullptr;
     std::string error;
+#ifdef CNN_TRACED
+    VerilatedFstC* fst = nullptr;
+    bool dumping = false;
+    uint64_t time = 0;
+#endif
 };
 
-static void set_error(CnnModel* m, const std::string& msg) {
+void set_error(CnnModel* m, const std::string& msg) {
     if (m->error.empty()) m->error = msg;
 }
 
+void dump(CnnModel* m) {
+#ifdef CNN_TRACED
+    if (m->fst && m->dumping) m->fst->dump(m->time);
+    m->time += 1;
+#else
+    (void)m;
+#endif
+}
+
 // A cycle: inputs applied with the clock low, then the rising edge; outputs read after it.
-static void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
-    Vcnn_top* t = m->top;
+void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
+    CNN_TOP* t = m->top;
     t->clk_i = 0;
     t->rst_ni = rst_n;
     t->pixel_valid_i = valid;
     t->pixel_i = pixel;
     t->eval();
+    dump(m);
     t->clk_i = 1;
     t->eval();
+    dump(m);
     if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
 }
 
-static void read_taps(const Vcnn_top* t, CnnTaps* o) {
+void read_taps(const CNN_TOP* t, CnnTaps* o) {
     o->conv1_valid = t->conv1_valid_o;
     o->pool1_valid = t->pool1_valid_o;
     o->fc1_valid = t->fc1_valid_o;
@@ -115,13 +153,19 @@ static void read_taps(const Vcnn_top* t, CnnTaps* o) {
         for (int i = 0; i < 10; ++i) o->fc1[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
 }
 
+}  // namespace
+
+extern "C" {
+
 // Builds a model that loads its weights from `weights_dir` (+weights=DIR) and evaluates the
 // initial blocks. Never returns null; check cnn_error().
-CnnModel* cnn_new(const char* weights_dir, uint64_t seed) {
+// `fst_path` (traced model only) names the waveform file; dumping starts with
+// cnn_trace_dump(m, 1).
+CnnModel* CNN_API(new)(const char* weights_dir, uint64_t seed, const char* fst_path) {
     CnnModel* m = new CnnModel;
     try {
         {
-            std::lock_guard<std::mutex> lock(g_construct);
+            std::lock_guard<std::mutex> lock(cnn_construct_mutex);
             m->ctx = new VerilatedContext;
             const std::string plus = std::string("+weights=") + weights_dir;
             // Verilator takes seeds in 1..2^31-1.
@@ -129,7 +173,10 @@ CnnModel* cnn_new(const char* weights_dir, uint64_t seed) {
             const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str()};
             m->ctx->commandArgs(3, argv);
             m->ctx->fatalOnError(false);
-            m->top = new Vcnn_top(m->ctx, "top");
+#ifdef CNN_TRACED
+            m->ctx->traceEverOn(true);
+#endif
+            m->top = new CNN_TOP(m->ctx, "top");
         }
         Verilated::threadContextp(m->ctx);
         m->top->clk_i = 0;
@@ -138,14 +185,28 @@ CnnModel* cnn_new(const char* weights_dir, uint64_t seed) {
         m->top->pixel_i = 0;
         m->top->eval();  // runs the initial blocks: $readmemh and the file checks
         if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish while loading weights");
+#ifdef CNN_TRACED
+        m->fst = new VerilatedFstC;
+        m->top->trace(m->fst, 99);
+        m->fst->open(fst_path);
+        if (!m->fst->isOpen()) throw SimStop(std::string(fst_path) + ": cannot open for writing");
+#else
+        (void)fst_path;
+#endif
     } catch (const std::exception& e) {
         set_error(m, e.what());
     }
     return m;
 }
 
-void cnn_free(CnnModel* m) {
+void CNN_API(free)(CnnModel* m) {
     if (!m) return;
+#ifdef CNN_TRACED
+    if (m->fst) {
+        m->fst->close();
+        delete m->fst;
+    }
+#endif
     if (m->top) {
         Verilated::threadContextp(m->ctx);
         delete m->top;
@@ -155,10 +216,10 @@ void cnn_free(CnnModel* m) {
 }
 
 // The first error the model hit, or null. After an error the model only returns errors.
-const char* cnn_error(const CnnModel* m) { return m->error.empty() ? nullptr : m->error.c_str(); }
+const char* CNN_API(error)(const CnnModel* m) { return m->error.empty() ? nullptr : m->error.c_str(); }
 
 // Holds rst_n low for `cycles` cycles. Returns 0, or -1 on error.
-int cnn_reset(CnnModel* m, uint32_t cycles) {
+int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     if (!m->error.empty()) return -1;
     try {
         Verilated::threadContextp(m->ctx);
@@ -172,7 +233,7 @@ int cnn_reset(CnnModel* m, uint32_t cycles) {
 
 // One clock cycle with the given input; the taps after the edge go to `out`.
 // Returns 0, or -1 on error.
-int cnn_tick(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
+int CNN_API(tick)(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
     if (!m->error.empty()) return -1;
     try {
         Verilated::threadContextp(m->ctx);
@@ -185,6 +246,19 @@ int cnn_tick(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
     return 0;
 }
 
+// Starts (1) or stops (0) writing cycles to the waveform; a no-op on the fast model.
+void CNN_API(dump)(CnnModel* m, int on) {
+#ifdef CNN_TRACED
+    m->dumping = on != 0;
+    if (m->fst && !m->dumping) m->fst->flush();
+#else
+    (void)m;
+    (void)on;
+#endif
+}
+
+#ifndef CNN_TRACED
 const char* cnn_verilator_version(void) { return Verilated::productVersion(); }
+#endif
 
 }  // extern "C"

@@ -56,11 +56,14 @@ fi
 
 # Debian packages: the command each provides.
 need=(verilator:verilator)
-[ "$mode" = test ] && need+=(iverilog:iverilog yosys:yosys)
+# fst2vcd (gtkwave) checks the waveforms `verify --trace` writes.
+[ "$mode" = test ] && need+=(iverilog:iverilog yosys:yosys chromium:chromium fst2vcd:gtkwave)
 missing=()
 for pair in "${need[@]}"; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
+# The FST-traced model links zlib.
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if command -v verilator >/dev/null; then
   major=$(verilator --version | awk '{print $2}' | cut -d. -f1)
   if [ "${major:-0}" -lt 5 ]; then

@@ -3,11 +3,11 @@
 
 use crate::compare::Layer;
 use crate::debug;
-use crate::driver::{self, Between, Config, Stimulus};
+use crate::driver::{self, Between, Config, ImageResult, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::memfile::{self, QuantWeights, Rounding};
 use crate::mnist::{self, Split};
-use crate::reference;
+use crate::reference::{self, Layers};
 use crate::report::{Reports, Totals};
 use crate::rtl;
 use crate::stimulus;
@@ -51,6 +51,10 @@ pub struct VerifyArgs {
     /// Debug one image (replaying its segment so the RTL state before it is the same).
     pub image: Option<usize>,
     pub dump: Option<PathBuf>,
+    /// With `image`: write its FST waveform here.
+    pub trace: Option<PathBuf>,
+    /// Write FST waveforms of the first this-many failing images to `reports/waves/`.
+    pub trace_failures: usize,
     pub driver: Config,
 }
 
@@ -224,6 +228,21 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let t = reports.finish()?;
     let secs = t0.elapsed().as_secs_f64();
     print_summary(&t, a, secs);
+    if a.trace_failures > 0 && !t.failures.is_empty() {
+        let dir = a.reports.join("waves");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create waveform directory", dir.display()))?;
+        for f in t.failures.iter().take(a.trace_failures) {
+            let name = match f.set {
+                Some(k) => format!("set{k}_image{}.fst", f.image),
+                None => format!("image{}.fst", f.image),
+            };
+            let path = dir.join(name);
+            replay(a, f.set, f.image, Some(&path))?;
+            let set = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
+            println!("waveform of {set}image {}: {}", f.image, path.display());
+        }
+    }
     Ok(t.clean == t.images)
 }
 
@@ -309,12 +328,22 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
     }
 }
 
-/// `verify --image N`: replays N's segment up to N and shows each layer of N.
-fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
+/// One image replayed: its result with the full capture, and what the reference expected.
+struct Replay {
+    result: ImageResult,
+    expected: Layers,
+    what: String,
+    seg_start: usize,
+}
+
+/// Replays image `index` (of random weight set `set`, or of MNIST) from the start of its
+/// segment, exactly as a full run streams it, keeping its capture; with `trace`, writes its
+/// FST waveform there (via a temporary file renamed at the end).
+fn replay(a: &VerifyArgs, set: Option<u64>, index: usize, trace: Option<&Path>) -> Result<Replay> {
     let seg_start = index / driver::SEGMENT * driver::SEGMENT;
     let (images, labels, wd, fw, cfg, what);
-    match a.stimulus {
-        StimulusKind::Mnist => {
+    match set {
+        None => {
             let test = mnist::load(&a.mnist, Split::Test)?;
             if index >= test.len() {
                 bail!("--image {index} is past the last test image ({})", test.len() - 1);
@@ -326,8 +355,7 @@ fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
             cfg = a.driver.clone();
             what = format!("MNIST test image {index}");
         }
-        StimulusKind::Random => {
-            let set = a.set.unwrap_or(0);
+        Some(set) => {
             images = (seg_start..=index)
                 .map(|i| stimulus::image(a.driver.seed, set, i as u64))
                 .collect();
@@ -343,8 +371,9 @@ fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
             );
         }
     }
+    let tmp_trace = trace.map(memfile::tmp_path);
     let stim = Stimulus { images: &images, labels: labels.as_deref(), first: seg_start };
-    let cfg = Config { keep_capture: Some(index), jobs: 1, ..cfg };
+    let cfg = Config { keep_capture: Some(index), jobs: 1, trace: tmp_trace.clone(), ..cfg };
     let mut result = None;
     driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &cfg, |r| {
         if r.index == index {
@@ -352,10 +381,29 @@ fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
         }
         Ok(())
     })?;
-    let r = result.context("internal error: the debugged image produced no result")?;
-    let capture = r.capture.clone().unwrap_or_default();
+    if let (Some(tmp), Some(path)) = (&tmp_trace, trace) {
+        std::fs::rename(tmp, path)
+            .with_context(|| format!("{}: cannot write waveform", path.display()))?;
+    }
+    let result = result.context("internal error: the replayed image produced no result")?;
     let expected = reference::run(&wd.qw, &images[index - seg_start]);
-    println!("{what}: status {}, replayed from image {seg_start} ({})", r.status(), cfg.between);
+    Ok(Replay { result, expected, what, seg_start })
+}
+
+/// `verify --image N`: replays N's segment up to N and shows each layer of N.
+fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
+    let set = match a.stimulus {
+        StimulusKind::Mnist => None,
+        StimulusKind::Random => Some(a.set.unwrap_or(0)),
+    };
+    let Replay { result: r, expected, what, seg_start } =
+        replay(a, set, index, a.trace.as_deref())?;
+    let capture = r.capture.clone().unwrap_or_default();
+    println!(
+        "{what}: status {}, replayed from image {seg_start} ({})",
+        r.status(),
+        a.driver.between
+    );
     println!(
         "class: reference {}, RTL {}{}",
         expected.class,
@@ -366,6 +414,9 @@ fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
     if let Some(dir) = &a.dump {
         debug::dump(dir, &expected, &capture)?;
         println!("wrote {}/{{conv1,pool1,fc1}}.csv", dir.display());
+    }
+    if let Some(t) = &a.trace {
+        println!("wrote {}", t.display());
     }
     Ok(r.cmp.is_clean() && !r.timed_out)
 }

@@ -79,6 +79,8 @@ pub struct Config {
     pub max_rows: usize,
     /// Keep the full capture of this image (absolute index) in its result.
     pub keep_capture: Option<usize>,
+    /// Write an FST waveform of the `keep_capture` image here (traced model).
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// One image's verdict.
@@ -204,8 +206,11 @@ pub fn run(
 }
 
 fn worker(sh: &Shared, weights_dir: &Path, tx: mpsc::SyncSender<ImageResult>) -> Result<()> {
-    let mut model = Model::new(weights_dir, sh.cfg.seed)
-        .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
+    let mut model = match &sh.cfg.trace {
+        None => Model::new(weights_dir, sh.cfg.seed),
+        Some(fst) => Model::new_traced(weights_dir, sh.cfg.seed, fst),
+    }
+    .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
     loop {
         if sh.abort.load(Ordering::Relaxed) {
             return Ok(());
@@ -258,6 +263,9 @@ fn run_segment(
                 _ => 0,
             };
             feed = Some(Feed { i: next, pos: 0, idle, rng });
+            if cfg.keep_capture == Some(sh.stim.first + next) {
+                model.dump(true);
+            }
             pending.push_back(Pending {
                 i: next,
                 cap: Capture::default(),
@@ -312,6 +320,9 @@ fn run_segment(
             if taps.class_valid != 0 {
                 p.cap.class = Some(taps.class_id);
                 let p = pending.pop_front().expect("front exists");
+                if cfg.keep_capture == Some(sh.stim.first + p.i) {
+                    model.dump(false);
+                }
                 tx.send(finish(sh, p, Some(cycle), false)).ok();
             } else if p.last_cycle.is_some_and(|l| cycle - l > WATCHDOG) {
                 // Timeout: report it, then restart the stream cleanly from the next image.

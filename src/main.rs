@@ -78,6 +78,12 @@ enum Cmd {
         /// With --image: write conv1.csv, pool1.csv and fc1.csv of that image into DIR.
         #[arg(long, requires = "image")]
         dump: Option<PathBuf>,
+        /// With --image: write an FST waveform of that image (open it in GTKWave or Surfer).
+        #[arg(long, requires = "image", value_name = "FILE.fst")]
+        trace: Option<PathBuf>,
+        /// Write FST waveforms of the first K failing images to <reports>/waves/.
+        #[arg(long, default_value_t = 0, value_name = "K")]
+        trace_failures: usize,
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
@@ -146,6 +152,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             reset_each,
             image,
             dump,
+            trace,
+            trace_failures,
             quiet,
         } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
@@ -164,6 +172,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 count,
                 image,
                 dump,
+                trace,
+                trace_failures,
                 driver: Config {
                     jobs,
                     between,
@@ -171,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     seed,
                     max_rows: max_rows as usize,
                     keep_capture: None,
+                    trace: None,
                 },
             };
             commands::verify(&args)

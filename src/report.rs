@@ -44,7 +44,12 @@ pub struct Totals {
     pub mismatch_rows_dropped: u64,
     /// The first failing image and its first bad layer.
     pub first_failure: Option<Failure>,
+    /// The first [`MAX_FAILURES_KEPT`] failing images, in order.
+    pub failures: Vec<Failure>,
 }
+
+/// How many failing images [`Totals::failures`] lists.
+pub const MAX_FAILURES_KEPT: usize = 1000;
 
 /// Where a run first went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,9 +152,13 @@ impl Reports {
             lt.max_abs_diff = lt.max_abs_diff.max(r.cmp.max_abs_diff[i]);
         }
         let first_bad = r.cmp.first_bad_layer();
-        if t.first_failure.is_none() {
-            t.first_failure =
-                first_bad.map(|l| Failure { set: set.map(|s| s.0), image: r.index, layer: l });
+        let failure =
+            first_bad.map(|layer| Failure { set: set.map(|s| s.0), image: r.index, layer });
+        if let Some(f) = failure {
+            if t.failures.len() < MAX_FAILURES_KEPT {
+                t.failures.push(f);
+            }
+            t.first_failure.get_or_insert(f);
         }
         self.summary.write_record([
             r.index.to_string(),

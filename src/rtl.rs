@@ -32,13 +32,53 @@ struct CnnModel {
 }
 
 extern "C" {
-    fn cnn_new(weights_dir: *const c_char, seed: u64) -> *mut CnnModel;
+    fn cnn_new(weights_dir: *const c_char, seed: u64, fst: *const c_char) -> *mut CnnModel;
     fn cnn_free(m: *mut CnnModel);
     fn cnn_error(m: *const CnnModel) -> *const c_char;
     fn cnn_reset(m: *mut CnnModel, cycles: u32) -> c_int;
     fn cnn_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
+    fn cnn_dump(m: *mut CnnModel, on: c_int);
     fn cnn_verilator_version() -> *const c_char;
 }
+
+#[cfg(feature = "trace")]
+extern "C" {
+    fn cnn_trace_new(weights_dir: *const c_char, seed: u64, fst: *const c_char) -> *mut CnnModel;
+    fn cnn_trace_free(m: *mut CnnModel);
+    fn cnn_trace_error(m: *const CnnModel) -> *const c_char;
+    fn cnn_trace_reset(m: *mut CnnModel, cycles: u32) -> c_int;
+    fn cnn_trace_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
+    fn cnn_trace_dump(m: *mut CnnModel, on: c_int);
+}
+
+/// The entry points of one compiled model (fast, or FST-traced).
+struct Api {
+    new: unsafe extern "C" fn(*const c_char, u64, *const c_char) -> *mut CnnModel,
+    free: unsafe extern "C" fn(*mut CnnModel),
+    error: unsafe extern "C" fn(*const CnnModel) -> *const c_char,
+    reset: unsafe extern "C" fn(*mut CnnModel, u32) -> c_int,
+    tick: unsafe extern "C" fn(*mut CnnModel, u8, u8, *mut Taps) -> c_int,
+    dump: unsafe extern "C" fn(*mut CnnModel, c_int),
+}
+
+static FAST: Api = Api {
+    new: cnn_new,
+    free: cnn_free,
+    error: cnn_error,
+    reset: cnn_reset,
+    tick: cnn_tick,
+    dump: cnn_dump,
+};
+
+#[cfg(feature = "trace")]
+static TRACED: Api = Api {
+    new: cnn_trace_new,
+    free: cnn_trace_free,
+    error: cnn_trace_error,
+    reset: cnn_trace_reset,
+    tick: cnn_trace_tick,
+    dump: cnn_trace_dump,
+};
 
 /// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
 pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
@@ -48,6 +88,7 @@ pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 /// A Verilated `cnn_top` with its own simulation context.
 pub struct Model {
     ptr: NonNull<CnnModel>,
+    api: &'static Api,
     taps: Taps,
     _not_sync: PhantomData<Cell<()>>,
 }
@@ -61,18 +102,43 @@ impl Model {
     /// Builds a model that `$readmemh`s its weights from `weights_dir` and runs its initial
     /// blocks. `seed` seeds Verilator's random initial state (used with `--x-initial unique`).
     pub fn new(weights_dir: &Path, seed: u64) -> Result<Model> {
+        Model::build(&FAST, weights_dir, seed, None)
+    }
+
+    /// Like [`Model::new`], but a separately built model that writes an FST waveform of
+    /// every cycle to `fst` while [`Model::dump`] is on (off at first).
+    pub fn new_traced(weights_dir: &Path, seed: u64, fst: &Path) -> Result<Model> {
+        #[cfg(feature = "trace")]
+        return Model::build(&TRACED, weights_dir, seed, Some(fst));
+        #[cfg(not(feature = "trace"))]
+        bail!("{}: cannot write a waveform: built without the `trace` feature", fst.display())
+    }
+
+    fn build(
+        api: &'static Api,
+        weights_dir: &Path,
+        seed: u64,
+        fst: Option<&Path>,
+    ) -> Result<Model> {
         let dir = CString::new(weights_dir.to_string_lossy().as_bytes())?;
-        // SAFETY: `dir` is a valid C string for the call; cnn_new never returns null.
-        let raw = unsafe { cnn_new(dir.as_ptr(), seed) };
+        let fst = CString::new(fst.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default())?;
+        // SAFETY: both are valid C strings for the call; `new` never returns null.
+        let raw = unsafe { (api.new)(dir.as_ptr(), seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
-        let model = Model { ptr, taps: Taps::default(), _not_sync: PhantomData };
+        let model = Model { ptr, api, taps: Taps::default(), _not_sync: PhantomData };
         model.check(0)?;
         Ok(model)
     }
 
+    /// Starts or stops writing cycles to the waveform (traced models; a no-op otherwise).
+    pub fn dump(&mut self, on: bool) {
+        // SAFETY: ptr is live and exclusively borrowed.
+        unsafe { (self.api.dump)(self.ptr.as_ptr(), on as c_int) }
+    }
+
     fn check(&self, rc: c_int) -> Result<()> {
         // SAFETY: ptr is live; the returned string lives as long as the model and is copied.
-        let err = unsafe { cnn_error(self.ptr.as_ptr()) };
+        let err = unsafe { (self.api.error)(self.ptr.as_ptr()) };
         if rc == 0 && err.is_null() {
             return Ok(());
         }
@@ -88,7 +154,7 @@ impl Model {
     /// Holds reset (`rst_ni` low) for `cycles` clock cycles.
     pub fn reset(&mut self, cycles: u32) -> Result<()> {
         // SAFETY: ptr is live and exclusively borrowed.
-        let rc = unsafe { cnn_reset(self.ptr.as_ptr(), cycles) };
+        let rc = unsafe { (self.api.reset)(self.ptr.as_ptr(), cycles) };
         self.check(rc)
     }
 
@@ -97,7 +163,7 @@ impl Model {
     #[inline]
     pub fn tick(&mut self, valid: bool, pixel: u8) -> Result<&Taps> {
         // SAFETY: ptr is live and exclusively borrowed; `taps` is a valid CnnTaps.
-        let rc = unsafe { cnn_tick(self.ptr.as_ptr(), valid as u8, pixel, &mut self.taps) };
+        let rc = unsafe { (self.api.tick)(self.ptr.as_ptr(), valid as u8, pixel, &mut self.taps) };
         if rc != 0 {
             self.check(rc)?;
         }
@@ -107,8 +173,8 @@ impl Model {
 
 impl Drop for Model {
     fn drop(&mut self) {
-        // SAFETY: ptr came from cnn_new and is freed exactly once.
-        unsafe { cnn_free(self.ptr.as_ptr()) }
+        // SAFETY: ptr came from this api's `new` and is freed exactly once.
+        unsafe { (self.api.free)(self.ptr.as_ptr()) }
     }
 }
 

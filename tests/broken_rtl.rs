@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 struct Variant {
     name: &'static str,
@@ -75,7 +76,12 @@ fn make_variant(v: &Variant, dir: &Path) {
     }
 }
 
-fn build(rtl: &Path, target: &Path) -> PathBuf {
+/// Tests run in parallel but share one target directory: build and copy out one at a time.
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// Builds the harness against `rtl` and returns a copy of the binary named after `name`.
+fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--release", "--quiet", "--no-default-features", "--bin", "cnn-cosim"])
@@ -84,7 +90,72 @@ fn build(rtl: &Path, target: &Path) -> PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the RTL variant in {} failed", rtl.display());
-    target.join("release/cnn-cosim")
+    let bin = target.join(format!("cnn-cosim-{name}"));
+    std::fs::copy(target.join("release/cnn-cosim"), &bin).unwrap();
+    bin
+}
+
+/// Runs `verify` of the binary `bin` with `args`; returns (exit code, stdout, first failing
+/// summary row's (image, first_bad_layer)).
+fn run_verify(
+    bin: &Path,
+    reports: &Path,
+    args: &[&str],
+) -> (Option<i32>, String, Option<(String, String)>) {
+    let out = Command::new(bin)
+        .current_dir(root())
+        .arg("verify")
+        .args(args)
+        .arg("--reports")
+        .arg(reports)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let summary = std::fs::read_to_string(reports.join("summary.csv")).unwrap_or_default();
+    let mut rdr = csv::Reader::from_reader(summary.as_bytes());
+    let col = rdr.headers().ok().and_then(|h| h.iter().position(|h| h == "first_bad_layer"));
+    let first = col.and_then(|col| {
+        rdr.records()
+            .map(|r| r.unwrap())
+            .find(|r| !r[col].is_empty())
+            .map(|r| (r[0].to_string(), r[col].to_string()))
+    });
+    (out.status.code(), stdout, first)
+}
+
+/// An accumulator one bit too narrow: trained weights never bring the conv sum near
+/// ±2^20 (their largest |Σ| is 312,630), so all 10,000 MNIST images pass; the random
+/// campaign's all-+127 / all-255 corner (1,586,865) overflows it at once.
+#[test]
+fn narrow_accumulator_escapes_mnist_but_not_the_random_campaign() {
+    let v = Variant {
+        name: "conv_sum_one_bit_short",
+        // Keep 21 of the 22 sum bits: bit 20 becomes the sign.
+        file: "cnn_conv_channel.v",
+        from: "scaled   = sum[SumW-1:Shift];",
+        to: "scaled   = {sum[SumW-2], sum[SumW-2:Shift]};",
+        first_bad_layer: "conv1",
+    };
+    let work = tempfile::tempdir().unwrap();
+    let rtl = work.path().join("rtl");
+    make_variant(&v, &rtl);
+    let bin = build(v.name, &rtl, &root().join("target/variants"));
+    let (code, stdout, _) = run_verify(&bin, &work.path().join("mnist"), &["--quiet"]);
+    assert_eq!(code, Some(0), "trained weights should not see this bug:\n{stdout}");
+    assert!(stdout.contains("PASS: 10000/10000"), "{stdout}");
+    let (code, stdout, first) = run_verify(
+        &bin,
+        &work.path().join("random"),
+        &["--quiet", "--stimulus", "random", "--seed", "5", "--sets", "8", "--count", "30"],
+    );
+    assert_eq!(code, Some(1), "the random campaign must catch it:\n{stdout}");
+    assert_eq!(first.map(|f| f.1).as_deref(), Some(v.first_bad_layer), "{stdout}");
+    assert!(
+        stdout.contains(
+            "reproduce it alone: cnn-cosim verify --stimulus random --seed 5 --set 0 --image 1"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -96,27 +167,26 @@ fn broken_rtl_variants_are_caught() {
     for v in &VARIANTS {
         let rtl = work.path().join(v.name).join("rtl");
         make_variant(v, &rtl);
-        let bin = build(&rtl, &target);
+        let bin = build(v.name, &rtl, &target);
         let reports = work.path().join(v.name).join("reports");
+        let (code, stdout, first) = run_verify(&bin, &reports, &["--quiet", "--limit", IMAGES]);
+        assert_eq!(code, Some(1), "{}: verify must fail\n{stdout}", v.name);
+        let first = first.unwrap_or_else(|| panic!("{}: no failing image in summary.csv", v.name));
+        assert_eq!(first.1, v.first_bad_layer, "{}: {stdout}", v.name);
+        assert!(stdout.contains("FAIL:"), "{}: {stdout}", v.name);
+        // The debug view of the first failure points at the layer and shows a grid.
         let out = Command::new(&bin)
             .current_dir(root())
-            .args(["verify", "--quiet", "--limit", IMAGES, "--reports"])
-            .arg(&reports)
+            .args(["verify", "--image", &first.0])
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{}: verify must fail\n{stdout}", v.name);
-        let summary = std::fs::read_to_string(reports.join("summary.csv")).unwrap();
-        let mut rdr = csv::Reader::from_reader(summary.as_bytes());
-        let headers = rdr.headers().unwrap().clone();
-        let col = headers.iter().position(|h| h == "first_bad_layer").unwrap();
-        let first = rdr
-            .records()
-            .map(|r| r.unwrap())
-            .find(|r| !r[col].is_empty())
-            .unwrap_or_else(|| panic!("{}: no failing image in summary.csv", v.name));
-        assert_eq!(&first[col], v.first_bad_layer, "{}: {stdout}", v.name);
-        assert!(stdout.contains("FAIL:"), "{}: {stdout}", v.name);
-        eprintln!("{}: caught, first failure image {} at {}", v.name, &first[0], &first[col]);
+        let debug = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{}: {debug}", v.name);
+        assert!(debug.contains(&format!("{}: ", v.first_bad_layer)), "{}: {debug}", v.name);
+        assert!(
+            debug.contains("mismatching elements") || debug.contains("logits differ"),
+            "{debug}"
+        );
+        eprintln!("{}: caught, first failure image {} at {}", v.name, first.0, first.1);
     }
 }

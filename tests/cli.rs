@@ -109,3 +109,99 @@ fn bad_mnist_and_usage_exit_2() {
     let o = verify(&["--bubbles", "1.5"], r.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn argmax_ties_resolve_to_the_lowest_index_in_rtl_and_reference() {
+    // Weight set 4 is "ties-all": every fc row and bias equal, so all ten logits tie.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--stimulus", "random", "--set", "4", "--count", "20", "--quiet"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("argmax ties (equal top logits in the reference): 20 images"),
+        "{}",
+        text(&o)
+    );
+    let summary = std::fs::read_to_string(r.path().join("summary.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(summary.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let (rc, fc) = (
+        h.iter().position(|x| x == "rtl_class").unwrap(),
+        h.iter().position(|x| x == "ref_class").unwrap(),
+    );
+    let rows: Vec<_> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| &r[rc] == "0" && &r[fc] == "0"), "{summary}");
+}
+
+#[test]
+fn random_campaign_with_bubbles_is_bit_exact_and_reproducible() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let args = [
+        "--stimulus",
+        "random",
+        "--seed",
+        "11",
+        "--sets",
+        "8",
+        "--count",
+        "12",
+        "--bubbles",
+        "0.25",
+        "--quiet",
+    ];
+    let oa = verify(&args, a.path());
+    assert_eq!(oa.status.code(), Some(0), "{}", text(&oa));
+    assert!(text(&oa).contains("PASS: 96/96"), "{}", text(&oa));
+    let ob = verify(&[&args[..], &["--jobs", "1"]].concat(), b.path());
+    assert_eq!(ob.status.code(), Some(0));
+    let sa = std::fs::read_to_string(a.path().join("summary.csv")).unwrap();
+    assert_eq!(sa, std::fs::read_to_string(b.path().join("summary.csv")).unwrap());
+    assert!(sa.lines().nth(1).unwrap().ends_with(",0,11"), "weight_set and seed columns: {sa}");
+}
+
+#[test]
+fn one_image_debug_view_dump_and_waveform() {
+    let d = tempfile::tempdir().unwrap();
+    let fst = d.path().join("img7.fst");
+    let o = Command::new(env!("CARGO_BIN_EXE_cnn-cosim"))
+        .current_dir(root())
+        .args(["verify", "--image", "7", "--dump"])
+        .arg(d.path().join("dump"))
+        .arg("--trace")
+        .arg(&fst)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("MNIST test image 7: status ok"), "{t}");
+    assert!(t.contains("conv1: all 1452 elements equal"), "{t}");
+    let conv = std::fs::read_to_string(d.path().join("dump/conv1.csv")).unwrap();
+    assert_eq!(conv.lines().count(), 1 + 1452);
+    assert_eq!(conv.lines().next(), Some("channel,row,col,expected,actual"));
+    assert!(conv.lines().skip(1).all(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        f[3] == f[4]
+    }));
+    let fc = std::fs::read_to_string(d.path().join("dump/fc1.csv")).unwrap();
+    assert_eq!(fc.lines().count(), 11);
+    // The waveform parses (fst2vcd from Debian's gtkwave, installed by scripts/setup.sh test)
+    // and holds the taps.
+    let vcd = Command::new("fst2vcd").arg(&fst).output().unwrap_or_else(|e| {
+        panic!("fst2vcd not runnable ({e}); scripts/setup.sh test installs gtkwave")
+    });
+    assert!(vcd.status.success());
+    let vcd = String::from_utf8_lossy(&vcd.stdout);
+    for sig in [
+        "pixel_valid_i",
+        "conv1_valid_o",
+        "conv1_data_o",
+        "pool1_data_o",
+        "fc1_data_o",
+        "class_valid_o",
+    ] {
+        assert!(vcd.contains(&format!(" {sig} ")), "{sig} missing from the waveform");
+    }
+    // One image: at least 784 cycles (two timestamps per cycle).
+    assert!(vcd.lines().filter(|l| l.starts_with('#')).count() >= 2 * 784);
+}
