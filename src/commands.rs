@@ -5,6 +5,8 @@ use crate::compare::Layer;
 use crate::debug;
 use crate::driver::{self, Between, Config, ImageResult, Stimulus};
 use crate::float_model::FloatWeights;
+use crate::html::HtmlReport;
+use crate::junit::JunitReport;
 use crate::memfile::{self, QuantWeights, Rounding};
 use crate::mnist::{self, Split};
 use crate::reference::{self, Layers};
@@ -55,6 +57,8 @@ pub struct VerifyArgs {
     pub trace: Option<PathBuf>,
     /// Write FST waveforms of the first this-many failing images to `reports/waves/`.
     pub trace_failures: usize,
+    /// Also write a JUnit XML file here.
+    pub junit: Option<PathBuf>,
     pub driver: Config,
 }
 
@@ -163,23 +167,28 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let t0 = Instant::now();
     let mut reports;
     let pb;
+    let title;
+    let mut html = HtmlReport::new();
+    let mut junit = JunitReport::new();
     match a.stimulus {
         StimulusKind::Mnist => {
             let test = mnist::load(&a.mnist, Split::Test)?;
             let range = select(a.start, a.limit, test.len())?;
             let wd = WeightDir::load(&a.weights)?;
             let fw = load_float(&a.weights)?;
+            title = format!(
+                "cnn-cosim verify: MNIST test images {}..{} from {}, weights {}, RTL {} ({})",
+                range.start,
+                range.end - 1,
+                a.mnist.display(),
+                a.weights.display(),
+                rtl::RTL_DIR,
+                rtl::VERILATOR_VERSION
+            );
             if !a.quiet {
-                println!(
-                    "cnn-cosim verify: MNIST test images {}..{} from {}, weights {}, RTL {} ({})",
-                    range.start,
-                    range.end - 1,
-                    a.mnist.display(),
-                    a.weights.display(),
-                    rtl::RTL_DIR,
-                    rtl::VERILATOR_VERSION
-                );
+                println!("{title}");
             }
+            junit.start_suite(format!("weights {}", a.weights.display()));
             reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
             pb = progress_bar(range.len() as u64, a.quiet);
             let stim = Stimulus {
@@ -189,8 +198,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             };
             driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &a.driver, |r| {
                 pb.inc(1);
+                html.push(&r, &test.images[r.index], None);
+                junit.push(&r, None);
                 reports.push(&r, None)
             })?;
+            junit.end_suite(t0.elapsed().as_secs_f64());
         }
         StimulusKind::Random => {
             let sets: Vec<u64> = match a.set {
@@ -198,20 +210,30 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 None => (0..a.sets).collect(),
             };
             let range = select(a.start, a.limit, a.count)?;
+            let which = match a.set {
+                Some(k) => k.to_string(),
+                None => format!("0..{}", a.sets.saturating_sub(1)),
+            };
+            title = format!(
+                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set, RTL {} ({})",
+                a.driver.seed,
+                range.start,
+                range.end - 1,
+                rtl::RTL_DIR,
+                rtl::VERILATOR_VERSION
+            );
             if !a.quiet {
-                println!(
-                    "cnn-cosim verify: random stimulus, seed {}, weight sets {}, images {}..{} per set, RTL {} ({})",
-                    a.driver.seed,
-                    match a.set { Some(k) => k.to_string(), None => format!("0..{}", a.sets.saturating_sub(1)) },
-                    range.start,
-                    range.end - 1,
-                    rtl::RTL_DIR,
-                    rtl::VERILATOR_VERSION
-                );
+                println!("{title}");
             }
             reports = Reports::create(&a.reports, a.max_rows, false)?;
             pb = progress_bar((sets.len() * range.len()) as u64, a.quiet);
             for &set in &sets {
+                let t_set = Instant::now();
+                let kind = stimulus::weight_set(a.driver.seed, set).1;
+                junit.start_suite(format!(
+                    "random weight set {set} ({kind}), seed {}",
+                    a.driver.seed
+                ));
                 let wd = WeightDir::random(a.driver.seed, set)?;
                 let images: Vec<_> =
                     range.clone().map(|i| stimulus::image(a.driver.seed, set, i as u64)).collect();
@@ -219,14 +241,22 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 let cfg = Config { seed: set_seed(a.driver.seed, set), ..a.driver.clone() };
                 driver::run(&stim, &wd.qw, None, &wd.path, &cfg, |r| {
                     pb.inc(1);
+                    html.push(&r, &images[r.index - range.start], Some(set));
+                    junit.push(&r, Some(set));
                     reports.push(&r, Some((set, a.driver.seed)))
                 })?;
+                junit.end_suite(t_set.elapsed().as_secs_f64());
             }
         }
     }
     pb.finish_and_clear();
     let t = reports.finish()?;
     let secs = t0.elapsed().as_secs_f64();
+    let repro = t.first_failure.map(|f| a.repro_command(f.set, f.image));
+    html.write(&a.reports.join("index.html"), &t, &title, secs, repro.as_deref())?;
+    if let Some(path) = &a.junit {
+        junit.write(path, &|set, image| a.repro_command(set, image))?;
+    }
     print_summary(&t, a, secs);
     if a.trace_failures > 0 && !t.failures.is_empty() {
         let dir = a.reports.join("waves");

@@ -10,6 +10,8 @@ pub mod compare;
 pub mod debug;
 pub mod driver;
 pub mod float_model;
+pub mod html;
+pub mod junit;
 pub mod memfile;
 pub mod mnist;
 pub mod reference;

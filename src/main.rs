@@ -84,6 +84,9 @@ enum Cmd {
         /// Write FST waveforms of the first K failing images to <reports>/waves/.
         #[arg(long, default_value_t = 0, value_name = "K")]
         trace_failures: usize,
+        /// Also write a JUnit XML file (one testsuite per weight set, one testcase per layer).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
@@ -154,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             dump,
             trace,
             trace_failures,
+            junit,
             quiet,
         } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
@@ -174,6 +178,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 dump,
                 trace,
                 trace_failures,
+                junit,
                 driver: Config {
                     jobs,
                     between,

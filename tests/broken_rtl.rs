@@ -95,6 +95,29 @@ fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
     bin
 }
 
+/// The JUnit file has the xUnit shape (testsuites/testsuite/testcase, counts that add up) and
+/// a failure on `layer` naming the first failing image and how to reproduce it.
+fn check_junit(text: &str, layer: &str, image: &str) {
+    let doc = roxmltree::Document::parse(text).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let cases: Vec<_> = root.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    let failures = root.descendants().filter(|n| n.has_tag_name("failure")).count();
+    assert_eq!(root.attribute("tests"), Some(cases.len().to_string().as_str()));
+    assert_eq!(root.attribute("failures"), Some(failures.to_string().as_str()));
+    for suite in root.children().filter(|n| n.is_element()) {
+        assert_eq!(suite.tag_name().name(), "testsuite");
+        let n = suite.children().filter(|c| c.has_tag_name("testcase")).count();
+        assert_eq!(suite.attribute("tests"), Some(n.to_string().as_str()));
+    }
+    let case = cases.iter().find(|c| c.attribute("name") == Some(layer)).expect("layer case");
+    let failure = case.children().find(|c| c.has_tag_name("failure")).expect("a failure");
+    let body = failure.text().unwrap_or_default();
+    assert!(body.contains(&format!("first mismatch: image {image}, layer {layer}")), "{body}");
+    assert!(body.contains("expected"), "{body}");
+    assert!(body.contains(&format!("reproduce: cnn-cosim verify --image {image}")), "{body}");
+}
+
 /// Runs `verify` of the binary `bin` with `args`; returns (exit code, stdout, first failing
 /// summary row's (image, first_bad_layer)).
 fn run_verify(
@@ -169,11 +192,15 @@ fn broken_rtl_variants_are_caught() {
         make_variant(v, &rtl);
         let bin = build(v.name, &rtl, &target);
         let reports = work.path().join(v.name).join("reports");
-        let (code, stdout, first) = run_verify(&bin, &reports, &["--quiet", "--limit", IMAGES]);
+        let junit = work.path().join(v.name).join("junit.xml");
+        let junit_arg = junit.to_str().unwrap();
+        let (code, stdout, first) =
+            run_verify(&bin, &reports, &["--quiet", "--limit", IMAGES, "--junit", junit_arg]);
         assert_eq!(code, Some(1), "{}: verify must fail\n{stdout}", v.name);
         let first = first.unwrap_or_else(|| panic!("{}: no failing image in summary.csv", v.name));
         assert_eq!(first.1, v.first_bad_layer, "{}: {stdout}", v.name);
         assert!(stdout.contains("FAIL:"), "{}: {stdout}", v.name);
+        check_junit(&std::fs::read_to_string(&junit).unwrap(), v.first_bad_layer, &first.0);
         // The debug view of the first failure points at the layer and shows a grid.
         let out = Command::new(&bin)
             .current_dir(root())

@@ -37,7 +37,7 @@ fn committed_weights_are_bit_exact_and_reports_are_complete() {
     let o = verify(&["--quiet", "--start", "9900", "--jobs", "2"], r.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("PASS: 100/100 images bit-exact at every layer"), "{}", text(&o));
-    assert_eq!(files(r.path()), ["layers.csv", "mismatches.csv", "summary.csv"]);
+    assert_eq!(files(r.path()), ["index.html", "layers.csv", "mismatches.csv", "summary.csv"]);
     let summary = std::fs::read_to_string(r.path().join("summary.csv")).unwrap();
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(lines.len(), 101);
@@ -47,6 +47,8 @@ fn committed_weights_are_bit_exact_and_reports_are_complete() {
     assert!(layers.contains("conv1,100,145200,0,0,0"), "{layers}");
     let mism = std::fs::read_to_string(r.path().join("mismatches.csv")).unwrap();
     assert_eq!(mism.lines().count(), 1, "header only: {mism}");
+    let html = std::fs::read_to_string(r.path().join("index.html")).unwrap();
+    assert!(html.contains("PASS"), "index.html is written by every run");
 }
 
 #[test]
