@@ -1,6 +1,7 @@
 //! The subcommands' logic, called by the thin CLI in `main.rs`. Each returns an error for bad
 //! input (exit 2); `verify` also says whether the RTL was bit-exact (exit 0) or not (exit 1).
 
+use crate::baseline::Baseline;
 use crate::compare::Layer;
 use crate::debug;
 use crate::driver::{self, Between, Config, ImageResult, Stimulus};
@@ -59,6 +60,10 @@ pub struct VerifyArgs {
     pub trace_failures: usize,
     /// Also write a JUnit XML file here.
     pub junit: Option<PathBuf>,
+    /// Compare counts and RTL timing with this baseline; a change fails the run.
+    pub baseline: Option<PathBuf>,
+    /// Record this run's baseline here.
+    pub write_baseline: Option<PathBuf>,
     pub driver: Config,
 }
 
@@ -165,9 +170,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         return debug_image(a, i);
     }
     let t0 = Instant::now();
+    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut reports;
     let pb;
     let title;
+    let run;
     let mut html = HtmlReport::new();
     let mut junit = JunitReport::new();
     match a.stimulus {
@@ -188,6 +195,14 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             if !a.quiet {
                 println!("{title}");
             }
+            run = format!(
+                "mnist images {}..{}, weights {}, {}, bubbles {}",
+                range.start,
+                range.end - 1,
+                a.weights.display(),
+                a.driver.between,
+                a.driver.bubbles
+            );
             junit.start_suite(format!("weights {}", a.weights.display()));
             reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
             pb = progress_bar(range.len() as u64, a.quiet);
@@ -225,6 +240,14 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             if !a.quiet {
                 println!("{title}");
             }
+            run = format!(
+                "random seed {}, weight sets {which}, images {}..{}, {}, bubbles {}",
+                a.driver.seed,
+                range.start,
+                range.end - 1,
+                a.driver.between,
+                a.driver.bubbles
+            );
             reports = Reports::create(&a.reports, a.max_rows, false)?;
             pb = progress_bar((sets.len() * range.len()) as u64, a.quiet);
             for &set in &sets {
@@ -258,6 +281,25 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         junit.write(path, &|set, image| a.repro_command(set, image))?;
     }
     print_summary(&t, a, secs);
+    let now = Baseline::from_totals(&run, &t);
+    if let Some(path) = &a.write_baseline {
+        now.save(path)?;
+        println!("baseline written to {}", path.display());
+    }
+    let mut regressed = false;
+    if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
+        let (worse, better) = base.compare(&now, path)?;
+        for w in &worse {
+            println!("baseline REGRESSION: {w}");
+        }
+        for b in &better {
+            println!("baseline: {b}; record it with --write-baseline {}", path.display());
+        }
+        if worse.is_empty() {
+            println!("baseline: counts and RTL timing match {}", path.display());
+        }
+        regressed = !worse.is_empty();
+    }
     if a.trace_failures > 0 && !t.failures.is_empty() {
         let dir = a.reports.join("waves");
         std::fs::create_dir_all(&dir)
@@ -273,7 +315,7 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             println!("waveform of {set}image {}: {}", f.image, path.display());
         }
     }
-    Ok(t.clean == t.images)
+    Ok(t.clean == t.images && !regressed)
 }
 
 /// `start .. start+limit`, clipped to `len`, and never empty.

@@ -5,6 +5,7 @@
 //! [`reference`]) → [`compare`] → [`report`]. [`driver`] runs that loop in parallel;
 //! [`commands`] holds what each subcommand does.
 
+pub mod baseline;
 pub mod commands;
 pub mod compare;
 pub mod debug;

@@ -87,6 +87,13 @@ enum Cmd {
         /// Also write a JUnit XML file (one testsuite per weight set, one testcase per layer).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Compare counts, accuracy and RTL timing with a recorded baseline; any change in a
+        /// count, or a slower RTL, fails the run (exit 1).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record this run's counts and RTL timing as a baseline.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
@@ -158,6 +165,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             trace,
             trace_failures,
             junit,
+            baseline,
+            write_baseline,
             quiet,
         } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
@@ -179,6 +188,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 trace,
                 trace_failures,
                 junit,
+                baseline,
+                write_baseline,
                 driver: Config {
                     jobs,
                     between,

@@ -207,3 +207,34 @@ fn one_image_debug_view_dump_and_waveform() {
     // One image: at least 784 cycles (two timestamps per cycle).
     assert!(vcd.lines().filter(|l| l.starts_with('#')).count() >= 2 * 784);
 }
+
+#[test]
+fn baseline_catches_changed_counts_and_a_slower_rtl() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("base.json");
+    let b = base.to_str().unwrap();
+    let o = verify(&["--quiet", "--limit", "60", "--write-baseline", b], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = verify(&["--quiet", "--limit", "60", "--baseline", b], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("baseline: counts and RTL timing match"), "{}", text(&o));
+    let json = std::fs::read_to_string(&base).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // A baseline that claims one more correct image: any count change fails.
+    v["rtl_correct"] = (v["rtl_correct"].as_u64().unwrap() + 1).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let o = verify(&["--quiet", "--limit", "60", "--baseline", b], d.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("baseline REGRESSION: RTL correct:"), "{}", text(&o));
+    // A baseline from a faster RTL: this one is slower.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["latency_max"] = (v["latency_max"].as_u64().unwrap() - 1).into();
+    std::fs::write(&base, v.to_string()).unwrap();
+    let o = verify(&["--quiet", "--limit", "60", "--baseline", b], d.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("(the RTL got slower)"), "{}", text(&o));
+    // A baseline of another run is an error, not a pass.
+    let o = verify(&["--quiet", "--limit", "61", "--baseline", b], d.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("baseline was recorded for a different run"), "{}", text(&o));
+}
