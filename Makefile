@@ -1,16 +1,14 @@
 # The README's two commands: `make verify` (set-up + the main job), `make test` (set-up + the
-# whole test suite, what CI runs).
+# whole test suite, what CI runs). Every step fails the build on any mismatch.
 CARGO ?= cargo
+VERIFY = $(CARGO) run --release --quiet --
 
-.PHONY: verify test setup setup-test lint synth fmt-check clippy unit verify-bubbles
+.PHONY: verify test setup setup-test fmt-check clippy lint synth unit campaigns icarus unique-init
 
 verify: setup
-	$(CARGO) run --release -- verify
+	$(VERIFY) verify
 
-test: setup-test fmt-check clippy lint synth unit
-	$(CARGO) run --release -- eval
-	$(CARGO) run --release -- verify --quiet
-	$(CARGO) run --release -- verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
+test: setup-test fmt-check clippy lint synth unit campaigns icarus unique-init
 
 setup:
 	scripts/setup.sh
@@ -30,6 +28,23 @@ lint:
 synth:
 	scripts/synth.sh
 
-# Release profile, so the tests share the build `verify` uses.
+# Release profile, so the tests share the build `verify` uses. Includes the broken-RTL tests.
 unit:
 	$(CARGO) test --release
+
+# All 10,000 MNIST images back-to-back (checked against the committed baseline), again with
+# random bubbles between pixels, and a seeded random campaign: 24 weight sets x 100 images.
+campaigns:
+	$(VERIFY) eval
+	$(VERIFY) verify --quiet --baseline vectors/baseline.json --junit reports/junit.xml
+	$(VERIFY) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
+	$(VERIFY) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
+		--reports reports/random --junit reports/random/junit.xml
+
+# A second simulator: 100 images under Icarus Verilog, every tap compared.
+icarus:
+	$(VERIFY) icarus --limit 100
+
+# Random initial state in every register without a reset (Verilator --x-initial unique).
+unique-init:
+	scripts/unique_init.sh

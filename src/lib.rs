@@ -12,6 +12,7 @@ pub mod debug;
 pub mod driver;
 pub mod float_model;
 pub mod html;
+pub mod icarus;
 pub mod junit;
 pub mod memfile;
 pub mod mnist;

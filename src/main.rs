@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use cnn_cosim::commands::{self, StimulusKind, VerifyArgs};
 use cnn_cosim::driver::{Between, Config};
 use cnn_cosim::float_model::FloatWeights;
+use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
 #[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
@@ -22,6 +23,8 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Stream MNIST test images through the Verilated RTL and compare every layer with the
@@ -97,6 +100,21 @@ enum Cmd {
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
+    },
+    /// Run a sample of MNIST test images through the same RTL under Icarus Verilog and
+    /// compare every tap with the reference.
+    Icarus {
+        #[arg(long, default_value = commands::DEFAULT_MNIST)]
+        mnist: PathBuf,
+        #[arg(long, default_value = commands::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        start: usize,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Idle cycles between pixels (the testbench's LFSR).
+        #[arg(long)]
+        bubbles: bool,
     },
     /// Float and fixed-point accuracy of a weight set on the 10,000 test images.
     Eval {
@@ -201,6 +219,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 },
             };
             commands::verify(&args)
+        }
+        Cmd::Icarus { mnist, weights, start, limit, bubbles } => {
+            icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles })
         }
         Cmd::Eval { mnist, weights } => commands::eval(&mnist, &weights).map(|_| true),
         #[cfg(feature = "train")]

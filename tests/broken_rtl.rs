@@ -214,6 +214,17 @@ fn broken_rtl_variants_are_caught() {
             debug.contains("mismatching elements") || debug.contains("logits differ"),
             "{debug}"
         );
+        if v.name == "bias_dropped" {
+            // The Icarus lane runs the same (broken) RTL tree and must fail too.
+            let out = Command::new(&bin)
+                .current_dir(root())
+                .args(["icarus", "--limit", "2"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(1), "icarus: {text}");
+            assert!(text.contains("first failure: image 0, layer conv1"), "{text}");
+        }
         eprintln!("{}: caught, first failure image {} at {}", v.name, first.0, first.1);
     }
 }
