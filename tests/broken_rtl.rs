@@ -81,10 +81,16 @@ static BUILD: Mutex<()> = Mutex::new(());
 
 /// Builds the harness against `rtl` and returns a copy of the binary named after `name`.
 fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
+    build_with(name, rtl, target, "")
+}
+
+/// [`build`] with extra cargo features (e.g. `trace` for the waveform model).
+fn build_with(name: &str, rtl: &Path, target: &Path, features: &str) -> PathBuf {
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--release", "--quiet", "--no-default-features", "--bin", "cnn-cosim"])
+        .args(["--features", features])
         .env("CNN_COSIM_RTL", rtl)
         .env("CARGO_TARGET_DIR", target)
         .status()
@@ -226,5 +232,35 @@ fn broken_rtl_variants_are_caught() {
             assert!(text.contains("first failure: image 0, layer conv1"), "{text}");
         }
         eprintln!("{}: caught, first failure image {} at {}", v.name, first.0, first.1);
+    }
+}
+
+/// `--trace-failures K` writes a waveform of each of the first K failing images, and each
+/// parses (fst2vcd, from Debian's gtkwave, installed by scripts/setup.sh test).
+#[test]
+fn waveforms_of_the_first_failures() {
+    let v = &VARIANTS[3]; // fc_state_not_cleared: images 1, 2, … fail
+    let work = tempfile::tempdir().unwrap();
+    let rtl = work.path().join("rtl");
+    make_variant(v, &rtl);
+    let bin = build_with("traced", &rtl, &root().join("target/variants"), "trace");
+    let reports = work.path().join("reports");
+    let (code, stdout, _) =
+        run_verify(&bin, &reports, &["--quiet", "--limit", "20", "--trace-failures", "2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let waves = reports.join("waves");
+    let mut names: Vec<_> = std::fs::read_dir(&waves)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["image1.fst", "image2.fst"], "{stdout}");
+    for n in names {
+        let out = Command::new("fst2vcd").arg(waves.join(&n)).output().unwrap_or_else(|e| {
+            panic!("fst2vcd not runnable ({e}); scripts/setup.sh test installs gtkwave")
+        });
+        assert!(out.status.success(), "{n}");
+        let vcd = String::from_utf8_lossy(&out.stdout);
+        assert!(vcd.contains(" fc1_data_o ") && vcd.contains(" class_valid_o "), "{n}");
     }
 }
