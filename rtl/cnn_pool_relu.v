@@ -22,31 +22,34 @@ module cnn_pool_relu #(
 
   localparam integer OutSize = InSize / 2;
   localparam integer PosW    = $clog2(InSize);
-  localparam integer    PosLastI = InSize - 1;
-  localparam [PosW-1:0] PosLast  = PosLastI[PosW-1:0];
 
-  reg  [PosW-1:0] col_q;
-  reg  [PosW-1:0] row_q;
+  // position of the beat being accepted; only the parities pick the 2x2 block (the
+  // counter needs the full position to wrap at the end of a row and of the image)
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [PosW-1:0] col;
+  wire [PosW-1:0] row;
+  /* verilator lint_on UNUSEDSIGNAL */
   reg             valid_q;
 
-  wire odd_col   = col_q[0];
-  wire block_end = valid_i && col_q[0] && row_q[0];
+  cnn_raster_counter #(
+    .Width (InSize),
+    .Height(InSize)
+  ) u_pos (
+    .clk_i  (clk_i),
+    .rst_ni (rst_ni),
+    .valid_i(valid_i),
+    .col_o  (col),
+    .row_o  (row)
+  );
+
+  wire odd_col   = col[0];
+  wire block_end = valid_i && col[0] && row[0];
 
   always @(posedge clk_i) begin
     if (!rst_ni) begin
-      col_q   <= {PosW{1'b0}};
-      row_q   <= {PosW{1'b0}};
       valid_q <= 1'b0;
     end else begin
       valid_q <= block_end;
-      if (valid_i) begin
-        if (col_q == PosLast) begin
-          col_q <= {PosW{1'b0}};
-          row_q <= (row_q == PosLast) ? {PosW{1'b0}} : row_q + 1'b1;
-        end else begin
-          col_q <= col_q + 1'b1;
-        end
-      end
     end
   end
 

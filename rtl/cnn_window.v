@@ -22,33 +22,31 @@ module cnn_window #(
 
   localparam integer ColW = $clog2(ImgW);
   localparam integer RowW = $clog2(ImgH);
-  localparam integer ColLastI = ImgW - 1;
-  localparam integer RowLastI = ImgH - 1;
   localparam integer FirstFullI = K - 1;
-  localparam [ColW-1:0] ColLast      = ColLastI[ColW-1:0];
-  localparam [RowW-1:0] RowLast      = RowLastI[RowW-1:0];
   localparam [ColW-1:0] ColFirstFull = FirstFullI[ColW-1:0];
   localparam [RowW-1:0] RowFirstFull = FirstFullI[RowW-1:0];
 
-  reg [ColW-1:0] col_q;
-  reg [RowW-1:0] row_q;
-  reg            valid_q;
+  // position of the pixel being accepted
+  wire [ColW-1:0] col;
+  wire [RowW-1:0] row;
+  reg             valid_q;
+
+  cnn_raster_counter #(
+    .Width (ImgW),
+    .Height(ImgH)
+  ) u_pos (
+    .clk_i  (clk_i),
+    .rst_ni (rst_ni),
+    .valid_i(valid_i),
+    .col_o  (col),
+    .row_o  (row)
+  );
 
   always @(posedge clk_i) begin
     if (!rst_ni) begin
-      col_q   <= {ColW{1'b0}};
-      row_q   <= {RowW{1'b0}};
       valid_q <= 1'b0;
     end else begin
-      valid_q <= valid_i && (col_q >= ColFirstFull) && (row_q >= RowFirstFull);
-      if (valid_i) begin
-        if (col_q == ColLast) begin
-          col_q <= {ColW{1'b0}};
-          row_q <= (row_q == RowLast) ? {RowW{1'b0}} : row_q + 1'b1;
-        end else begin
-          col_q <= col_q + 1'b1;
-        end
-      end
+      valid_q <= valid_i && (col >= ColFirstFull) && (row >= RowFirstFull);
     end
   end
 
@@ -62,7 +60,7 @@ module cnn_window #(
   ) u_line_buffer (
     .clk_i   (clk_i),
     .valid_i (valid_i),
-    .col_i   (col_q),
+    .col_i   (col),
     .pixel_i (pixel_i),
     .column_o(column)
   );

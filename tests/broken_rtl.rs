@@ -27,8 +27,8 @@ const VARIANTS: [Variant; 4] = [
     Variant {
         name: "pool_window_off_by_one",
         file: "cnn_pool_relu.v",
-        from: "wire odd_col   = col_q[0];",
-        to: "wire odd_col   = ~col_q[0];",
+        from: "wire odd_col   = col[0];",
+        to: "wire odd_col   = ~col[0];",
         first_bad_layer: "pool1",
     },
     Variant {
@@ -53,9 +53,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Copies rtl/*.v into `dir` with one substitution applied (which must apply exactly once).
+/// Copies rtl/*.v (and the testbench in rtl/tb/) into `dir` with one substitution applied
+/// to the design (which must apply exactly once).
 fn make_variant(v: &Variant, dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
+    std::fs::create_dir_all(dir.join("tb")).unwrap();
+    std::fs::copy(root().join("rtl/tb/cnn_tb.v"), dir.join("tb/cnn_tb.v")).unwrap();
     for e in std::fs::read_dir(root().join("rtl")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "v") {
@@ -228,7 +230,8 @@ fn broken_rtl_variants_are_caught() {
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(out.status.code(), Some(1), "icarus: {text}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "icarus: {text}{err}");
             assert!(text.contains("first failure: image 0, layer conv1"), "{text}");
         }
         eprintln!("{}: caught, first failure image {} at {}", v.name, first.0, first.1);
