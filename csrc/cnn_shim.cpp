@@ -96,6 +96,22 @@ struct CnnTaps {
     int32_t fc1[10];
 };
 
+// A batch of cycles (cnn_run). The caller owns the beat buffers: `*_len` beats are already
+// there, room for `*_cap`; the shim appends each beat's values (3, 3 and 10 int32 each).
+// Keep in sync with `RunBuf` in src/rtl.rs.
+struct CnnRun {
+    int32_t* conv1;
+    int32_t* pool1;
+    int32_t* fc1;
+    uint32_t conv1_len, conv1_cap;
+    uint32_t pool1_len, pool1_cap;
+    uint32_t fc1_len, fc1_cap;
+    // Out: cycles run, and whether the last of them had class_valid (then class_id).
+    uint32_t cycles;
+    uint8_t class_valid;
+    uint8_t class_id;
+};
+
 }  // extern "C"
 
 namespace {
@@ -153,6 +169,22 @@ void read_taps(const CNN_TOP* t, CnnTaps* o) {
         for (int i = 0; i < 10; ++i) o->fc1[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
 }
 
+// Appends the beats of the cycle just run to `r`.
+inline void append_taps(const CNN_TOP* t, CnnRun* r) {
+    if (t->conv1_valid_o) {
+        int32_t* d = r->conv1 + 3 * r->conv1_len++;
+        for (int k = 0; k < 3; ++k) d[k] = (int32_t)field(t->conv1_data_o, 14 * k, 14, true);
+    }
+    if (t->pool1_valid_o) {
+        int32_t* d = r->pool1 + 3 * r->pool1_len++;
+        for (int k = 0; k < 3; ++k) d[k] = (int32_t)field(t->pool1_data_o, 13 * k, 13, false);
+    }
+    if (t->fc1_valid_o) {
+        int32_t* d = r->fc1 + 10 * r->fc1_len++;
+        for (int i = 0; i < 10; ++i) d[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
+    }
+}
+
 }  // namespace
 
 extern "C" {
@@ -170,8 +202,9 @@ CnnModel* CNN_API(new)(const char* weights_dir, uint64_t seed, const char* fst_p
             const std::string plus = std::string("+weights=") + weights_dir;
             // Verilator takes seeds in 1..2^31-1.
             const std::string rs = "+verilator+seed+" + std::to_string(seed % 2147483646ULL + 1);
-            const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str()};
-            m->ctx->commandArgs(3, argv);
+            // With --x-initial unique (the unique-init lane) every register starts random.
+            const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str(), "+verilator+rand+reset+2"};
+            m->ctx->commandArgs(4, argv);
             m->ctx->fatalOnError(false);
 #ifdef CNN_TRACED
             m->ctx->traceEverOn(true);
@@ -239,6 +272,38 @@ int CNN_API(tick)(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
         Verilated::threadContextp(m->ctx);
         cycle(m, 1, valid, pixel);
         read_taps(m->top, out);
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+        return -1;
+    }
+    return 0;
+}
+
+// Up to `n` clock cycles, cycle i with pixel_valid_i = in[2i], pixel_i = in[2i+1] (rst_n high),
+// appending every tap beat to `r`. Stops after the first cycle with class_valid, or before a
+// cycle when a beat buffer is full (the caller makes room and calls again), or after `n`.
+// `r->cycles` says how many ran. Returns 0, or -1 on error (r->cycles still counts the cycles
+// completed before it).
+int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
+    r->cycles = 0;
+    r->class_valid = 0;
+    if (!m->error.empty()) return -1;
+    try {
+        Verilated::threadContextp(m->ctx);
+        CNN_TOP* t = m->top;
+        for (uint32_t i = 0; i < n; ++i) {
+            if (r->conv1_len == r->conv1_cap || r->pool1_len == r->pool1_cap ||
+                r->fc1_len == r->fc1_cap)
+                return 0;
+            cycle(m, 1, in[2 * i], in[2 * i + 1]);
+            r->cycles = i + 1;
+            append_taps(t, r);
+            if (t->class_valid_o) {
+                r->class_valid = 1;
+                r->class_id = t->class_o;
+                return 0;
+            }
+        }
     } catch (const std::exception& e) {
         set_error(m, e.what());
         return -1;

@@ -4,7 +4,7 @@
 use crate::baseline::Baseline;
 use crate::compare::Layer;
 use crate::debug;
-use crate::driver::{self, Between, Config, ImageResult, Stimulus};
+use crate::driver::{self, Between, Config, ImageResult, Shard, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::html::HtmlReport;
 use crate::junit::JunitReport;
@@ -184,9 +184,10 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             let wd = WeightDir::load(&a.weights)?;
             let fw = load_float(&a.weights)?;
             title = format!(
-                "cnn-cosim verify: MNIST test images {}..{} from {}, weights {}, RTL {} ({})",
+                "cnn-cosim verify: MNIST test images {}..{}{} from {}, weights {}, RTL {} ({})",
                 range.start,
                 range.end - 1,
+                shard_note(&a.driver),
                 a.mnist.display(),
                 a.weights.display(),
                 rtl::RTL_DIR,
@@ -196,12 +197,13 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 println!("{title}");
             }
             run = format!(
-                "mnist images {}..{}, weights {}, {}, bubbles {}",
+                "mnist images {}..{}, weights {}, {}, bubbles {}{}",
                 range.start,
                 range.end - 1,
                 a.weights.display(),
                 a.driver.between,
-                a.driver.bubbles
+                a.driver.bubbles,
+                shard_note(&a.driver)
             );
             junit.start_suite(format!("weights {}", a.weights.display()));
             reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
@@ -230,10 +232,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 None => format!("0..{}", a.sets.saturating_sub(1)),
             };
             title = format!(
-                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set, RTL {} ({})",
+                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set{}, RTL {} ({})",
                 a.driver.seed,
                 range.start,
                 range.end - 1,
+                shard_note(&a.driver),
                 rtl::RTL_DIR,
                 rtl::VERILATOR_VERSION
             );
@@ -241,12 +244,13 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 println!("{title}");
             }
             run = format!(
-                "random seed {}, weight sets {which}, images {}..{}, {}, bubbles {}",
+                "random seed {}, weight sets {which}, images {}..{}, {}, bubbles {}{}",
                 a.driver.seed,
                 range.start,
                 range.end - 1,
                 a.driver.between,
-                a.driver.bubbles
+                a.driver.bubbles,
+                shard_note(&a.driver)
             );
             reports = Reports::create(&a.reports, a.max_rows, false)?;
             pb = progress_bar((sets.len() * range.len()) as u64, a.quiet);
@@ -261,7 +265,15 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 let images: Vec<_> =
                     range.clone().map(|i| stimulus::image(a.driver.seed, set, i as u64)).collect();
                 let stim = Stimulus { images: &images, labels: None, first: range.start };
-                let cfg = Config { seed: set_seed(a.driver.seed, set), ..a.driver.clone() };
+                let segs_per_set = a.count.div_ceil(driver::SEGMENT);
+                let cfg = Config {
+                    seed: set_seed(a.driver.seed, set),
+                    shard: a
+                        .driver
+                        .shard
+                        .map(|sh| Shard { base: set as usize * segs_per_set, ..sh }),
+                    ..a.driver.clone()
+                };
                 driver::run(&stim, &wd.qw, None, &wd.path, &cfg, |r| {
                     pb.inc(1);
                     html.push(&r, &images[r.index - range.start], Some(set));
@@ -318,6 +330,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     Ok(t.clean == t.images && !regressed)
 }
 
+/// `, shard K/N` for sharded runs.
+fn shard_note(c: &Config) -> String {
+    c.shard.map(|s| format!(", shard {}/{}", s.index, s.count)).unwrap_or_default()
+}
+
 /// `start .. start+limit`, clipped to `len`, and never empty.
 fn select(start: usize, limit: Option<usize>, len: usize) -> Result<std::ops::Range<usize>> {
     if start >= len {
@@ -364,8 +381,11 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             t.latency_max.unwrap_or(0)
         );
     }
+    let rss = crate::bench::peak_rss_kib()
+        .map(|k| format!(", peak RSS {:.1} MB (peak_rss_kib={k})", k as f64 / 1024.0))
+        .unwrap_or_default();
     println!(
-        "wall time {:.2} s, {:.0} images/s, {} jobs, {}{}; reports in {}",
+        "wall time {:.2} s, {:.0} images/s, {} jobs, {}{}{rss}; reports in {}",
         secs,
         t.images as f64 / secs,
         a.driver.jobs,

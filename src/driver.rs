@@ -12,14 +12,14 @@ use crate::float_model::FloatWeights;
 use crate::memfile::QuantWeights;
 use crate::mnist::{Image, PIXELS};
 use crate::reference;
-use crate::rtl::Model;
+use crate::rtl::{Input, Model};
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// Images per segment (one reset, then back-to-back streaming).
@@ -81,6 +81,41 @@ pub struct Config {
     pub keep_capture: Option<usize>,
     /// Write an FST waveform of the `keep_capture` image here (traced model).
     pub trace: Option<std::path::PathBuf>,
+    /// Run only this shard's segments.
+    pub shard: Option<Shard>,
+}
+
+/// `--shard K/N`: segment number `g` (counted from 0 over the whole run, see `base`) belongs
+/// to shard `g % N + 1`. Segments start from reset, so a shard streams exactly what a
+/// single run streams for those images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// K, 1-based.
+    pub index: usize,
+    /// N.
+    pub count: usize,
+    /// Segment number of this stimulus's image 0 (a random campaign counts on across sets).
+    pub base: usize,
+}
+
+impl Shard {
+    /// Parses `K/N` with 1 <= K <= N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("{s:?} is not K/N"))?;
+        let (k, n): (usize, usize) = match (k.parse(), n.parse()) {
+            (Ok(k), Ok(n)) => (k, n),
+            _ => return Err(format!("{s:?} is not K/N with whole numbers")),
+        };
+        if k == 0 || k > n {
+            return Err(format!("shard {k}/{n}: K must be between 1 and N"));
+        }
+        Ok(Shard { index: k, count: n, base: 0 })
+    }
+
+    /// Whether segment `g` of the stimulus (its images from `g * SEGMENT`) is this shard's.
+    pub fn owns(&self, g: usize) -> bool {
+        (self.base + g) % self.count == self.index - 1
+    }
 }
 
 /// One image's verdict.
@@ -126,12 +161,57 @@ pub struct Stimulus<'a> {
 /// Everything a worker reads.
 struct Shared<'a> {
     stim: &'a Stimulus<'a>,
-    qw: &'a QuantWeights,
+    /// The reference's weights; `None` streams only ([`stream`]).
+    qw: Option<&'a QuantWeights>,
     fw: Option<&'a FloatWeights>,
     cfg: &'a Config,
     segments: Vec<Range<usize>>,
     next_segment: AtomicUsize,
     abort: AtomicBool,
+    /// Totals of [`stream`].
+    images: AtomicU64,
+    timeouts: AtomicU64,
+    cycles: AtomicU64,
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        stim: &'a Stimulus<'a>,
+        qw: Option<&'a QuantWeights>,
+        fw: Option<&'a FloatWeights>,
+        cfg: &'a Config,
+    ) -> Shared<'a> {
+        let end = stim.first + stim.images.len();
+        let mut segments = Vec::new();
+        let mut s = stim.first;
+        while s < end {
+            let e = ((s / SEGMENT + 1) * SEGMENT).min(end);
+            if cfg.shard.is_none_or(|sh| sh.owns(s / SEGMENT)) {
+                segments.push(s - stim.first..e - stim.first);
+            }
+            s = e;
+        }
+        Shared {
+            stim,
+            qw,
+            fw,
+            cfg,
+            segments,
+            next_segment: AtomicUsize::new(0),
+            abort: AtomicBool::new(false),
+            images: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            cycles: AtomicU64::new(0),
+        }
+    }
+
+    fn pool(&self) -> Result<rayon::ThreadPool> {
+        let jobs = self.cfg.jobs.max(1).min(self.segments.len().max(1));
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .context("cannot start worker threads")
+    }
 }
 
 /// Runs every image of `stim` and calls `sink` with each result in image order.
@@ -143,36 +223,21 @@ pub fn run(
     cfg: &Config,
     mut sink: impl FnMut(ImageResult) -> Result<()>,
 ) -> Result<()> {
-    let n = stim.images.len();
-    let end = stim.first + n;
-    let mut segments = Vec::new();
-    let mut s = stim.first;
-    while s < end {
-        let e = ((s / SEGMENT + 1) * SEGMENT).min(end);
-        segments.push(s - stim.first..e - stim.first);
-        s = e;
+    let shared = Shared::new(stim, Some(qw), fw, cfg);
+    // The images that run, in the order the sink gets them.
+    let order: Vec<usize> = shared.segments.iter().flat_map(|s| s.clone()).collect();
+    let n = order.len();
+    if n == 0 {
+        return Ok(()); // a shard that owns no segment of this stimulus
     }
-    let shared = Shared {
-        stim,
-        qw,
-        fw,
-        cfg,
-        segments,
-        next_segment: AtomicUsize::new(0),
-        abort: AtomicBool::new(false),
-    };
-    let jobs = cfg.jobs.max(1).min(shared.segments.len().max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
-    let (tx, rx) = mpsc::sync_channel::<ImageResult>(4 * SEGMENT);
+    let pool = shared.pool()?;
+    let (tx, rx) = mpsc::sync_channel::<Vec<ImageResult>>(4 * SEGMENT / RESULT_BATCH);
 
     std::thread::scope(|scope| {
         let shared = &shared;
         let workers = scope.spawn(move || {
             pool.broadcast(|_| {
-                let r = worker(shared, weights_dir, tx.clone());
+                let r = worker(shared, weights_dir, Some(tx.clone()));
                 if r.is_err() {
                     shared.abort.store(true, Ordering::Relaxed);
                 }
@@ -183,9 +248,9 @@ pub fn run(
         let mut waiting = BTreeMap::new();
         let mut next = 0usize;
         let mut sink_result = Ok(());
-        for r in rx {
+        for r in rx.into_iter().flatten() {
             waiting.insert(r.index - stim.first, r);
-            while let Some(r) = waiting.remove(&next) {
+            while let Some(r) = order.get(next).and_then(|i| waiting.remove(i)) {
                 next += 1;
                 if sink_result.is_ok() {
                     sink_result = sink(r);
@@ -205,143 +270,270 @@ pub fn run(
     })
 }
 
-fn worker(sh: &Shared, weights_dir: &Path, tx: mpsc::SyncSender<ImageResult>) -> Result<()> {
+/// What [`stream`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Images whose class came.
+    pub images: u64,
+    pub timeouts: u64,
+    /// Clock cycles simulated, reset cycles included.
+    pub cycles: u64,
+}
+
+/// Streams every image of `stim` through the RTL exactly as [`run`] does (same segments,
+/// timing, beat capture and attribution) but runs no reference or float model, compares
+/// nothing and makes no results: the driver's own streaming cost (`cnn-cosim bench`).
+pub fn stream(stim: &Stimulus, weights_dir: &Path, cfg: &Config) -> Result<StreamStats> {
+    let shared = Shared::new(stim, None, None, cfg);
+    let pool = shared.pool()?;
+    let results = pool.broadcast(|_| {
+        let r = worker(&shared, weights_dir, None);
+        if r.is_err() {
+            shared.abort.store(true, Ordering::Relaxed);
+        }
+        r
+    });
+    for r in results {
+        r?;
+    }
+    Ok(StreamStats {
+        images: shared.images.into_inner(),
+        timeouts: shared.timeouts.into_inner(),
+        cycles: shared.cycles.into_inner(),
+    })
+}
+
+/// One worker: its own model, segments taken in turn until none is left. With `tx`, each
+/// image's result goes there; without, images are only counted ([`stream`]).
+fn worker(
+    sh: &Shared,
+    weights_dir: &Path,
+    tx: Option<mpsc::SyncSender<Vec<ImageResult>>>,
+) -> Result<()> {
     let mut model = match &sh.cfg.trace {
         None => Model::new(weights_dir, sh.cfg.seed),
         Some(fst) => Model::new_traced(weights_dir, sh.cfg.seed, fst),
     }
     .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
-    loop {
+    let mut st = WorkerState::default();
+    let (mut images, mut timeouts) = (0u64, 0u64);
+    let result = loop {
         if sh.abort.load(Ordering::Relaxed) {
-            return Ok(());
+            break Ok(());
         }
         let s = sh.next_segment.fetch_add(1, Ordering::Relaxed);
-        let Some(seg) = sh.segments.get(s) else { return Ok(()) };
-        run_segment(sh, &mut model, seg.clone(), &tx)?;
+        let Some(seg) = sh.segments.get(s) else { break Ok(()) };
+        let mut done = |sh: &Shared, st: &mut WorkerState, p: Pending, cc: Option<u64>, to| {
+            images += cc.is_some() as u64;
+            timeouts += to as u64;
+            if let (Some(tx), Some(qw)) = (&tx, sh.qw) {
+                st.batch.push(finish(sh, qw, &p, cc, to));
+                if st.batch.len() >= RESULT_BATCH {
+                    tx.send(std::mem::take(&mut st.batch)).ok();
+                }
+            }
+            st.recycle(p);
+        };
+        let r = run_segment(sh, &mut model, seg.clone(), &mut st, &mut done);
+        if let Some(tx) = &tx {
+            if !st.batch.is_empty() {
+                tx.send(std::mem::take(&mut st.batch)).ok();
+            }
+        }
+        if r.is_err() {
+            break r;
+        }
+    };
+    sh.images.fetch_add(images, Ordering::Relaxed);
+    sh.timeouts.fetch_add(timeouts, Ordering::Relaxed);
+    sh.cycles.fetch_add(st.cycles, Ordering::Relaxed);
+    result
+}
+
+/// Results a worker sends at once (one wake-up of the collecting thread per batch, not per
+/// image; also sent at the end of each segment).
+const RESULT_BATCH: usize = 50;
+
+/// What a worker keeps across images and segments.
+#[derive(Default)]
+struct WorkerState {
+    /// The inputs of the image being fed (or of a drain), one per cycle.
+    inputs: Vec<Input>,
+    /// Captures of finished images, cleared, for the next ones (no allocation per image).
+    spare: Vec<Capture>,
+    /// Beats that arrive while no image is waiting for its class (dropped).
+    scratch: Capture,
+    /// Results not yet sent.
+    batch: Vec<ImageResult>,
+    /// Clock cycles simulated, reset cycles included.
+    cycles: u64,
+}
+
+impl WorkerState {
+    fn capture(&mut self) -> Capture {
+        self.spare.pop().unwrap_or_else(|| Capture {
+            conv1: Vec::with_capacity(CONV_BEATS),
+            pool1: Vec::with_capacity(POOL_BEATS),
+            fc1: Vec::with_capacity(1),
+            class: None,
+        })
+    }
+
+    fn recycle(&mut self, p: Pending) {
+        let mut c = p.cap;
+        c.conv1.clear();
+        c.pool1.clear();
+        c.fc1.clear();
+        c.class = None;
+        self.spare.push(c);
     }
 }
+
+/// conv1 and pool1 beats of one image.
+const CONV_BEATS: usize = crate::reference::CONV_SIDE * crate::reference::CONV_SIDE;
+const POOL_BEATS: usize = crate::reference::POOL_SIDE * crate::reference::POOL_SIDE;
 
 /// An image fed (or being fed) to the RTL whose `class_valid` has not come yet.
 struct Pending {
     i: usize,
     cap: Capture,
+    /// The cycles in which its first and last pixels are presented (scheduled when its
+    /// inputs are generated; at its class, only those not after the class count).
     first_cycle: Option<u64>,
     last_cycle: Option<u64>,
 }
 
-/// The image currently entering the RTL.
-struct Feed {
-    i: usize,
-    pos: usize,
-    /// Idle cycles still to insert before the first pixel.
-    idle: u32,
-    rng: ChaCha8Rng,
+/// Called with each image whose class came (`Some(cycle)`) or that timed out.
+type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
+
+fn reset(model: &mut Model, st: &mut WorkerState) -> Result<()> {
+    st.cycles += RESET_CYCLES as u64;
+    model.reset(RESET_CYCLES)
 }
 
+/// Streams one segment. The inputs of a whole image (idle cycles, bubbles and pixels) are
+/// generated ahead and run in one call into the model ([`Model::run`]), which stops at each
+/// `class_valid` so every beat still goes to the oldest image waiting for its class; the
+/// watchdog bounds each call. Cycle for cycle the same as ticking one cycle per call.
 fn run_segment(
     sh: &Shared,
     model: &mut Model,
     seg: Range<usize>,
-    tx: &mpsc::SyncSender<ImageResult>,
+    st: &mut WorkerState,
+    done: &mut Done,
 ) -> Result<()> {
     let cfg = sh.cfg;
-    model.reset(RESET_CYCLES)?;
+    reset(model, st)?;
     let mut cycle = 0u64;
     let mut pending: VecDeque<Pending> = VecDeque::new();
-    let mut feed: Option<Feed> = None;
+    // The inputs in `st.inputs[at..]` are the rest of the image being fed; `feeding` is
+    // false while draining (idle inputs generated per call).
+    let mut at = 0usize;
+    let mut feeding = false;
     let mut next = seg.start;
+    let reset_each = cfg.between == Between::Reset;
     loop {
-        let reset_each = cfg.between == Between::Reset;
-        if feed.is_none() && next < seg.end && (!reset_each || pending.is_empty()) {
+        if at == st.inputs.len() || !feeding {
+            st.inputs.clear();
+            at = 0;
+            feeding = false;
+        }
+        if !feeding && next < seg.end && (!reset_each || pending.is_empty()) {
             if reset_each && next > seg.start {
-                model.reset(RESET_CYCLES)?;
+                reset(model, st)?;
             }
             let abs = (sh.stim.first + next) as u64;
-            let rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ abs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(cfg.seed ^ abs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let idle = match cfg.between {
                 Between::Idle(n) if next > seg.start => n,
                 _ => 0,
             };
-            feed = Some(Feed { i: next, pos: 0, idle, rng });
             if cfg.keep_capture == Some(sh.stim.first + next) {
                 model.dump(true);
             }
-            pending.push_back(Pending {
-                i: next,
-                cap: Capture::default(),
-                first_cycle: None,
-                last_cycle: None,
-            });
+            let img = &sh.stim.images[next];
+            let inputs = &mut st.inputs;
+            inputs.extend(std::iter::repeat_n([0u8, 0], idle as usize));
+            let mut first = None;
+            let mut pos = 0;
+            while pos < PIXELS {
+                if cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
+                    inputs.push([0, 0]);
+                } else {
+                    inputs.push([1, img[pos]]);
+                    pos += 1;
+                    first.get_or_insert(cycle + inputs.len() as u64);
+                }
+            }
+            let last = cycle + inputs.len() as u64;
+            let cap = st.capture();
+            pending.push_back(Pending { i: next, cap, first_cycle: first, last_cycle: Some(last) });
+            feeding = true;
             next += 1;
         }
-        if feed.is_none() && pending.is_empty() {
-            return Ok(());
+        if !feeding {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            // Drain: idle cycles up to the oldest image's watchdog.
+            st.inputs.resize(WATCHDOG as usize + 1, [0, 0]);
         }
-        let (valid, pixel) = match feed.as_mut() {
-            Some(f) if f.idle > 0 => {
-                f.idle -= 1;
-                (false, 0)
-            }
-            Some(f) => {
-                let idle = cfg.bubbles > 0.0 && f.rng.random_bool(cfg.bubbles);
-                (!idle, if idle { 0 } else { sh.stim.images[f.i][f.pos] })
-            }
-            None => (false, 0),
+        // Run until the oldest pending image's watchdog expires at the latest.
+        let deadline = pending.front().and_then(|p| p.last_cycle).map(|l| l + WATCHDOG + 1);
+        let room = deadline.map_or(u64::MAX, |d| d.saturating_sub(cycle).max(1));
+        let end = at + (st.inputs.len() - at).min(usize::try_from(room).unwrap_or(usize::MAX));
+        let ran = {
+            let cap = match pending.front_mut() {
+                Some(p) => &mut p.cap,
+                None => &mut st.scratch,
+            };
+            model.run(&st.inputs[at..end], &mut cap.conv1, &mut cap.pool1, &mut cap.fc1)?
         };
-        let taps = *model.tick(valid, pixel)?;
-        cycle += 1;
-        if valid {
-            let f = feed.as_mut().expect("valid only while feeding");
-            let entry = pending.iter_mut().find(|p| p.i == f.i);
-            f.pos += 1;
-            if let Some(p) = entry {
-                if f.pos == 1 {
-                    p.first_cycle = Some(cycle);
-                }
-                if f.pos == PIXELS {
-                    p.last_cycle = Some(cycle);
-                }
-            }
-            if f.pos == PIXELS {
-                feed = None;
-            }
+        if pending.is_empty() {
+            st.scratch.conv1.clear();
+            st.scratch.pool1.clear();
+            st.scratch.fc1.clear();
         }
-        // Every beat belongs to the oldest image still waiting for its class.
-        if let Some(p) = pending.front_mut() {
-            if taps.conv1_valid != 0 {
-                p.cap.conv1.push(taps.conv1);
+        at += ran.cycles;
+        cycle += ran.cycles as u64;
+        st.cycles += ran.cycles as u64;
+        let Some(p) = pending.front_mut() else { continue };
+        if let Some(class) = ran.class {
+            p.cap.class = Some(class);
+            let mut p = pending.pop_front().expect("front exists");
+            // Pixels scheduled after the class were not presented before it.
+            p.first_cycle = p.first_cycle.filter(|&f| f <= cycle);
+            p.last_cycle = p.last_cycle.filter(|&l| l <= cycle);
+            if cfg.keep_capture == Some(sh.stim.first + p.i) {
+                model.dump(false);
             }
-            if taps.pool1_valid != 0 {
-                p.cap.pool1.push(taps.pool1);
+            done(sh, st, p, Some(cycle), false);
+        } else if p.last_cycle.is_some_and(|l| l <= cycle && cycle - l > WATCHDOG) {
+            // Timeout: report it, then restart the stream cleanly from the next image.
+            let p = pending.pop_front().expect("front exists");
+            done(sh, st, p, None, true);
+            if let Some(rest) = pending.front() {
+                next = rest.i;
             }
-            if taps.fc1_valid != 0 {
-                p.cap.fc1.push(taps.fc1);
+            for p in pending.drain(..) {
+                st.recycle(p);
             }
-            if taps.class_valid != 0 {
-                p.cap.class = Some(taps.class_id);
-                let p = pending.pop_front().expect("front exists");
-                if cfg.keep_capture == Some(sh.stim.first + p.i) {
-                    model.dump(false);
-                }
-                tx.send(finish(sh, p, Some(cycle), false)).ok();
-            } else if p.last_cycle.is_some_and(|l| cycle - l > WATCHDOG) {
-                // Timeout: report it, then restart the stream cleanly from the next image.
-                let p = pending.pop_front().expect("front exists");
-                tx.send(finish(sh, p, None, true)).ok();
-                if let Some(rest) = pending.front() {
-                    next = rest.i;
-                }
-                pending.clear();
-                feed = None;
-                model.reset(RESET_CYCLES)?;
-            }
+            feeding = false;
+            reset(model, st)?;
         }
     }
 }
 
-fn finish(sh: &Shared, p: Pending, class_cycle: Option<u64>, timed_out: bool) -> ImageResult {
+fn finish(
+    sh: &Shared,
+    qw: &QuantWeights,
+    p: &Pending,
+    class_cycle: Option<u64>,
+    timed_out: bool,
+) -> ImageResult {
     let img = &sh.stim.images[p.i];
-    let expected = reference::run(sh.qw, img);
+    let expected = reference::run(qw, img);
     let cmp = compare(&expected, &p.cap, sh.cfg.max_rows);
     let index = sh.stim.first + p.i;
     let top = expected.fc1[expected.class as usize];
@@ -356,6 +548,6 @@ fn finish(sh: &Shared, p: Pending, class_cycle: Option<u64>, timed_out: bool) ->
         timed_out,
         tie: expected.fc1.iter().filter(|&&v| v == top).count() > 1,
         cmp,
-        capture: (sh.cfg.keep_capture == Some(index)).then_some(p.cap),
+        capture: (sh.cfg.keep_capture == Some(index)).then(|| p.cap.clone()),
     }
 }

@@ -6,6 +6,7 @@
 //! [`commands`] holds what each subcommand does.
 
 pub mod baseline;
+pub mod bench;
 pub mod commands;
 pub mod compare;
 pub mod debug;
@@ -15,6 +16,7 @@ pub mod html;
 pub mod icarus;
 pub mod junit;
 pub mod memfile;
+pub mod merge;
 pub mod mnist;
 pub mod reference;
 pub mod report;

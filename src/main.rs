@@ -3,10 +3,11 @@
 
 use clap::{Parser, Subcommand};
 use cnn_cosim::commands::{self, StimulusKind, VerifyArgs};
-use cnn_cosim::driver::{Between, Config};
+use cnn_cosim::driver::{Between, Config, Shard};
 use cnn_cosim::float_model::FloatWeights;
 use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
+use cnn_cosim::merge;
 #[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
 use std::path::PathBuf;
@@ -97,9 +98,26 @@ enum Cmd {
         /// Record this run's counts and RTL timing as a baseline.
         #[arg(long, value_name = "FILE")]
         write_baseline: Option<PathBuf>,
+        /// Run only the K-th of N disjoint slices (500-image segments dealt round-robin);
+        /// `merge` combines the shards' reports.
+        #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
         /// Print only the summary (no header, no progress bar).
         #[arg(long)]
         quiet: bool,
+    },
+    /// Combine the report directories of `verify --shard K/N` runs into one set of reports,
+    /// identical to a single run's; exit 1 when any image is not bit-exact.
+    Merge {
+        /// Where the merged summary.csv, mismatches.csv and layers.csv go.
+        #[arg(long)]
+        out: PathBuf,
+        /// At most this many rows in mismatches.csv (as verify's --max-rows).
+        #[arg(long, default_value_t = 100_000)]
+        max_rows: u64,
+        /// The shards' report directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
     /// Run a sample of MNIST test images through the same RTL under Icarus Verilog and
     /// compare every tap with the reference.
@@ -122,6 +140,27 @@ enum Cmd {
         mnist: PathBuf,
         #[arg(long, default_value = "vectors/weights")]
         weights: PathBuf,
+    },
+    /// Throughput against the ceiling (a bare C++ loop on the same Verilated model): (a) the
+    /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
+    /// medians of interleaved runs, ratios, peak RSS (docs/performance.md).
+    Bench {
+        #[arg(long, default_value = commands::DEFAULT_MNIST)]
+        mnist: PathBuf,
+        #[arg(long, default_value = commands::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        /// Rounds of (a)-(d), interleaved.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The first this many test images (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Worker threads of (d) (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run (b) once and print its counts (what bench's (b) child process runs).
+        #[arg(long, hide = true)]
+        stream_only: bool,
     },
     #[cfg(feature = "train")]
     /// Train the notebook's network and write model.safetensors and the .mem files.
@@ -185,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             junit,
             baseline,
             write_baseline,
+            shard,
             quiet,
         } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
@@ -216,14 +256,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     max_rows: max_rows as usize,
                     keep_capture: None,
                     trace: None,
+                    shard,
                 },
             };
             commands::verify(&args)
         }
+        Cmd::Merge { out, max_rows, dirs } => merge::merge(&dirs, &out, max_rows),
         Cmd::Icarus { mnist, weights, start, limit, bubbles } => {
             icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles })
         }
         Cmd::Eval { mnist, weights } => commands::eval(&mnist, &weights).map(|_| true),
+        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only } => {
+            let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
+            let args =
+                cnn_cosim::bench::BenchArgs { mnist, weights, runs, limit, jobs, stream_only };
+            cnn_cosim::bench::bench(&args).map(|_| true)
+        }
         #[cfg(feature = "train")]
         Cmd::Train { mnist, out, seed, epochs, rounding } => {
             let cfg = TrainConfig { seed, epochs, ..TrainConfig::default() };

@@ -26,6 +26,35 @@ pub struct Taps {
     pub fc1: [i32; 10],
 }
 
+/// One cycle's input for [`Model::run`]: `pixel_valid_i`, `pixel_i`.
+pub type Input = [u8; 2];
+
+/// Where [`Model::run`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// Cycles run (all of the inputs unless a class came first).
+    pub cycles: usize,
+    /// `class_id` when the last cycle run had `class_valid`.
+    pub class: Option<u8>,
+}
+
+/// Layout shared with `CnnRun` in `csrc/cnn_shim.cpp`.
+#[repr(C)]
+struct RunBuf {
+    conv1: *mut i32,
+    pool1: *mut i32,
+    fc1: *mut i32,
+    conv1_len: u32,
+    conv1_cap: u32,
+    pool1_len: u32,
+    pool1_cap: u32,
+    fc1_len: u32,
+    fc1_cap: u32,
+    cycles: u32,
+    class_valid: u8,
+    class_id: u8,
+}
+
 #[repr(C)]
 struct CnnModel {
     _opaque: [u8; 0],
@@ -37,6 +66,7 @@ extern "C" {
     fn cnn_error(m: *const CnnModel) -> *const c_char;
     fn cnn_reset(m: *mut CnnModel, cycles: u32) -> c_int;
     fn cnn_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
+    fn cnn_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_dump(m: *mut CnnModel, on: c_int);
     fn cnn_verilator_version() -> *const c_char;
 }
@@ -48,6 +78,7 @@ extern "C" {
     fn cnn_trace_error(m: *const CnnModel) -> *const c_char;
     fn cnn_trace_reset(m: *mut CnnModel, cycles: u32) -> c_int;
     fn cnn_trace_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
+    fn cnn_trace_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_trace_dump(m: *mut CnnModel, on: c_int);
 }
 
@@ -58,6 +89,7 @@ struct Api {
     error: unsafe extern "C" fn(*const CnnModel) -> *const c_char,
     reset: unsafe extern "C" fn(*mut CnnModel, u32) -> c_int,
     tick: unsafe extern "C" fn(*mut CnnModel, u8, u8, *mut Taps) -> c_int,
+    run: unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int,
     dump: unsafe extern "C" fn(*mut CnnModel, c_int),
 }
 
@@ -67,6 +99,7 @@ static FAST: Api = Api {
     error: cnn_error,
     reset: cnn_reset,
     tick: cnn_tick,
+    run: cnn_run,
     dump: cnn_dump,
 };
 
@@ -77,6 +110,7 @@ static TRACED: Api = Api {
     error: cnn_trace_error,
     reset: cnn_trace_reset,
     tick: cnn_trace_tick,
+    run: cnn_trace_run,
     dump: cnn_trace_dump,
 };
 
@@ -111,7 +145,10 @@ impl Model {
         #[cfg(feature = "trace")]
         return Model::build(&TRACED, weights_dir, seed, Some(fst));
         #[cfg(not(feature = "trace"))]
-        bail!("{}: cannot write a waveform: built without the `trace` feature", fst.display())
+        {
+            let _ = (weights_dir, seed);
+            bail!("{}: cannot write a waveform: built without the `trace` feature", fst.display())
+        }
     }
 
     fn build(
@@ -168,6 +205,65 @@ impl Model {
             self.check(rc)?;
         }
         Ok(&self.taps)
+    }
+
+    /// Runs one clock cycle per element of `inputs` (reset high), appending every tap beat to
+    /// `conv1`, `pool1` and `fc1`, and stops early right after the first cycle with
+    /// `class_valid`. Same cycles as calling [`Model::tick`] per input, in one call into C++.
+    pub fn run(
+        &mut self,
+        inputs: &[Input],
+        conv1: &mut Vec<[i32; 3]>,
+        pool1: &mut Vec<[i32; 3]>,
+        fc1: &mut Vec<[i32; 10]>,
+    ) -> Result<RunEnd> {
+        let mut done = 0usize;
+        loop {
+            // Room for at least a few beats of each tap; the shim stops when one is full.
+            conv1.reserve(64);
+            pool1.reserve(16);
+            fc1.reserve(2);
+            let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
+            let cap = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+            let mut r = RunBuf {
+                conv1: conv1.as_mut_ptr().cast(),
+                pool1: pool1.as_mut_ptr().cast(),
+                fc1: fc1.as_mut_ptr().cast(),
+                conv1_len: conv1.len() as u32,
+                conv1_cap: cap(conv1.capacity()),
+                pool1_len: pool1.len() as u32,
+                pool1_cap: cap(pool1.capacity()),
+                fc1_len: fc1.len() as u32,
+                fc1_cap: cap(fc1.capacity()),
+                cycles: 0,
+                class_valid: 0,
+                class_id: 0,
+            };
+            // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` cycles
+            // of 2 bytes; each buffer pointer has room for `*_cap` beats of its tap (the
+            // capacity of a `Vec<[i32; N]>`, contiguous i32s), of which the first `*_len` are
+            // initialized; the shim writes only beats `*_len..*_cap` and reports the new lengths.
+            let rc = unsafe {
+                (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
+            };
+            // SAFETY: the shim initialized every beat below the returned lengths, which it
+            // keeps within the capacities.
+            unsafe {
+                conv1.set_len(r.conv1_len as usize);
+                pool1.set_len(r.pool1_len as usize);
+                fc1.set_len(r.fc1_len as usize);
+            }
+            if rc != 0 {
+                self.check(rc)?;
+            }
+            done += r.cycles as usize;
+            if r.class_valid != 0 {
+                return Ok(RunEnd { cycles: done, class: Some(r.class_id) });
+            }
+            if done == inputs.len() {
+                return Ok(RunEnd { cycles: done, class: None });
+            }
+        }
     }
 }
 

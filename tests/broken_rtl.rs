@@ -222,6 +222,9 @@ fn broken_rtl_variants_are_caught() {
             debug.contains("mismatching elements") || debug.contains("logits differ"),
             "{debug}"
         );
+        if v.name == "fc_state_not_cleared" {
+            shards_merge_to_the_single_run(&bin, &work.path().join("shards"));
+        }
         if v.name == "bias_dropped" {
             // The Icarus lane runs the same (broken) RTL tree and must fail too.
             let out = Command::new(&bin)
@@ -266,4 +269,44 @@ fn waveforms_of_the_first_failures() {
         let vcd = String::from_utf8_lossy(&out.stdout);
         assert!(vcd.contains(" fc1_data_o ") && vcd.contains(" class_valid_o "), "{n}");
     }
+}
+
+/// Three shards merged equal one run byte for byte, mismatch-row cap included.
+fn shards_merge_to_the_single_run(bin: &Path, dir: &Path) {
+    let common = ["--quiet", "--limit", "1300", "--max-rows", "50"];
+    let (code, out, _) = run_verify(bin, &dir.join("single"), &common);
+    assert_eq!(code, Some(1), "{out}");
+    let mut shard_dirs = Vec::new();
+    for k in 1..=3 {
+        let d = dir.join(format!("shard{k}"));
+        let shard = format!("{k}/3");
+        let (code, out, _) = run_verify(bin, &d, &[&common[..], &["--shard", &shard]].concat());
+        assert_eq!(code, Some(1), "shard {shard}: {out}");
+        shard_dirs.push(d);
+    }
+    let merged = dir.join("merged");
+    let out = Command::new(bin)
+        .arg("merge")
+        .args(["--max-rows", "50", "--out"])
+        .arg(&merged)
+        .args(&shard_dirs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    for f in ["summary.csv", "mismatches.csv", "layers.csv"] {
+        let single = std::fs::read(dir.join("single").join(f)).unwrap();
+        assert_eq!(std::fs::read(merged.join(f)).unwrap(), single, "merged {f} differs");
+    }
+    let mism = std::fs::read_to_string(merged.join("mismatches.csv")).unwrap();
+    assert_eq!(mism.lines().count(), 51, "the cap applies to the merged rows");
+    // Overlapping shards are refused.
+    let out = Command::new(bin)
+        .arg("merge")
+        .arg("--out")
+        .arg(dir.join("bad"))
+        .args([&shard_dirs[0], &shard_dirs[0]])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the shards overlap"));
 }

@@ -238,3 +238,39 @@ fn baseline_catches_changed_counts_and_a_slower_rtl() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("baseline was recorded for a different run"), "{}", text(&o));
 }
+
+#[test]
+fn random_campaign_shards_merge_to_the_single_run() {
+    let d = tempfile::tempdir().unwrap();
+    let common = ["--stimulus", "random", "--seed", "4", "--sets", "3", "--count", "20", "--quiet"];
+    let single = d.path().join("single");
+    assert_eq!(verify(&common, &single).status.code(), Some(0));
+    let mut dirs = Vec::new();
+    for k in 1..=2 {
+        let sd = d.path().join(format!("s{k}"));
+        let o = verify(&[&common[..], &["--shard", &format!("{k}/2")]].concat(), &sd);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        dirs.push(sd);
+    }
+    let merged = d.path().join("merged");
+    let o = Command::new(env!("CARGO_BIN_EXE_cnn-cosim"))
+        .arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .args(&dirs)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for f in ["summary.csv", "mismatches.csv", "layers.csv"] {
+        assert_eq!(
+            std::fs::read(merged.join(f)).unwrap(),
+            std::fs::read(single.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Shard 1/2 holds sets 0 and 2 (one segment each), shard 2/2 set 1.
+    let s1 = std::fs::read_to_string(dirs[0].join("summary.csv")).unwrap();
+    assert_eq!(s1.lines().count(), 1 + 40);
+    let o = verify(&["--shard", "3/2"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+}

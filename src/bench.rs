@@ -1,0 +1,289 @@
+//! `cnn-cosim bench`: how close the harness gets to the ceiling, a bare C++ loop driving the
+//! same Verilated model (csrc/ceiling.cpp, linked by build.rs against the very library this
+//! binary links). On the same images, interleaved, `--runs` times:
+//!
+//! - (a) the ceiling: pixels in, class strobes counted, nothing compared;
+//! - (b) the driver, one thread, streaming only ([`driver::stream`]: no reference, no compare);
+//! - (c) full `verify`, one thread;
+//! - (d) full `verify`, all cores;
+//!
+//! each a child process timed from spawn to exit (so every one pays its own start-up and input
+//! loading), then the medians, the per-run ratios b/a, c/a, d/c and their medians, and the peak
+//! RSS of the full runs. docs/performance.md has the numbers and how they were made.
+
+use crate::driver::{self, Between, Config, Stimulus};
+use crate::memfile::QuantWeights;
+use crate::mnist::{self, Split};
+use crate::rtl;
+use anyhow::{bail, ensure, Context, Result};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// The ceiling executable build.rs linked beside this binary's model.
+pub const CEILING: &str = env!("CNN_COSIM_CEILING");
+
+/// Options of `bench`.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    pub mnist: PathBuf,
+    pub weights: PathBuf,
+    /// Rounds of (a)–(d).
+    pub runs: usize,
+    /// The first this many test images (default: all).
+    pub limit: Option<usize>,
+    /// Worker threads of (d).
+    pub jobs: usize,
+    /// Instead of benchmarking: run (b) once here and print its counts (what the (b) child
+    /// process does).
+    pub stream_only: bool,
+}
+
+/// One timed child process.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    secs: f64,
+    /// Clock cycles it simulated, when it says.
+    cycles: Option<u64>,
+    /// Peak resident set, KiB.
+    max_rss_kib: Option<u64>,
+}
+
+/// The four throughputs, in table order.
+const MODES: [&str; 4] = [
+    "(a) ceiling: bare C++ loop, no compare",
+    "(b) driver, 1 thread, streaming only",
+    "(c) verify, 1 thread",
+    "(d) verify, all cores",
+];
+
+/// `bench`.
+pub fn bench(a: &BenchArgs) -> Result<()> {
+    QuantWeights::load(&a.weights)?; // bad weights: a clear error here, not in a child
+    let weights = a
+        .weights
+        .canonicalize()
+        .with_context(|| format!("{}: cannot resolve weight directory", a.weights.display()))?;
+    if a.stream_only {
+        let test = mnist::load(&a.mnist, Split::Test)?;
+        let n = a.limit.unwrap_or(test.len()).min(test.len());
+        return stream_once(&test.images[..n], &weights);
+    }
+    ensure!(a.runs > 0, "--runs 0 runs nothing");
+    // The images are never loaded here: each child loads its own and reports its own peak.
+    let tmp = tempfile::Builder::new().prefix("cnn-cosim-bench-").tempdir()?;
+    let (idx, count) = raw_test_images(&a.mnist, tmp.path())?;
+    let n = a.limit.unwrap_or(count).min(count);
+    ensure!(n > 0, "--limit 0 selects no images");
+    let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
+    let limit = n.to_string();
+    let jobs = a.jobs.to_string();
+    let commands = |ceiling: &Path, me: &Path| -> [Command; 4] {
+        let cosim = |args: &[&str], reports: Option<&str>| {
+            let mut c = Command::new(me);
+            c.args(args).arg("--mnist").arg(&a.mnist).arg("--weights").arg(&weights);
+            c.args(["--limit", &limit]);
+            if let Some(r) = reports {
+                c.arg("--reports").arg(tmp.path().join(r));
+            }
+            c
+        };
+        let mut ceil = Command::new(ceiling);
+        ceil.arg(&idx).arg(&weights).arg(&limit);
+        [
+            ceil,
+            cosim(&["bench", "--stream-only"], None),
+            cosim(&["verify", "--quiet", "--jobs", "1"], Some("c")),
+            cosim(&["verify", "--quiet", "--jobs", &jobs], Some("d")),
+        ]
+    };
+    println!(
+        "cnn-cosim bench: MNIST test images 0..{} from {}, weights {}, {} runs of (a)-(d) \
+         interleaved, (d) with {} jobs; RTL {} ({})",
+        n - 1,
+        a.mnist.display(),
+        a.weights.display(),
+        a.runs,
+        a.jobs,
+        rtl::RTL_DIR,
+        rtl::VERILATOR_VERSION
+    );
+    println!("ceiling: {CEILING} (csrc/ceiling.cpp)");
+    let mut samples: [Vec<Sample>; 4] = Default::default();
+    for run in 0..a.runs {
+        // Fresh copies of both executables each round: on this project's VMs the same file
+        // was seen to run 2x slower until its page cache was dropped (docs/performance.md),
+        // so no round depends on one file's pages.
+        let dir = tmp.path().join(format!("round{run}"));
+        std::fs::create_dir_all(&dir)?;
+        let (ceiling, cosim) = (dir.join("cnn-ceiling"), dir.join("cnn-cosim"));
+        std::fs::copy(CEILING, &ceiling)
+            .with_context(|| format!("{CEILING}: cannot copy the ceiling executable"))?;
+        std::fs::copy(&me, &cosim).with_context(|| format!("{}: cannot copy", me.display()))?;
+        for (m, mut cmd) in commands(&ceiling, &cosim).into_iter().enumerate() {
+            let s = time_child(&mut cmd).with_context(|| format!("run {run}: {}", MODES[m]))?;
+            samples[m].push(s);
+        }
+        std::fs::remove_dir_all(&dir)?;
+        if std::io::stderr().is_terminal() {
+            eprint!("\rrun {}/{} done", run + 1, a.runs);
+        }
+    }
+    if std::io::stderr().is_terminal() {
+        eprint!("\r");
+    }
+    print_table(&samples, n as u64);
+    Ok(())
+}
+
+/// The raw IDX file of the test images in `dir` (a `.gz` one is unpacked into `tmp`, as a
+/// stream) and how many images its header says it holds.
+fn raw_test_images(dir: &Path, tmp: &Path) -> Result<(PathBuf, usize)> {
+    let name = "t10k-images-idx3-ubyte";
+    let raw = dir.join(name);
+    let path = if raw.is_file() {
+        raw
+    } else {
+        let gz = dir.join(format!("{name}.gz"));
+        let f = std::fs::File::open(&gz).with_context(|| {
+            format!("{}: MNIST file missing (neither it nor {name}.gz exists)", raw.display())
+        })?;
+        let out = tmp.join(name);
+        let mut w = std::fs::File::create(&out)?;
+        std::io::copy(&mut flate2::read::GzDecoder::new(f), &mut w)
+            .with_context(|| format!("{}: not a valid gzip file", gz.display()))?;
+        out
+    };
+    let mut head = [0u8; 16];
+    std::fs::File::open(&path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .with_context(|| format!("{}: cannot read its header", path.display()))?;
+    let word = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    ensure!(
+        word(0) == 2051 && word(8) == 28 && word(12) == 28,
+        "{}: not an IDX file of 28x28 images",
+        path.display()
+    );
+    Ok((path, word(4) as usize))
+}
+
+/// (b) inside the child: streams `images` through the driver on one thread and prints
+/// `images=N cycles=C seconds=S`.
+fn stream_once(images: &[mnist::Image], weights: &Path) -> Result<()> {
+    let stim = Stimulus { images, labels: None, first: 0 };
+    let cfg = Config {
+        jobs: 1,
+        between: Between::BackToBack,
+        bubbles: 0.0,
+        seed: 1,
+        max_rows: 0,
+        keep_capture: None,
+        trace: None,
+        shard: None,
+    };
+    let t0 = Instant::now();
+    let s = driver::stream(&stim, weights, &cfg)?;
+    let secs = t0.elapsed().as_secs_f64();
+    ensure!(
+        s.images == images.len() as u64 && s.timeouts == 0,
+        "{} of {} classes came, {} timeouts",
+        s.images,
+        images.len(),
+        s.timeouts
+    );
+    println!(
+        "images={} cycles={} seconds={secs:.6} peak_rss_kib={}",
+        s.images,
+        s.cycles,
+        peak_rss_kib().unwrap_or(0)
+    );
+    Ok(())
+}
+
+/// `key=value` from a child's one-line report.
+fn field(out: &str, key: &str) -> Option<u64> {
+    out.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ';')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+/// Runs `cmd` to its end; wall time from spawn to exit, its `cycles=` and its peak RSS.
+fn time_child(cmd: &mut Command) -> Result<Sample> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let t0 = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
+    let mut out = String::new();
+    child.stdout.take().expect("piped").read_to_string(&mut out)?;
+    let code = child.wait()?.code();
+    let secs = t0.elapsed().as_secs_f64();
+    if code != Some(0) {
+        bail!("{cmd:?} exited with {code:?}:\n{out}");
+    }
+    // Each child reports its own peak (verify in its summary, the others as a field).
+    let max_rss_kib = field(&out, "peak_rss_kib");
+    Ok(Sample { secs, cycles: field(&out, "cycles"), max_rss_kib })
+}
+
+/// This process's peak resident set in KiB (`VmHWM` of `/proc/self/status`; Linux only).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn print_table(samples: &[Vec<Sample>; 4], images: u64) {
+    // (c) and (d) run the same segments as (b), so they simulate the cycles (b) counted.
+    let cycles = |m: usize| samples[m.min(1)].iter().find_map(|s| s.cycles);
+    println!(
+        "{:<40} {:>10} {:>11} {:>9} {:>17}",
+        "throughput (median of runs)", "images/s", "Mcycles/s", "median s", "min..max s"
+    );
+    for (m, name) in MODES.iter().enumerate() {
+        let secs: Vec<f64> = samples[m].iter().map(|s| s.secs).collect();
+        let (lo, hi) = secs.iter().fold((f64::MAX, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
+        let t = median(secs);
+        let mc = cycles(m).map_or("?".into(), |c| format!("{:.3}", c as f64 / t / 1e6));
+        println!(
+            "{name:<40} {:>10.0} {mc:>11} {t:>9.3} {:>17}",
+            images as f64 / t,
+            format!("{lo:.3}..{hi:.3}")
+        );
+    }
+    let ratio = |x: usize, y: usize| {
+        median(samples[x].iter().zip(&samples[y]).map(|(sx, sy)| sy.secs / sx.secs).collect())
+    };
+    println!(
+        "ratios (throughput, median of per-run ratios): b/a {:.3}, c/a {:.3}, d/c {:.3}   \
+         (targets: c/a >= 0.9, d/c >= 1.8 on 2 cores)",
+        ratio(1, 0),
+        ratio(2, 0),
+        ratio(3, 2)
+    );
+    let rss = |m: usize| {
+        samples[m].iter().filter_map(|s| s.max_rss_kib).max().map(|k| k as f64 * 1.024e-3)
+    };
+    match (rss(2), rss(3)) {
+        (Some(c), Some(d)) => println!(
+            "peak RSS (largest of the runs): full verify (c) {c:.1} MB, (d) {d:.1} MB \
+             (target < 200 MB); ceiling (a) {:.1} MB",
+            rss(0).unwrap_or(0.0)
+        ),
+        _ => println!("peak RSS: not measured on this platform"),
+    }
+    if let Some(c) = cycles(0) {
+        println!(
+            "simulated cycles: (a) {c}, (b)-(d) {} (500-image segments, each from reset)",
+            cycles(1).map_or("?".into(), |c| c.to_string())
+        );
+    }
+}
