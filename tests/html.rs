@@ -477,8 +477,10 @@ fn screenshot(page: &Path, dir: &Path) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
     let pgid = child.id();
     let kill_group = || {
+        // `--` is essential: procps-ng 4.0.2 reads `kill -KILL -12345` as kill(-1, SIGKILL),
+        // i.e. every process on the machine (seen here under strace).
         let _ = Command::new("kill")
-            .arg("-KILL")
+            .args(["-s", "KILL", "--"])
             .arg(format!("-{pgid}"))
             .stderr(Stdio::null())
             .status();
