@@ -88,11 +88,17 @@ fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
 
 /// [`build`] with extra cargo features (e.g. `trace` for the waveform model).
 fn build_with(name: &str, rtl: &Path, target: &Path, features: &str) -> PathBuf {
+    build_full(name, rtl, target, features, "")
+}
+
+/// [`build_with`] and extra Verilator flags (`CNN_COSIM_VERILATOR_FLAGS`).
+fn build_full(name: &str, rtl: &Path, target: &Path, features: &str, vflags: &str) -> PathBuf {
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--release", "--quiet", "--no-default-features", "--bin", "cnn-cosim"])
         .args(["--features", features])
+        .env("CNN_COSIM_VERILATOR_FLAGS", vflags)
         .env("CNN_COSIM_RTL", rtl)
         .env("CARGO_TARGET_DIR", target)
         .status()
@@ -309,4 +315,31 @@ fn shards_merge_to_the_single_run(bin: &Path, dir: &Path) {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the shards overlap"));
+}
+
+/// The unique-init lane has teeth: a raster counter without its reset works when every
+/// register starts at 0 (the fast build) and fails once registers start random
+/// (`--x-initial unique` with `+verilator+rand+reset+2`, as scripts/unique_init.sh runs it).
+#[test]
+fn unique_init_lane_catches_a_missing_reset() {
+    let v = Variant {
+        name: "counter_without_reset",
+        file: "cnn_raster_counter.v",
+        from: "    if (!rst_ni) begin\n      col_q <= {ColW{1'b0}};\n      row_q <= {RowW{1'b0}};\n    end else if (valid_i) begin",
+        to: "    if (valid_i) begin",
+        first_bad_layer: "conv1",
+    };
+    let work = tempfile::tempdir().unwrap();
+    let rtl = work.path().join("rtl");
+    make_variant(&v, &rtl);
+    let target = root().join("target/variants");
+    let zero = build_full("zero_init", &rtl, &target, "", "");
+    let (code, out, _) =
+        run_verify(&zero, &work.path().join("zero"), &["--quiet", "--limit", "200"]);
+    assert_eq!(code, Some(0), "with all-zero initial state the missing reset is invisible:\n{out}");
+    let unique = build_full("unique_init", &rtl, &target, "", "--x-initial unique");
+    let (code, out, first) =
+        run_verify(&unique, &work.path().join("unique"), &["--quiet", "--limit", "200"]);
+    assert_eq!(code, Some(1), "random initial state must expose it:\n{out}");
+    assert_eq!(first.map(|f| f.0).as_deref(), Some("0"), "{out}");
 }
