@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: MNIST into vectors/mnist (SHA-256 checked) and the simulators.
 #   scripts/setup.sh          what `make verify` needs (MNIST, Verilator)
-#   scripts/setup.sh test     plus what `make test` needs (Icarus Verilog, Yosys)
+#   scripts/setup.sh test     plus what `make test` needs (Icarus Verilog, Yosys, Chromium,
+#                             gtkwave's fst2vcd)
 # A fast no-op once everything is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
