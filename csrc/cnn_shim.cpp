@@ -84,18 +84,6 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
 
 extern "C" {
 
-// One clock cycle's outputs. Keep in sync with `Taps` in src/rtl.rs.
-struct CnnTaps {
-    uint8_t conv1_valid;
-    uint8_t pool1_valid;
-    uint8_t fc1_valid;
-    uint8_t class_valid;
-    uint8_t class_id;
-    int32_t conv1[3];
-    int32_t pool1[3];
-    int32_t fc1[10];
-};
-
 // A batch of cycles (cnn_run). The caller owns the beat buffers: `*_len` beats are already
 // there, room for `*_cap`; the shim appends each beat's values (3, 3 and 10 int32 each).
 // Keep in sync with `RunBuf` in src/rtl.rs.
@@ -153,20 +141,6 @@ void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
     t->eval();
     dump(m);
     if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
-}
-
-void read_taps(const CNN_TOP* t, CnnTaps* o) {
-    o->conv1_valid = t->conv1_valid_o;
-    o->pool1_valid = t->pool1_valid_o;
-    o->fc1_valid = t->fc1_valid_o;
-    o->class_valid = t->class_valid_o;
-    o->class_id = t->class_o;
-    if (o->conv1_valid)
-        for (int k = 0; k < 3; ++k) o->conv1[k] = (int32_t)field(t->conv1_data_o, 14 * k, 14, true);
-    if (o->pool1_valid)
-        for (int k = 0; k < 3; ++k) o->pool1[k] = (int32_t)field(t->pool1_data_o, 13 * k, 13, false);
-    if (o->fc1_valid)
-        for (int i = 0; i < 10; ++i) o->fc1[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
 }
 
 // Appends the beats of the cycle just run to `r`.
@@ -257,21 +231,6 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     try {
         Verilated::threadContextp(m->ctx);
         for (uint32_t i = 0; i < cycles; ++i) cycle(m, 0, 0, 0);
-    } catch (const std::exception& e) {
-        set_error(m, e.what());
-        return -1;
-    }
-    return 0;
-}
-
-// One clock cycle with the given input; the taps after the edge go to `out`.
-// Returns 0, or -1 on error.
-int CNN_API(tick)(CnnModel* m, uint8_t valid, uint8_t pixel, CnnTaps* out) {
-    if (!m->error.empty()) return -1;
-    try {
-        Verilated::threadContextp(m->ctx);
-        cycle(m, 1, valid, pixel);
-        read_taps(m->top, out);
     } catch (const std::exception& e) {
         set_error(m, e.what());
         return -1;

@@ -414,7 +414,7 @@ fn reset(model: &mut Model, st: &mut WorkerState) -> Result<()> {
 /// Streams one segment. The inputs of a whole image (idle cycles, bubbles and pixels) are
 /// generated ahead and run in one call into the model ([`Model::run`]), which stops at each
 /// `class_valid` so every beat still goes to the oldest image waiting for its class; the
-/// watchdog bounds each call. Cycle for cycle the same as ticking one cycle per call.
+/// watchdog bounds each call.
 fn run_segment(
     sh: &Shared,
     model: &mut Model,

@@ -11,21 +11,6 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::ptr::NonNull;
 
-/// One clock cycle's outputs: each `*_valid` says whether the matching data is a new beat.
-/// Layout shared with `CnnTaps` in `csrc/cnn_shim.cpp`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Taps {
-    pub conv1_valid: u8,
-    pub pool1_valid: u8,
-    pub fc1_valid: u8,
-    pub class_valid: u8,
-    pub class_id: u8,
-    pub conv1: [i32; 3],
-    pub pool1: [i32; 3],
-    pub fc1: [i32; 10],
-}
-
 /// One cycle's input for [`Model::run`]: `pixel_valid_i`, `pixel_i`.
 pub type Input = [u8; 2];
 
@@ -65,7 +50,6 @@ extern "C" {
     fn cnn_free(m: *mut CnnModel);
     fn cnn_error(m: *const CnnModel) -> *const c_char;
     fn cnn_reset(m: *mut CnnModel, cycles: u32) -> c_int;
-    fn cnn_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
     fn cnn_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_dump(m: *mut CnnModel, on: c_int);
     fn cnn_verilator_version() -> *const c_char;
@@ -77,7 +61,6 @@ extern "C" {
     fn cnn_trace_free(m: *mut CnnModel);
     fn cnn_trace_error(m: *const CnnModel) -> *const c_char;
     fn cnn_trace_reset(m: *mut CnnModel, cycles: u32) -> c_int;
-    fn cnn_trace_tick(m: *mut CnnModel, valid: u8, pixel: u8, out: *mut Taps) -> c_int;
     fn cnn_trace_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_trace_dump(m: *mut CnnModel, on: c_int);
 }
@@ -88,7 +71,6 @@ struct Api {
     free: unsafe extern "C" fn(*mut CnnModel),
     error: unsafe extern "C" fn(*const CnnModel) -> *const c_char,
     reset: unsafe extern "C" fn(*mut CnnModel, u32) -> c_int,
-    tick: unsafe extern "C" fn(*mut CnnModel, u8, u8, *mut Taps) -> c_int,
     run: unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int,
     dump: unsafe extern "C" fn(*mut CnnModel, c_int),
 }
@@ -98,7 +80,6 @@ static FAST: Api = Api {
     free: cnn_free,
     error: cnn_error,
     reset: cnn_reset,
-    tick: cnn_tick,
     run: cnn_run,
     dump: cnn_dump,
 };
@@ -109,7 +90,6 @@ static TRACED: Api = Api {
     free: cnn_trace_free,
     error: cnn_trace_error,
     reset: cnn_trace_reset,
-    tick: cnn_trace_tick,
     run: cnn_trace_run,
     dump: cnn_trace_dump,
 };
@@ -123,7 +103,6 @@ pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 pub struct Model {
     ptr: NonNull<CnnModel>,
     api: &'static Api,
-    taps: Taps,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -162,7 +141,7 @@ impl Model {
         // SAFETY: both are valid C strings for the call; `new` never returns null.
         let raw = unsafe { (api.new)(dir.as_ptr(), seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
-        let model = Model { ptr, api, taps: Taps::default(), _not_sync: PhantomData };
+        let model = Model { ptr, api, _not_sync: PhantomData };
         model.check(0)?;
         Ok(model)
     }
@@ -195,21 +174,9 @@ impl Model {
         self.check(rc)
     }
 
-    /// One clock cycle with `pixel_valid_i = valid`, `pixel_i = pixel`; returns the taps
-    /// after the rising edge.
-    #[inline]
-    pub fn tick(&mut self, valid: bool, pixel: u8) -> Result<&Taps> {
-        // SAFETY: ptr is live and exclusively borrowed; `taps` is a valid CnnTaps.
-        let rc = unsafe { (self.api.tick)(self.ptr.as_ptr(), valid as u8, pixel, &mut self.taps) };
-        if rc != 0 {
-            self.check(rc)?;
-        }
-        Ok(&self.taps)
-    }
-
     /// Runs one clock cycle per element of `inputs` (reset high), appending every tap beat to
     /// `conv1`, `pool1` and `fc1`, and stops early right after the first cycle with
-    /// `class_valid`. Same cycles as calling [`Model::tick`] per input, in one call into C++.
+    /// `class_valid`; the cycles go into C++ in one call.
     pub fn run(
         &mut self,
         inputs: &[Input],
