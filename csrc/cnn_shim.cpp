@@ -85,12 +85,12 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
 extern "C" {
 
 // A batch of cycles (cnn_run). The caller owns the beat buffers: `*_len` beats are already
-// there, room for `*_cap`; the shim appends each beat's values (3, 3 and 10 int32 each).
+// there, room for `*_cap`; the shim appends each beat's values (3, 3 and 10 int64 each).
 // Keep in sync with `RunBuf` in src/rtl.rs.
 struct CnnRun {
-    int32_t* conv1;
-    int32_t* pool1;
-    int32_t* fc1;
+    int64_t* conv1;
+    int64_t* pool1;
+    int64_t* fc1;
     uint32_t conv1_len, conv1_cap;
     uint32_t pool1_len, pool1_cap;
     uint32_t fc1_len, fc1_cap;
@@ -146,16 +146,16 @@ void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
 // Appends the beats of the cycle just run to `r`.
 inline void append_taps(const CNN_TOP* t, CnnRun* r) {
     if (t->conv1_valid_o) {
-        int32_t* d = r->conv1 + 3 * r->conv1_len++;
-        for (int k = 0; k < 3; ++k) d[k] = (int32_t)field(t->conv1_data_o, 14 * k, 14, true);
+        int64_t* d = r->conv1 + 3 * r->conv1_len++;
+        for (int k = 0; k < 3; ++k) d[k] = field(t->conv1_data_o, 14 * k, 14, true);
     }
     if (t->pool1_valid_o) {
-        int32_t* d = r->pool1 + 3 * r->pool1_len++;
-        for (int k = 0; k < 3; ++k) d[k] = (int32_t)field(t->pool1_data_o, 13 * k, 13, false);
+        int64_t* d = r->pool1 + 3 * r->pool1_len++;
+        for (int k = 0; k < 3; ++k) d[k] = field(t->pool1_data_o, 13 * k, 13, false);
     }
     if (t->fc1_valid_o) {
-        int32_t* d = r->fc1 + 10 * r->fc1_len++;
-        for (int i = 0; i < 10; ++i) d[i] = (int32_t)field(t->fc1_data_o, 23 * i, 23, true);
+        int64_t* d = r->fc1 + 10 * r->fc1_len++;
+        for (int i = 0; i < 10; ++i) d[i] = field(t->fc1_data_o, 23 * i, 23, true);
     }
 }
 

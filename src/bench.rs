@@ -12,7 +12,8 @@
 //! RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
 use crate::driver::{self, Between, Config, Stimulus};
-use crate::memfile::QuantWeights;
+use crate::network::Network;
+use crate::weights::Params;
 use crate::mnist::{self, Split};
 use crate::rtl;
 use anyhow::{bail, ensure, Context, Result};
@@ -60,7 +61,8 @@ const MODES: [&str; 4] = [
 
 /// `bench`.
 pub fn bench(a: &BenchArgs) -> Result<()> {
-    QuantWeights::load(&a.weights)?; // bad weights: a clear error here, not in a child
+    let net = Network::seed();
+    Params::load(&net, &a.weights)?; // bad weights: a clear error here, not in a child
     let weights = a
         .weights
         .canonicalize()
@@ -68,7 +70,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     if a.stream_only {
         let test = mnist::load(&a.mnist, Split::Test)?;
         let n = a.limit.unwrap_or(test.len()).min(test.len());
-        return stream_once(&test.images[..n], &weights);
+        return stream_once(&net, &test.images[..n], &weights);
     }
     ensure!(a.runs > 0, "--runs 0 runs nothing");
     // The images are never loaded here: each child loads its own and reports its own peak.
@@ -170,7 +172,7 @@ fn raw_test_images(dir: &Path, tmp: &Path) -> Result<(PathBuf, usize)> {
 
 /// (b) inside the child: streams `images` through the driver on one thread and prints
 /// `images=N cycles=C seconds=S`.
-fn stream_once(images: &[mnist::Image], weights: &Path) -> Result<()> {
+fn stream_once(net: &Network, images: &[mnist::Image], weights: &Path) -> Result<()> {
     let stim = Stimulus { images, labels: None, first: 0 };
     let cfg = Config {
         jobs: 1,
@@ -183,7 +185,7 @@ fn stream_once(images: &[mnist::Image], weights: &Path) -> Result<()> {
         shard: None,
     };
     let t0 = Instant::now();
-    let s = driver::stream(&stim, weights, &cfg)?;
+    let s = driver::stream(&stim, net, weights, &cfg)?;
     let secs = t0.elapsed().as_secs_f64();
     ensure!(
         s.images == images.len() as u64 && s.timeouts == 0,

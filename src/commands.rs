@@ -2,20 +2,22 @@
 //! input (exit 2); `verify` also says whether the RTL was bit-exact (exit 0) or not (exit 1).
 
 use crate::baseline::Baseline;
-use crate::compare::Layer;
 use crate::debug;
-use crate::driver::{self, Between, Config, ImageResult, Shard, Stimulus};
+use crate::driver::{self, Between, Config, ImageResult, Reference, Shard, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::html::HtmlReport;
 use crate::junit::JunitReport;
-use crate::memfile::{self, QuantWeights, Rounding};
-use crate::mnist::{self, Split};
-use crate::reference::{self, Layers};
+use crate::memfile::Rounding;
+use crate::mnist::{self, Image, Split};
+use crate::network::Network;
+use crate::reference::{self, Outputs};
 use crate::report::{Reports, Totals};
 use crate::rtl;
+use crate::sink::{RunEnd, SetInfo, Sink};
 use crate::stimulus;
 #[cfg(feature = "train")]
 use crate::train::{self, TrainConfig};
+use crate::weights::Params;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -35,61 +37,139 @@ pub enum StimulusKind {
     Random,
 }
 
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in [0, 1)"))
+    }
+}
+
 /// Options of `verify`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
+    /// The network: a name from vectors/networks/ or a description file (.toml).
+    #[arg(long, default_value = crate::network::DEFAULT_NET, value_name = "NAME|FILE")]
+    pub net: String,
+    /// Directory with the four MNIST IDX files (raw or .gz).
+    #[arg(long, default_value = DEFAULT_MNIST)]
     pub mnist: PathBuf,
-    pub weights: PathBuf,
+    /// Directory with the network's .mem files (and optionally model.safetensors); default:
+    /// the one the network description names.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Where summary.csv, mismatches.csv, layers.csv and index.html are written.
+    #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// First image (of the test set, or of each random weight set).
+    #[arg(long, default_value_t = 0)]
     pub start: usize,
+    /// How many images (default: all from --start).
+    #[arg(long)]
     pub limit: Option<usize>,
-    pub quiet: bool,
+    /// Worker threads, one RTL model each (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// At most this many rows in mismatches.csv (every mismatch is still counted).
+    #[arg(long, default_value_t = 100_000)]
     pub max_rows: u64,
+    /// MNIST images with --weights, or seeded random weight sets and images.
+    #[arg(long, value_enum, default_value_t = StimulusKind::Mnist)]
     pub stimulus: StimulusKind,
-    /// Random stimulus: weight sets 0..sets, or only `set`.
+    /// Seed of the random stimulus and of the bubble pattern.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Random stimulus: number of weight sets.
+    #[arg(long, default_value_t = 20)]
     pub sets: u64,
+    /// Random stimulus: run only this weight set.
+    #[arg(long)]
     pub set: Option<u64>,
     /// Random stimulus: images per weight set.
+    #[arg(long, default_value_t = 100)]
     pub count: usize,
-    /// Debug one image (replaying its segment so the RTL state before it is the same).
+    /// Probability of an idle cycle before each pixel.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub bubbles: f64,
+    /// Between images: back-to-back, idle:N (N idle cycles) or reset.
+    #[arg(long, default_value = "back-to-back")]
+    pub between: Between,
+    /// Same as --between reset.
+    #[arg(long, conflicts_with = "between")]
+    pub reset_each: bool,
+    /// Debug one image: print each layer around its first mismatch (no reports written).
+    #[arg(long)]
     pub image: Option<usize>,
+    /// With --image: write <layer>.csv of every tapped layer of that image into DIR.
+    #[arg(long, requires = "image")]
     pub dump: Option<PathBuf>,
-    /// With `image`: write its FST waveform here.
+    /// With --image: write an FST waveform of that image (open it in GTKWave or Surfer).
+    #[arg(long, requires = "image", value_name = "FILE.fst")]
     pub trace: Option<PathBuf>,
-    /// Write FST waveforms of the first this-many failing images to `reports/waves/`.
+    /// Write FST waveforms of the first K failing images to <reports>/waves/.
+    #[arg(long, default_value_t = 0, value_name = "K")]
     pub trace_failures: usize,
-    /// Also write a JUnit XML file here.
+    /// Also write a JUnit XML file (one testsuite per weight set, one testcase per layer).
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Compare counts and RTL timing with this baseline; a change fails the run.
+    /// Compare counts, accuracy and RTL timing with a recorded baseline; any change in a
+    /// count, or a slower RTL, fails the run (exit 1).
+    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Record this run's baseline here.
+    /// Record this run's counts and RTL timing as a baseline.
+    #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    pub driver: Config,
+    /// Run only the K-th of N disjoint slices (500-image segments dealt round-robin);
+    /// `merge` combines the shards' reports.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Print only the summary (no header, no progress bar).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl VerifyArgs {
+    /// The driver's options.
+    pub fn driver(&self) -> Config {
+        Config {
+            jobs: self.jobs.unwrap_or_else(rayon::current_num_threads).max(1),
+            between: if self.reset_each { Between::Reset } else { self.between },
+            bubbles: self.bubbles,
+            seed: self.seed,
+            max_rows: self.max_rows as usize,
+            keep_capture: None,
+            trace: None,
+            shard: self.shard,
+        }
+    }
+
     /// The command that reruns image `image` (of weight set `set`) alone with these options.
     pub fn repro_command(&self, set: Option<u64>, image: usize) -> String {
+        let d = self.driver();
         let mut c = String::from("cnn-cosim verify");
+        if self.net != crate::network::DEFAULT_NET {
+            c += &format!(" --net {}", self.net);
+        }
         match set {
-            Some(k) => c += &format!(" --stimulus random --seed {} --set {k}", self.driver.seed),
+            Some(k) => c += &format!(" --stimulus random --seed {} --set {k}", d.seed),
             None => {
                 if self.mnist != Path::new(DEFAULT_MNIST) {
                     c += &format!(" --mnist {}", self.mnist.display());
                 }
-                if self.weights != Path::new(DEFAULT_WEIGHTS) {
-                    c += &format!(" --weights {}", self.weights.display());
+                if let Some(w) = &self.weights {
+                    c += &format!(" --weights {}", w.display());
                 }
-                if self.driver.bubbles > 0.0 {
-                    c += &format!(" --seed {}", self.driver.seed);
+                if d.bubbles > 0.0 {
+                    c += &format!(" --seed {}", d.seed);
                 }
             }
         }
-        if self.driver.bubbles > 0.0 {
-            c += &format!(" --bubbles {}", self.driver.bubbles);
+        if d.bubbles > 0.0 {
+            c += &format!(" --bubbles {}", d.bubbles);
         }
-        if self.driver.between != Between::BackToBack {
-            c += &format!(" --between {}", self.driver.between);
+        if d.between != Between::BackToBack {
+            c += &format!(" --between {}", d.between);
         }
         c + &format!(" --image {image}")
     }
@@ -97,8 +177,16 @@ impl VerifyArgs {
 
 /// Default `--mnist`.
 pub const DEFAULT_MNIST: &str = "vectors/mnist";
-/// Default `--weights`.
+/// Default weights when a network description names none.
 pub const DEFAULT_WEIGHTS: &str = "vectors/weights";
+
+/// The weight directory: `--weights`, else the one the description names.
+pub fn weights_dir(net: &Network, weights: Option<&Path>) -> PathBuf {
+    match weights {
+        Some(w) => w.to_path_buf(),
+        None => net.weights.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_WEIGHTS)),
+    }
+}
 
 fn pct(n: u64, d: u64) -> f64 {
     if d == 0 {
@@ -108,24 +196,41 @@ fn pct(n: u64, d: u64) -> f64 {
     }
 }
 
-fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// The progress bar: a sink that counts images (hidden when quiet or not on a terminal).
+struct Progress(ProgressBar);
+
+impl Progress {
+    fn new(len: u64, quiet: bool) -> Progress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress(ProgressBar::hidden());
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Progress(pb)
     }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    pb
+}
+
+impl Sink for Progress {
+    fn push(&mut self, _: &ImageResult, _: &Image, _: &SetInfo) -> Result<()> {
+        self.0.inc(1);
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &RunEnd) -> Result<()> {
+        self.0.finish_and_clear();
+        Ok(())
+    }
 }
 
 /// Loads the float model of a weight directory when it has one.
-pub fn load_float(weights: &Path) -> Result<Option<FloatWeights>> {
+pub fn load_float(net: &Network, weights: &Path) -> Result<Option<FloatWeights>> {
     let p = weights.join(SAFETENSORS);
     if p.exists() {
-        Ok(Some(FloatWeights::load(&p)?))
+        Ok(Some(FloatWeights::load(net, &p)?))
     } else {
         Ok(None)
     }
@@ -134,28 +239,28 @@ pub fn load_float(weights: &Path) -> Result<Option<FloatWeights>> {
 /// A weight set ready for the RTL: the values, and a directory holding their `.mem` files
 /// (kept alive as long as the set is used).
 struct WeightDir {
-    qw: QuantWeights,
+    params: Params,
     path: PathBuf,
     _tmp: Option<tempfile::TempDir>,
 }
 
 impl WeightDir {
-    fn load(dir: &Path) -> Result<WeightDir> {
-        let qw = QuantWeights::load(dir)?;
+    fn load(net: &Network, dir: &Path) -> Result<WeightDir> {
+        let params = Params::load(net, dir)?;
         let path = dir
             .canonicalize()
             .with_context(|| format!("{}: cannot resolve weight directory", dir.display()))?;
-        Ok(WeightDir { qw, path, _tmp: None })
+        Ok(WeightDir { params, path, _tmp: None })
     }
 
-    fn random(seed: u64, set: u64) -> Result<WeightDir> {
-        let (qw, _) = stimulus::weight_set(seed, set);
+    fn random(net: &Network, seed: u64, set: u64) -> Result<WeightDir> {
+        let (params, _) = stimulus::weight_set(net, seed, set);
         let tmp = tempfile::Builder::new()
             .prefix("cnn-cosim-weights-")
             .tempdir()
             .context("cannot create a temporary weight directory")?;
-        qw.save(tmp.path())?;
-        Ok(WeightDir { qw, path: tmp.path().to_path_buf(), _tmp: Some(tmp) })
+        params.save(net, tmp.path())?;
+        Ok(WeightDir { params, path: tmp.path().to_path_buf(), _tmp: Some(tmp) })
     }
 }
 
@@ -164,65 +269,73 @@ fn set_seed(seed: u64, set: u64) -> u64 {
     seed ^ (set + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
+/// One weight set of a run: its label for the sinks, its weights, images and labels.
+struct SetRun {
+    info: SetInfo,
+    wd: WeightDir,
+    fw: Option<FloatWeights>,
+    images: Vec<Image>,
+    labels: Option<Vec<u8>>,
+    first: usize,
+    cfg: Config,
+}
+
 /// `verify`: RTL against reference. Ok(true) when bit-exact everywhere.
 pub fn verify(a: &VerifyArgs) -> Result<bool> {
+    let net = Network::find(&a.net)?;
+    rtl::check_taps(&net)?;
     if let Some(i) = a.image {
-        return debug_image(a, i);
+        return debug_image(a, &net, i);
     }
     let t0 = Instant::now();
+    let d = a.driver();
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
-    let mut reports;
-    let pb;
-    let title;
-    let run;
-    let mut html = HtmlReport::new();
-    let mut junit = JunitReport::new();
+    let taps = net.taps();
+    let netnote =
+        if a.net == crate::network::DEFAULT_NET { String::new() } else { format!(", network {}", net.name) };
+    // Every input is read and checked before any report file is opened.
+    let (title, run, sets, has_float): (String, String, Vec<u64>, bool);
+    let mut mnist_set = None;
     match a.stimulus {
         StimulusKind::Mnist => {
             let test = mnist::load(&a.mnist, Split::Test)?;
             let range = select(a.start, a.limit, test.len())?;
-            let wd = WeightDir::load(&a.weights)?;
-            let fw = load_float(&a.weights)?;
+            let weights = weights_dir(&net, a.weights.as_deref());
+            let wd = WeightDir::load(&net, &weights)?;
+            let fw = load_float(&net, &weights)?;
             title = format!(
-                "cnn-cosim verify: MNIST test images {}..{}{} from {}, weights {}, RTL {} ({})",
+                "cnn-cosim verify: MNIST test images {}..{}{} from {}, weights {}{netnote}, RTL {} ({})",
                 range.start,
                 range.end - 1,
-                shard_note(&a.driver),
+                shard_note(&d),
                 a.mnist.display(),
-                a.weights.display(),
+                weights.display(),
                 rtl::RTL_DIR,
                 rtl::VERILATOR_VERSION
             );
-            if !a.quiet {
-                println!("{title}");
-            }
             run = format!(
-                "mnist images {}..{}, weights {}, {}, bubbles {}{}",
+                "mnist images {}..{}, weights {}{netnote}, {}, bubbles {}{}",
                 range.start,
                 range.end - 1,
-                a.weights.display(),
-                a.driver.between,
-                a.driver.bubbles,
-                shard_note(&a.driver)
+                weights.display(),
+                d.between,
+                d.bubbles,
+                shard_note(&d)
             );
-            junit.start_suite(format!("weights {}", a.weights.display()));
-            reports = Reports::create(&a.reports, a.max_rows, fw.is_some())?;
-            pb = progress_bar(range.len() as u64, a.quiet);
-            let stim = Stimulus {
-                images: &test.images[range.clone()],
-                labels: Some(&test.labels[range.clone()]),
+            has_float = fw.is_some();
+            sets = vec![0];
+            mnist_set = Some(SetRun {
+                info: SetInfo { set: None, seed: d.seed, name: format!("weights {}", weights.display()) },
+                wd,
+                fw,
+                images: test.images[range.clone()].to_vec(),
+                labels: Some(test.labels[range.clone()].to_vec()),
                 first: range.start,
-            };
-            driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &a.driver, |r| {
-                pb.inc(1);
-                html.push(&r, &test.images[r.index], None);
-                junit.push(&r, None);
-                reports.push(&r, None)
-            })?;
-            junit.end_suite(t0.elapsed().as_secs_f64());
+                cfg: d.clone(),
+            });
         }
         StimulusKind::Random => {
-            let sets: Vec<u64> = match a.set {
+            sets = match a.set {
                 Some(k) => vec![k],
                 None => (0..a.sets).collect(),
             };
@@ -232,65 +345,94 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 None => format!("0..{}", a.sets.saturating_sub(1)),
             };
             title = format!(
-                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set{}, RTL {} ({})",
-                a.driver.seed,
+                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set{}{netnote}, RTL {} ({})",
+                d.seed,
                 range.start,
                 range.end - 1,
-                shard_note(&a.driver),
+                shard_note(&d),
                 rtl::RTL_DIR,
                 rtl::VERILATOR_VERSION
             );
-            if !a.quiet {
-                println!("{title}");
-            }
             run = format!(
-                "random seed {}, weight sets {which}, images {}..{}, {}, bubbles {}{}",
-                a.driver.seed,
+                "random seed {}, weight sets {which}, images {}..{}{netnote}, {}, bubbles {}{}",
+                d.seed,
                 range.start,
                 range.end - 1,
-                a.driver.between,
-                a.driver.bubbles,
-                shard_note(&a.driver)
+                d.between,
+                d.bubbles,
+                shard_note(&d)
             );
-            reports = Reports::create(&a.reports, a.max_rows, false)?;
-            pb = progress_bar((sets.len() * range.len()) as u64, a.quiet);
-            for &set in &sets {
-                let t_set = Instant::now();
-                let kind = stimulus::weight_set(a.driver.seed, set).1;
-                junit.start_suite(format!(
-                    "random weight set {set} ({kind}), seed {}",
-                    a.driver.seed
-                ));
-                let wd = WeightDir::random(a.driver.seed, set)?;
-                let images: Vec<_> =
-                    range.clone().map(|i| stimulus::image(a.driver.seed, set, i as u64)).collect();
-                let stim = Stimulus { images: &images, labels: None, first: range.start };
-                let segs_per_set = a.count.div_ceil(driver::SEGMENT);
-                let cfg = Config {
-                    seed: set_seed(a.driver.seed, set),
-                    shard: a
-                        .driver
-                        .shard
-                        .map(|sh| Shard { base: set as usize * segs_per_set, ..sh }),
-                    ..a.driver.clone()
-                };
-                driver::run(&stim, &wd.qw, None, &wd.path, &cfg, |r| {
-                    pb.inc(1);
-                    html.push(&r, &images[r.index - range.start], Some(set));
-                    junit.push(&r, Some(set));
-                    reports.push(&r, Some((set, a.driver.seed)))
-                })?;
-                junit.end_suite(t_set.elapsed().as_secs_f64());
-            }
+            has_float = false;
         }
     }
-    pb.finish_and_clear();
+    let range = select(a.start, a.limit, a.count).unwrap_or(0..0);
+    // A random set is built when its turn comes (its weights, a temporary .mem directory).
+    let random_set = |set: u64| -> Result<SetRun> {
+        let kind = stimulus::weight_set(&net, d.seed, set).1;
+        let segs_per_set = a.count.div_ceil(driver::SEGMENT);
+        Ok(SetRun {
+            info: SetInfo {
+                set: Some(set),
+                seed: d.seed,
+                name: format!("random weight set {set} ({kind}), seed {}", d.seed),
+            },
+            wd: WeightDir::random(&net, d.seed, set)?,
+            fw: None,
+            images: range.clone().map(|i| stimulus::image(d.seed, set, i as u64)).collect(),
+            labels: None,
+            first: range.start,
+            cfg: Config {
+                seed: set_seed(d.seed, set),
+                shard: d.shard.map(|sh| Shard { base: set as usize * segs_per_set, ..sh }),
+                ..d.clone()
+            },
+        })
+    };
+    if !a.quiet {
+        println!("{title}");
+    }
+    let total = match &mnist_set {
+        Some(m) => m.images.len(),
+        None => sets.len() * range.len(),
+    };
+    let mut reports = Reports::create(&a.reports, &taps, a.max_rows, has_float)?;
+    let mut sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(Progress::new(total as u64, a.quiet)),
+        Box::new(HtmlReport::new(&net, &taps, a.reports.join("index.html"))),
+    ];
+    if let Some(path) = &a.junit {
+        sinks.push(Box::new(JunitReport::new(&taps, path.clone())));
+    }
+    let mut one = mnist_set;
+    for &set in &sets {
+        let sr = match one.take() {
+            Some(m) => m,
+            None => random_set(set)?,
+        };
+        let t_set = Instant::now();
+        for s in sinks.iter_mut() {
+            s.start_set(&sr.info);
+        }
+        let reference = Reference::new(&net, &sr.wd.params);
+        let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
+        driver::run(&stim, &reference, sr.fw.as_ref(), &sr.wd.path, &sr.cfg, |r| {
+            let image = &sr.images[r.index - sr.first];
+            reports.push(&r, sr.info.set.map(|k| (k, sr.info.seed)))?;
+            for s in sinks.iter_mut() {
+                s.push(&r, image, &sr.info)?;
+            }
+            Ok(())
+        })?;
+        for s in sinks.iter_mut() {
+            s.end_set(t_set.elapsed().as_secs_f64());
+        }
+    }
     let t = reports.finish()?;
     let secs = t0.elapsed().as_secs_f64();
-    let repro = t.first_failure.map(|f| a.repro_command(f.set, f.image));
-    html.write(&a.reports.join("index.html"), &t, &title, secs, repro.as_deref())?;
-    if let Some(path) = &a.junit {
-        junit.write(path, &|set, image| a.repro_command(set, image))?;
+    let repro = |set: Option<u64>, image: usize| a.repro_command(set, image);
+    let end = RunEnd { totals: &t, title: &title, secs, repro: &repro };
+    for s in sinks.iter_mut() {
+        s.finish(&end)?;
     }
     print_summary(&t, a, secs);
     let now = Baseline::from_totals(&run, &t);
@@ -300,7 +442,8 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     }
     let mut regressed = false;
     if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
-        let (worse, better) = base.compare(&now, path)?;
+        let names: Vec<String> = t.layers.iter().map(|l| l.name.clone()).collect();
+        let (worse, better) = base.compare(&now, &names, path)?;
         for w in &worse {
             println!("baseline REGRESSION: {w}");
         }
@@ -322,7 +465,7 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
                 None => format!("image{}.fst", f.image),
             };
             let path = dir.join(name);
-            replay(a, f.set, f.image, Some(&path))?;
+            replay(a, &net, f.set, f.image, Some(&path))?;
             let set = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
             println!("waveform of {set}image {}: {}", f.image, path.display());
         }
@@ -348,16 +491,20 @@ fn select(start: usize, limit: Option<usize>, len: usize) -> Result<std::ops::Ra
 }
 
 fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
-    println!("layer   elements     mismatching  images_with_mismatch  max_abs_diff");
-    for (i, layer) in Layer::ALL.into_iter().enumerate() {
-        let l = &t.layers[i];
+    let d = a.driver();
+    println!(
+        "layer   elements     mismatching  images_with_mismatch  max_abs_diff   on the RTL's own input: mismatching  images"
+    );
+    for l in &t.layers {
         println!(
-            "{:<7} {:<12} {:<12} {:<21} {}",
-            layer.name(),
+            "{:<7} {:<12} {:<12} {:<21} {:<14} {:<36} {}",
+            l.name,
             l.elements,
             l.mismatching_elements,
             l.images_with_mismatch,
-            l.max_abs_diff
+            l.max_abs_diff,
+            l.local_mismatching_elements,
+            l.local_images_with_mismatch
         );
     }
     if t.labelled > 0 {
@@ -388,13 +535,9 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         "wall time {:.2} s, {:.0} images/s, {} jobs, {}{}{rss}; reports in {}",
         secs,
         t.images as f64 / secs,
-        a.driver.jobs,
-        a.driver.between,
-        if a.driver.bubbles > 0.0 {
-            format!(", bubbles {}", a.driver.bubbles)
-        } else {
-            String::new()
-        },
+        d.jobs,
+        d.between,
+        if d.bubbles > 0.0 { format!(", bubbles {}", d.bubbles) } else { String::new() },
         a.reports.display()
     );
     if t.mismatch_rows_dropped > 0 {
@@ -403,6 +546,12 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             t.mismatch_rows, t.mismatch_rows_dropped
         );
     }
+    let local_bad: Vec<&str> = t
+        .layers
+        .iter()
+        .filter(|l| l.local_mismatching_elements > 0)
+        .map(|l| l.name.as_str())
+        .collect();
     match t.first_failure {
         None => println!("PASS: {}/{} images bit-exact at every layer", t.clean, t.images),
         Some(f) => {
@@ -413,8 +562,11 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
                 t.images,
                 t.timeouts,
                 f.image,
-                f.layer.name()
+                t.layer_name(f.layer)
             );
+            if !local_bad.is_empty() {
+                println!("wrong on the RTL's own input (layer-local): {}", local_bad.join(", "));
+            }
             println!("reproduce it alone: {}", a.repro_command(f.set, f.image));
         }
     }
@@ -423,7 +575,7 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
 /// One image replayed: its result with the full capture, and what the reference expected.
 struct Replay {
     result: ImageResult,
-    expected: Layers,
+    expected: Outputs,
     what: String,
     seg_start: usize,
 }
@@ -431,7 +583,14 @@ struct Replay {
 /// Replays image `index` (of random weight set `set`, or of MNIST) from the start of its
 /// segment, exactly as a full run streams it, keeping its capture; with `trace`, writes its
 /// FST waveform there (via a temporary file renamed at the end).
-fn replay(a: &VerifyArgs, set: Option<u64>, index: usize, trace: Option<&Path>) -> Result<Replay> {
+fn replay(
+    a: &VerifyArgs,
+    net: &Network,
+    set: Option<u64>,
+    index: usize,
+    trace: Option<&Path>,
+) -> Result<Replay> {
+    let d = a.driver();
     let seg_start = index / driver::SEGMENT * driver::SEGMENT;
     let (images, labels, wd, fw, cfg, what);
     match set {
@@ -442,32 +601,32 @@ fn replay(a: &VerifyArgs, set: Option<u64>, index: usize, trace: Option<&Path>) 
             }
             images = test.images[seg_start..=index].to_vec();
             labels = Some(test.labels[seg_start..=index].to_vec());
-            wd = WeightDir::load(&a.weights)?;
-            fw = load_float(&a.weights)?;
-            cfg = a.driver.clone();
+            let weights = weights_dir(net, a.weights.as_deref());
+            wd = WeightDir::load(net, &weights)?;
+            fw = load_float(net, &weights)?;
+            cfg = d.clone();
             what = format!("MNIST test image {index}");
         }
         Some(set) => {
-            images = (seg_start..=index)
-                .map(|i| stimulus::image(a.driver.seed, set, i as u64))
-                .collect();
+            images = (seg_start..=index).map(|i| stimulus::image(d.seed, set, i as u64)).collect();
             labels = None;
-            wd = WeightDir::random(a.driver.seed, set)?;
+            wd = WeightDir::random(net, d.seed, set)?;
             fw = None;
-            cfg = Config { seed: set_seed(a.driver.seed, set), ..a.driver.clone() };
+            cfg = Config { seed: set_seed(d.seed, set), ..d.clone() };
             what = format!(
                 "random image {index} ({}) of weight set {set} ({}), seed {}",
                 stimulus::image_kind(index as u64),
-                stimulus::weight_set(a.driver.seed, set).1,
-                a.driver.seed
+                stimulus::weight_set(net, d.seed, set).1,
+                d.seed
             );
         }
     }
-    let tmp_trace = trace.map(memfile::tmp_path);
+    let tmp_trace = trace.map(crate::memfile::tmp_path);
     let stim = Stimulus { images: &images, labels: labels.as_deref(), first: seg_start };
     let cfg = Config { keep_capture: Some(index), jobs: 1, trace: tmp_trace.clone(), ..cfg };
+    let reference = Reference::new(net, &wd.params);
     let mut result = None;
-    driver::run(&stim, &wd.qw, fw.as_ref(), &wd.path, &cfg, |r| {
+    driver::run(&stim, &reference, fw.as_ref(), &wd.path, &cfg, |r| {
         if r.index == index {
             result = Some(r);
         }
@@ -478,34 +637,40 @@ fn replay(a: &VerifyArgs, set: Option<u64>, index: usize, trace: Option<&Path>) 
             .with_context(|| format!("{}: cannot write waveform", path.display()))?;
     }
     let result = result.context("internal error: the replayed image produced no result")?;
-    let expected = reference::run(&wd.qw, &images[index - seg_start]);
+    let expected = reference::run(net, &wd.params, &images[index - seg_start]);
     Ok(Replay { result, expected, what, seg_start })
 }
 
 /// `verify --image N`: replays N's segment up to N and shows each layer of N.
-fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
+fn debug_image(a: &VerifyArgs, net: &Network, index: usize) -> Result<bool> {
     let set = match a.stimulus {
         StimulusKind::Mnist => None,
         StimulusKind::Random => Some(a.set.unwrap_or(0)),
     };
     let Replay { result: r, expected, what, seg_start } =
-        replay(a, set, index, a.trace.as_deref())?;
-    let capture = r.capture.clone().unwrap_or_default();
-    println!(
-        "{what}: status {}, replayed from image {seg_start} ({})",
-        r.status(),
-        a.driver.between
-    );
+        replay(a, net, set, index, a.trace.as_deref())?;
+    let taps = net.taps();
+    let capture = r.capture.clone().unwrap_or_else(|| crate::compare::Capture::for_taps(&taps));
+    println!("{what}: status {}, replayed from image {seg_start} ({})", r.status(), a.driver().between);
     println!(
         "class: reference {}, RTL {}{}",
         expected.class,
         r.rtl_class.map_or("none".into(), |c| c.to_string()),
         r.label.map(|l| format!(", label {l}")).unwrap_or_default()
     );
-    debug::print_layers(&expected, &capture, &r.cmp);
+    debug::print_layers(&taps, &expected, &capture, &r.cmp);
+    let local: Vec<String> = taps
+        .iter()
+        .zip(&r.cmp.local_counts)
+        .filter(|(_, &n)| n > 0)
+        .map(|(t, n)| format!("{} ({n})", t.name))
+        .collect();
+    if !local.is_empty() {
+        println!("wrong on the RTL's own input (layer-local): {}", local.join(", "));
+    }
     if let Some(dir) = &a.dump {
-        debug::dump(dir, &expected, &capture)?;
-        println!("wrote {}/{{conv1,pool1,fc1}}.csv", dir.display());
+        let names = debug::dump(dir, &taps, &expected, &capture)?;
+        println!("wrote {}/{{{}}}", dir.display(), names.join(","));
     }
     if let Some(t) = &a.trace {
         println!("wrote {}", t.display());
@@ -514,19 +679,22 @@ fn debug_image(a: &VerifyArgs, index: usize) -> Result<bool> {
 }
 
 /// `eval`: float and fixed-point accuracy of a weight directory on the test set.
-pub fn eval(mnist_dir: &Path, weights: &Path) -> Result<()> {
+pub fn eval(net: &Network, mnist_dir: &Path, weights: &Path) -> Result<()> {
     let test = mnist::load(mnist_dir, Split::Test)?;
-    let qw = QuantWeights::load(weights)?;
-    let fw = load_float(weights)?;
-    let fixed: Vec<u8> = test.images.par_iter().map(|img| reference::run(&qw, img).class).collect();
+    let params = Params::load(net, weights)?;
+    let fw = load_float(net, weights)?;
+    let fixed: Vec<u8> =
+        test.images.par_iter().map(|img| reference::run(net, &params, img).class).collect();
     let n = test.len() as u64;
     let fixed_ok = fixed.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
+    println!("network {} ({}), weights {}", net.name, net.source, weights.display());
     println!("test images: {n}");
     println!("fixed-point accuracy: {fixed_ok}/{n} ({:.2} %)", pct(fixed_ok, n));
     match fw {
         None => println!("float accuracy: n/a ({} has no {SAFETENSORS})", weights.display()),
         Some(fw) => {
-            let float: Vec<u8> = test.images.par_iter().map(|img| fw.classify(img)).collect();
+            let float: Vec<u8> =
+                test.images.par_iter().map(|img| fw.classify(net, img)).collect();
             let float_ok = float.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
             let changed = float.iter().zip(&fixed).filter(|(a, b)| a != b).count();
             println!("float accuracy: {float_ok}/{n} ({:.2} %)", pct(float_ok, n));
@@ -536,21 +704,21 @@ pub fn eval(mnist_dir: &Path, weights: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Quantizes `fw` into `.mem` files in `out`, printing every saturated value.
-pub fn export(fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
-    let (qw, sat) = memfile::quantize_all(fw, rounding);
+/// Quantizes `fw` into the network's `.mem` files in `out`, printing every saturated value.
+pub fn export(net: &Network, fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
+    let (params, sat) = Params::quantize(net, fw, rounding)?;
     for s in &sat {
         eprintln!(
-            "warning: {}: value {} at index {} is outside -128..127 and was saturated",
-            out.join(s.file).display(),
+            "warning: {}: value {} at index {} is outside its declared width and was saturated",
+            out.join(&s.file).display(),
             s.value,
             s.index
         );
     }
-    qw.save(out)?;
+    let files = params.save(net, out)?;
     println!(
         "wrote {} ({} values saturated)",
-        memfile::FILES.map(|f| out.join(f).display().to_string()).join(", "),
+        files.iter().map(|f| out.join(f).display().to_string()).collect::<Vec<_>>().join(", "),
         sat.len()
     );
     Ok(())
@@ -558,17 +726,23 @@ pub fn export(fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
 
 #[cfg(feature = "train")]
 /// `train`: the notebook's recipe; saves `model.safetensors` and the `.mem` files in `out`.
-pub fn train(mnist_dir: &Path, out: &Path, cfg: &TrainConfig, rounding: Rounding) -> Result<()> {
+pub fn train(
+    net: &Network,
+    mnist_dir: &Path,
+    out: &Path,
+    cfg: &TrainConfig,
+    rounding: Rounding,
+) -> Result<()> {
     let tr = mnist::load(mnist_dir, Split::Train)?;
     let te = mnist::load(mnist_dir, Split::Test)?;
     let progress = std::io::stderr().is_terminal();
     let t0 = Instant::now();
-    let fw = train::train(&tr, &te, cfg, progress, &mut |s| {
+    let fw = train::train(net, &tr, &te, cfg, progress, &mut |s| {
         println!("Epoch {}: {s}  [{:.1} s]", s.epoch, s.seconds);
     })?;
     println!("training took {:.1} s", t0.elapsed().as_secs_f64());
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create output directory", out.display()))?;
     fw.save(&out.join(SAFETENSORS))?;
-    export(&fw, out, rounding)
+    export(net, &fw, out, rounding)
 }

@@ -1,55 +1,45 @@
-//! Per-image, per-layer comparison of what the RTL tapped against the reference.
-//! This is where a layer is compared: [`compare`].
+//! Per-image, per-layer comparison of what the RTL tapped against the reference: this is
+//! where a layer is compared ([`compare`]).
+//!
+//! Each tapped layer gets two verdicts. *End to end*: the RTL's tap against the reference run
+//! from the image. *On the RTL's own input* (layer-local): against the reference of that
+//! layer computed from the RTL's own previous tap, so a layer is judged on the input it was
+//! given and two independent bugs show as two red layers.
 
-use crate::reference::{idx, Layers, CONV_SIDE, POOL_SIDE};
-
-/// The compared layers, in pipeline order (`first_bad_layer` is the first of these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    Conv1,
-    Pool1,
-    Fc1,
-    Class,
-}
-
-impl Layer {
-    pub const ALL: [Layer; 4] = [Layer::Conv1, Layer::Pool1, Layer::Fc1, Layer::Class];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Conv1 => "conv1",
-            Layer::Pool1 => "pool1",
-            Layer::Fc1 => "fc1",
-            Layer::Class => "class",
-        }
-    }
-
-    /// Elements of this layer per image.
-    pub fn elements(self) -> usize {
-        match self {
-            Layer::Conv1 => crate::reference::CONV_LEN,
-            Layer::Pool1 => crate::reference::POOL_LEN,
-            Layer::Fc1 => 10,
-            Layer::Class => 1,
-        }
-    }
-}
+use crate::network::{Network, Shape, Tap};
+use crate::reference::{self, Outputs};
+use crate::weights::Params;
 
 /// Every tap beat the RTL produced for one image, in arrival order.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
-    pub conv1: Vec<[i32; 3]>,
-    pub pool1: Vec<[i32; 3]>,
-    pub fc1: Vec<[i32; 10]>,
+    /// `taps[t]`: the values of tap `t`'s beats, one beat after another (`lanes` values each,
+    /// see [`Shape::beats`]); one entry per non-class tap of [`Network::taps`].
+    pub taps: Vec<Vec<i64>>,
     pub class: Option<u8>,
 }
 
-/// One element that differs. `channel/row/col` follow the layer's shape (fc1: channel is the
-/// logit, row = col = 0); `None` for a value the RTL or the reference did not produce (a
-/// missing or extra tap beat).
+impl Capture {
+    /// An empty capture for `taps` (class excluded), with room for a whole image.
+    pub fn for_taps(taps: &[Tap]) -> Capture {
+        Capture {
+            taps: taps.iter().filter(|t| !t.is_class).map(|t| Vec::with_capacity(t.shape.len())).collect(),
+            class: None,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.taps.iter_mut().for_each(Vec::clear);
+        self.class = None;
+    }
+}
+
+/// One element that differs. `layer` indexes [`Network::taps`]; `channel/row/col` follow
+/// the layer's shape (a vector's element is its channel, row = beat, col = 0); `None` for a
+/// value the RTL or the reference did not produce (a missing or extra tap beat).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
-    pub layer: Layer,
+    pub layer: usize,
     pub channel: usize,
     pub row: usize,
     pub col: usize,
@@ -57,14 +47,17 @@ pub struct Mismatch {
     pub actual: Option<i64>,
 }
 
-/// The outcome of one image's comparison.
+/// The outcome of one image's comparison; every vector is indexed like the taps.
 #[derive(Debug, Clone, Default)]
 pub struct Comparison {
-    /// Mismatching elements per layer (indexed like [`Layer::ALL`]), every one counted.
-    pub counts: [u64; 4],
+    /// Mismatching elements per layer, end to end, every one counted.
+    pub counts: Vec<u64>,
     /// Largest |expected − actual| per layer over the elements both sides produced.
-    pub max_abs_diff: [u64; 4],
-    /// The mismatches themselves, at most `max_rows` of them.
+    pub max_abs_diff: Vec<u64>,
+    /// Mismatching elements per layer on the RTL's own input (layer-local).
+    pub local_counts: Vec<u64>,
+    pub local_max_abs_diff: Vec<u64>,
+    /// The end-to-end mismatches themselves, at most `max_rows` of them.
     pub rows: Vec<Mismatch>,
 }
 
@@ -73,100 +66,128 @@ impl Comparison {
         self.counts.iter().all(|&c| c == 0)
     }
 
-    pub fn first_bad_layer(&self) -> Option<Layer> {
-        Layer::ALL.into_iter().zip(self.counts).find(|&(_, c)| c > 0).map(|(l, _)| l)
-    }
-
-    fn note(&mut self, m: Mismatch, max_rows: usize) {
-        let li = m.layer as usize;
-        self.counts[li] += 1;
-        if let (Some(e), Some(a)) = (m.expected, m.actual) {
-            self.max_abs_diff[li] = self.max_abs_diff[li].max(e.abs_diff(a));
-        }
-        if self.rows.len() < max_rows {
-            self.rows.push(m);
-        }
+    /// The first tap (index) with an end-to-end mismatch.
+    pub fn first_bad_layer(&self) -> Option<usize> {
+        self.counts.iter().position(|&c| c > 0)
     }
 }
 
-/// Compares one layer given as beats of `N` values; beat `b` is raster position
-/// (`b / side`, `b % side`) and value `k` of a beat is channel `k`.
-fn layer_beats<const N: usize>(
-    out: &mut Comparison,
-    layer: Layer,
-    side: usize,
-    expected: impl Fn(usize, usize) -> i64,
-    beats: &[[i32; N]],
-    expected_beats: usize,
+/// The reference element behind lane `k` of beat `b` of a tap of `shape`.
+#[inline]
+fn element(shape: Shape, lanes: usize, b: usize, k: usize) -> usize {
+    match shape {
+        Shape::Map { h, w, .. } => k * h * w + b,
+        Shape::Vector(_) => b * lanes + k,
+    }
+}
+
+/// Compares one layer's beats with `expected`; calls `note` per mismatch and returns
+/// (count, max |diff|).
+fn layer_beats(
+    shape: Shape,
+    expected: &[i64],
+    got: &[i64],
+    mut note: impl FnMut(usize, usize, Option<i64>, Option<i64>),
+) -> (u64, u64) {
+    let (lanes, eb) = shape.beats();
+    let gb = got.len() / lanes.max(1);
+    let (mut n, mut max) = (0u64, 0u64);
+    // The common case: same length, compared as slices in tap order.
+    for b in 0..eb.max(gb) {
+        for k in 0..lanes {
+            let e = (b < eb).then(|| expected[element(shape, lanes, b, k)]);
+            let a = got.get(b * lanes + k).copied();
+            if e != a {
+                n += 1;
+                if let (Some(e), Some(a)) = (e, a) {
+                    max = max.max(e.abs_diff(a));
+                }
+                note(b, k, e, a);
+            }
+        }
+    }
+    (n, max)
+}
+
+/// The RTL's tap as a tensor in the layer's element order; elements it did not send are
+/// taken from `expected` (so a short tap still gives the next layer a whole input).
+fn as_tensor(shape: Shape, got: &[i64], expected: &[i64]) -> Vec<i64> {
+    let (lanes, beats) = shape.beats();
+    let mut t = expected.to_vec();
+    for b in 0..beats.min(got.len() / lanes.max(1)) {
+        for k in 0..lanes {
+            t[element(shape, lanes, b, k)] = got[b * lanes + k];
+        }
+    }
+    t
+}
+
+/// Compares every tapped layer of one image, end to end and on the RTL's own input; keeps
+/// at most `max_rows` mismatch rows.
+pub fn compare(
+    net: &Network,
+    taps: &[Tap],
+    params: &Params,
+    expected: &Outputs,
+    got: &Capture,
     max_rows: usize,
-) {
-    for b in 0..expected_beats.max(beats.len()) {
-        let (row, col) = (b / side, b % side);
-        for k in 0..N {
-            let e = (b < expected_beats).then(|| expected(k, b));
-            let a = beats.get(b).map(|v| v[k] as i64);
-            if e != a {
-                out.note(
-                    Mismatch { layer, channel: k, row, col, expected: e, actual: a },
-                    max_rows,
-                );
+) -> Comparison {
+    let n = taps.len();
+    let mut out = Comparison {
+        counts: vec![0; n],
+        max_abs_diff: vec![0; n],
+        local_counts: vec![0; n],
+        local_max_abs_diff: vec![0; n],
+        rows: Vec::new(),
+    };
+    for (t, tap) in taps.iter().enumerate() {
+        let (e2e, max) = if tap.is_class {
+            let e = expected.class as i64;
+            let a = got.class.map(i64::from);
+            if a != Some(e) {
+                if out.rows.len() < max_rows {
+                    out.rows.push(Mismatch { layer: t, channel: 0, row: 0, col: 0, expected: Some(e), actual: a });
+                }
+                (1, a.map_or(0, |a| e.abs_diff(a)))
+            } else {
+                (0, 0)
             }
-        }
-    }
-}
-
-/// Compares every layer of one image; keeps at most `max_rows` mismatch rows.
-pub fn compare(expected: &Layers, got: &Capture, max_rows: usize) -> Comparison {
-    let mut out = Comparison::default();
-    let cs = CONV_SIDE;
-    layer_beats(
-        &mut out,
-        Layer::Conv1,
-        cs,
-        |k, b| expected.conv1[idx(cs, k, b / cs, b % cs)] as i64,
-        &got.conv1,
-        cs * cs,
-        max_rows,
-    );
-    let ps = POOL_SIDE;
-    layer_beats(
-        &mut out,
-        Layer::Pool1,
-        ps,
-        |k, b| expected.pool1[idx(ps, k, b / ps, b % ps)] as i64,
-        &got.pool1,
-        ps * ps,
-        max_rows,
-    );
-    // fc1 is one beat of 10 logits: logit o is "channel" o at row 0, col 0.
-    for b in 0..1.max(got.fc1.len()) {
-        for o in 0..10 {
-            let e = (b == 0).then(|| expected.fc1[o] as i64);
-            let a = got.fc1.get(b).map(|v| v[o] as i64);
-            if e != a {
-                let m = Mismatch {
-                    layer: Layer::Fc1,
-                    channel: o,
-                    row: b,
-                    col: 0,
-                    expected: e,
-                    actual: a,
-                };
-                out.note(m, max_rows);
-            }
-        }
-    }
-    let a = got.class.map(i64::from);
-    if a != Some(expected.class as i64) {
-        let m = Mismatch {
-            layer: Layer::Class,
-            channel: 0,
-            row: 0,
-            col: 0,
-            expected: Some(expected.class as i64),
-            actual: a,
+        } else {
+            let (w, rows) = match tap.shape {
+                Shape::Map { w, .. } => (w, &mut out.rows),
+                Shape::Vector(_) => (0, &mut out.rows),
+            };
+            layer_beats(tap.shape, &expected.taps[t], &got.taps[t], |b, k, e, a| {
+                if rows.len() < max_rows {
+                    let (row, col) = if w > 0 { (b / w, b % w) } else { (b, 0) };
+                    rows.push(Mismatch { layer: t, channel: k, row, col, expected: e, actual: a });
+                }
+            })
         };
-        out.note(m, max_rows);
+        out.counts[t] = e2e;
+        out.max_abs_diff[t] = max;
+        // Layer-local: on the RTL's own previous tap. When that tap was exact, the input is
+        // the reference's and the verdict is the end-to-end one.
+        let (lc, lm) = match t.checked_sub(1) {
+            Some(p) if out.counts[p] > 0 => {
+                let prev = &taps[p];
+                let input = as_tensor(prev.shape, &got.taps[p], &expected.taps[p]);
+                let local = reference::run_layers(net, params, prev.layer + 1, tap.layer, &input);
+                if tap.is_class {
+                    let a = got.class.map(i64::from);
+                    if a != Some(local[0]) {
+                        (1, a.map_or(0, |a| local[0].abs_diff(a)))
+                    } else {
+                        (0, 0)
+                    }
+                } else {
+                    layer_beats(tap.shape, &local, &got.taps[t], |_, _, _, _| {})
+                }
+            }
+            _ => (e2e, max),
+        };
+        out.local_counts[t] = lc;
+        out.local_max_abs_diff[t] = lm;
     }
     out
 }

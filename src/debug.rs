@@ -1,52 +1,61 @@
-//! One image up close: each layer's expected vs actual around the first mismatch, and CSV
-//! dumps of whole layers (`verify --image N [--dump DIR]`).
+//! One image up close: each tapped layer's expected vs actual around the first mismatch, and
+//! CSV dumps of whole layers (`verify --image N [--dump DIR]`).
 
-use crate::compare::{Capture, Comparison, Layer};
-use crate::reference::{idx, Layers, CONV_SIDE, POOL_SIDE};
+use crate::compare::{Capture, Comparison};
+use crate::network::{Shape, Tap};
+use crate::reference::Outputs;
 use anyhow::{Context, Result};
 use std::path::Path;
 
-/// A layer as (channels × side × side) expected values and what the RTL produced.
+/// A map layer as (channels × rows × cols) expected values and what the RTL produced.
 struct Grid<'a> {
-    name: &'static str,
-    side: usize,
-    expected: &'a [i32],
-    beats: &'a [[i32; 3]],
+    name: &'a str,
+    c: usize,
+    h: usize,
+    w: usize,
+    expected: &'a [i64],
+    /// Beats one after another, `c` values each (raster order).
+    got: &'a [i64],
 }
 
 impl Grid<'_> {
-    fn actual(&self, k: usize, r: usize, c: usize) -> Option<i32> {
-        self.beats.get(r * self.side + c).map(|b| b[k])
+    fn actual(&self, k: usize, r: usize, c: usize) -> Option<i64> {
+        self.got.get((r * self.w + c) * self.c + k).copied()
     }
 
-    fn exp(&self, k: usize, r: usize, c: usize) -> i32 {
-        self.expected[idx(self.side, k, r, c)]
+    fn exp(&self, k: usize, r: usize, c: usize) -> i64 {
+        self.expected[(k * self.h + r) * self.w + c]
     }
 
     /// First differing element in tap order (raster position, then channel).
     fn first_mismatch(&self) -> Option<(usize, usize, usize)> {
-        (0..self.side * self.side)
-            .flat_map(|b| (0..3).map(move |k| (k, b / self.side, b % self.side)))
+        (0..self.h * self.w)
+            .flat_map(|b| (0..self.c).map(move |k| (k, b / self.w, b % self.w)))
             .find(|&(k, r, c)| self.actual(k, r, c) != Some(self.exp(k, r, c)))
     }
 
     fn print(&self, mismatches: u64) {
-        let beats = self.side * self.side;
-        let Some((k, r, c)) = self.first_mismatch() else {
-            println!("{}: all {} elements equal", self.name, 3 * beats);
-            return;
-        };
-        let extra = if self.beats.len() != beats {
-            format!(" (RTL sent {} beats, expected {beats})", self.beats.len())
+        let beats = self.h * self.w;
+        let sent = self.got.len() / self.c.max(1);
+        let extra = if sent != beats {
+            format!(" (RTL sent {sent} beats, expected {beats})")
         } else {
             String::new()
+        };
+        let Some((k, r, c)) = self.first_mismatch() else {
+            if mismatches == 0 {
+                println!("{}: all {} elements equal", self.name, self.c * beats);
+            } else {
+                println!("{}: {mismatches} mismatching elements{extra}", self.name);
+            }
+            return;
         };
         println!(
             "{}: {mismatches} mismatching elements{extra}; first at channel {k}, row {r}, col {c}",
             self.name
         );
-        let rows = r.saturating_sub(2)..(r + 3).min(self.side);
-        let cols = c.saturating_sub(2)..(c + 3).min(self.side);
+        let rows = r.saturating_sub(2)..(r + 3).min(self.h);
+        let cols = c.saturating_sub(2)..(c + 3).min(self.w);
         let header: String = cols.clone().map(|cc| format!("{cc:>9}")).collect();
         println!("  channel {k}, expected{:w$}| actual (* differs)", "", w = 0);
         println!("  row{header} |{header}");
@@ -65,87 +74,67 @@ impl Grid<'_> {
     }
 }
 
-/// Prints each layer of one image: a grid around the first mismatch of conv1 and pool1, the
-/// ten logits of fc1.
-pub fn print_layers(expected: &Layers, got: &Capture, cmp: &Comparison) {
-    let conv =
-        Grid { name: "conv1", side: CONV_SIDE, expected: &expected.conv1, beats: &got.conv1 };
-    conv.print(cmp.counts[Layer::Conv1 as usize]);
-    let pool =
-        Grid { name: "pool1", side: POOL_SIDE, expected: &expected.pool1, beats: &got.pool1 };
-    pool.print(cmp.counts[Layer::Pool1 as usize]);
-    let fc = got.fc1.first();
-    if fc == Some(&expected.fc1) && got.fc1.len() == 1 {
-        println!("fc1: all 10 logits equal");
-    } else {
-        println!(
-            "fc1: {} of 10 logits differ ({} beats)",
-            cmp.counts[Layer::Fc1 as usize],
-            got.fc1.len()
-        );
-        println!("  logit     expected       actual         diff");
-        for o in 0..10 {
-            let a = fc.map(|v| v[o]);
-            println!(
-                "  {o:>5} {:>12} {:>12} {:>12}",
-                expected.fc1[o],
-                a.map_or("-".into(), |v| v.to_string()),
-                a.map_or(String::new(), |v| (v as i64 - expected.fc1[o] as i64).to_string())
-            );
+/// Prints each tapped layer of one image: a grid around the first mismatch of each map
+/// layer, every value of each vector layer.
+pub fn print_layers(taps: &[Tap], expected: &Outputs, got: &Capture, cmp: &Comparison) {
+    for (t, tap) in taps.iter().enumerate().filter(|(_, t)| !t.is_class) {
+        let (exp, act) = (&expected.taps[t][..], &got.taps[t][..]);
+        match tap.shape {
+            Shape::Map { c, h, w } => {
+                let g = Grid { name: &tap.name, c, h, w, expected: exp, got: act };
+                g.print(cmp.counts[t]);
+            }
+            Shape::Vector(n) => {
+                if cmp.counts[t] == 0 {
+                    println!("{}: all {n} values equal", tap.name);
+                    continue;
+                }
+                println!(
+                    "{}: {} of {n} values differ ({} beats)",
+                    tap.name,
+                    cmp.counts[t],
+                    act.len() / n.max(1)
+                );
+                println!("  index     expected       actual         diff");
+                for (o, &e) in exp.iter().enumerate() {
+                    let a = act.get(o).copied();
+                    println!(
+                        "  {o:>5} {e:>12} {:>12} {:>12}",
+                        a.map_or("-".into(), |v| v.to_string()),
+                        a.map_or(String::new(), |v| (v - e).to_string())
+                    );
+                }
+            }
         }
     }
 }
 
-/// Writes `conv1.csv`, `pool1.csv` and `fc1.csv` (`channel,row,col,expected,actual`; in
-/// fc1 the channel is the logit and row = col = 0) into `dir`.
-pub fn dump(dir: &Path, expected: &Layers, got: &Capture) -> Result<()> {
+/// Writes `<layer>.csv` for every tapped layer (`channel,row,col,expected,actual`; in a
+/// vector layer the channel is the element and row = col = 0) into `dir`.
+pub fn dump(dir: &Path, taps: &[Tap], expected: &Outputs, got: &Capture) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create dump directory", dir.display()))?;
-    let write = |name: &str, rows: Vec<[String; 5]>| -> Result<()> {
-        let path = dir.join(name);
+    let mut names = Vec::new();
+    for (t, tap) in taps.iter().enumerate().filter(|(_, t)| !t.is_class) {
+        let name = format!("{}.csv", tap.name);
+        let path = dir.join(&name);
         let tmp = crate::memfile::tmp_path(&path);
         let mut w = csv::Writer::from_path(&tmp)
             .with_context(|| format!("{}: cannot create", tmp.display()))?;
         w.write_record(["channel", "row", "col", "expected", "actual"])?;
-        for r in rows {
-            w.write_record(&r)?;
+        let (lanes, _) = tap.shape.beats();
+        for (i, &e) in expected.taps[t].iter().enumerate() {
+            let (k, r, c) = tap.shape.coords(i);
+            let at = match tap.shape {
+                Shape::Map { w, .. } => (r * w + c) * lanes + k,
+                Shape::Vector(_) => i,
+            };
+            let a = got.taps[t].get(at).map_or(String::new(), |v| v.to_string());
+            w.write_record([k.to_string(), r.to_string(), c.to_string(), e.to_string(), a])?;
         }
         w.flush()?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))
-    };
-    let grid_rows = |g: &Grid| -> Vec<[String; 5]> {
-        let mut rows = Vec::new();
-        for k in 0..3 {
-            for r in 0..g.side {
-                for c in 0..g.side {
-                    rows.push([
-                        k.to_string(),
-                        r.to_string(),
-                        c.to_string(),
-                        g.exp(k, r, c).to_string(),
-                        g.actual(k, r, c).map_or(String::new(), |v| v.to_string()),
-                    ]);
-                }
-            }
-        }
-        rows
-    };
-    let conv =
-        Grid { name: "conv1", side: CONV_SIDE, expected: &expected.conv1, beats: &got.conv1 };
-    write("conv1.csv", grid_rows(&conv))?;
-    let pool =
-        Grid { name: "pool1", side: POOL_SIDE, expected: &expected.pool1, beats: &got.pool1 };
-    write("pool1.csv", grid_rows(&pool))?;
-    let fc = (0..10)
-        .map(|o| {
-            [
-                o.to_string(),
-                "0".into(),
-                "0".into(),
-                expected.fc1[o].to_string(),
-                got.fc1.first().map_or(String::new(), |v| v[o].to_string()),
-            ]
-        })
-        .collect();
-    write("fc1.csv", fc)
+        std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
+        names.push(name);
+    }
+    Ok(names)
 }

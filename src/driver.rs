@@ -9,10 +9,11 @@
 
 use crate::compare::{compare, Capture, Comparison};
 use crate::float_model::FloatWeights;
-use crate::memfile::QuantWeights;
-use crate::mnist::{Image, PIXELS};
+use crate::mnist::Image;
+use crate::network::{Network, Tap};
 use crate::reference;
 use crate::rtl::{Input, Model};
+use crate::weights::Params;
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -27,8 +28,10 @@ pub const SEGMENT: usize = 500;
 /// Reset cycles at the start of a segment.
 pub const RESET_CYCLES: u32 = 2;
 /// An image whose `class_valid` has not come this many cycles after its last pixel is a
-/// timeout (4× the cycles of a whole image).
-pub const WATCHDOG: u64 = 4 * PIXELS as u64;
+/// timeout: 4× the cycles of a whole image at one pixel per clock.
+pub fn watchdog(input_len: usize) -> u64 {
+    4 * input_len as u64
+}
 
 /// What happens between two images of a segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,12 +161,29 @@ pub struct Stimulus<'a> {
     pub first: usize,
 }
 
+/// The reference side of a run: the network, its integer weights and its taps.
+pub struct Reference<'a> {
+    pub net: &'a Network,
+    pub params: &'a Params,
+    pub taps: Vec<Tap>,
+}
+
+impl<'a> Reference<'a> {
+    pub fn new(net: &'a Network, params: &'a Params) -> Reference<'a> {
+        Reference { net, params, taps: net.taps() }
+    }
+}
+
 /// Everything a worker reads.
 struct Shared<'a> {
     stim: &'a Stimulus<'a>,
-    /// The reference's weights; `None` streams only ([`stream`]).
-    qw: Option<&'a QuantWeights>,
+    net: &'a Network,
+    taps: Vec<Tap>,
+    /// The reference; `None` streams only ([`stream`]).
+    reference: Option<&'a Reference<'a>>,
     fw: Option<&'a FloatWeights>,
+    /// Cycles after an image's last pixel before it is a timeout.
+    watchdog: u64,
     cfg: &'a Config,
     segments: Vec<Range<usize>>,
     next_segment: AtomicUsize,
@@ -177,7 +197,8 @@ struct Shared<'a> {
 impl<'a> Shared<'a> {
     fn new(
         stim: &'a Stimulus<'a>,
-        qw: Option<&'a QuantWeights>,
+        net: &'a Network,
+        reference: Option<&'a Reference<'a>>,
         fw: Option<&'a FloatWeights>,
         cfg: &'a Config,
     ) -> Shared<'a> {
@@ -193,8 +214,11 @@ impl<'a> Shared<'a> {
         }
         Shared {
             stim,
-            qw,
+            net,
+            taps: net.taps(),
+            reference,
             fw,
+            watchdog: watchdog(net.input_len()),
             cfg,
             segments,
             next_segment: AtomicUsize::new(0),
@@ -217,13 +241,13 @@ impl<'a> Shared<'a> {
 /// Runs every image of `stim` and calls `sink` with each result in image order.
 pub fn run(
     stim: &Stimulus,
-    qw: &QuantWeights,
+    reference: &Reference,
     fw: Option<&FloatWeights>,
     weights_dir: &Path,
     cfg: &Config,
     mut sink: impl FnMut(ImageResult) -> Result<()>,
 ) -> Result<()> {
-    let shared = Shared::new(stim, Some(qw), fw, cfg);
+    let shared = Shared::new(stim, reference.net, Some(reference), fw, cfg);
     // The images that run, in the order the sink gets them.
     let order: Vec<usize> = shared.segments.iter().flat_map(|s| s.clone()).collect();
     let n = order.len();
@@ -283,8 +307,13 @@ pub struct StreamStats {
 /// Streams every image of `stim` through the RTL exactly as [`run`] does (same segments,
 /// timing, beat capture and attribution) but runs no reference or float model, compares
 /// nothing and makes no results: the driver's own streaming cost (`cnn-cosim bench`).
-pub fn stream(stim: &Stimulus, weights_dir: &Path, cfg: &Config) -> Result<StreamStats> {
-    let shared = Shared::new(stim, None, None, cfg);
+pub fn stream(
+    stim: &Stimulus,
+    net: &Network,
+    weights_dir: &Path,
+    cfg: &Config,
+) -> Result<StreamStats> {
+    let shared = Shared::new(stim, net, None, None, cfg);
     let pool = shared.pool()?;
     let results = pool.broadcast(|_| {
         let r = worker(&shared, weights_dir, None);
@@ -315,7 +344,14 @@ fn worker(
         Some(fst) => Model::new_traced(weights_dir, sh.cfg.seed, fst),
     }
     .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
-    let mut st = WorkerState::default();
+    let mut st = WorkerState {
+        inputs: Vec::new(),
+        spare: Vec::new(),
+        scratch: Capture::for_taps(&sh.taps),
+        batch: Vec::new(),
+        cycles: 0,
+        taps: sh.taps.clone(),
+    };
     let (mut images, mut timeouts) = (0u64, 0u64);
     let result = loop {
         if sh.abort.load(Ordering::Relaxed) {
@@ -326,8 +362,8 @@ fn worker(
         let mut done = |sh: &Shared, st: &mut WorkerState, p: Pending, cc: Option<u64>, to| {
             images += cc.is_some() as u64;
             timeouts += to as u64;
-            if let (Some(tx), Some(qw)) = (&tx, sh.qw) {
-                st.batch.push(finish(sh, qw, &p, cc, to));
+            if let (Some(tx), Some(rf)) = (&tx, sh.reference) {
+                st.batch.push(finish(sh, rf, &p, cc, to));
                 if st.batch.len() >= RESULT_BATCH {
                     tx.send(std::mem::take(&mut st.batch)).ok();
                 }
@@ -355,7 +391,6 @@ fn worker(
 const RESULT_BATCH: usize = 50;
 
 /// What a worker keeps across images and segments.
-#[derive(Default)]
 struct WorkerState {
     /// The inputs of the image being fed (or of a drain), one per cycle.
     inputs: Vec<Input>,
@@ -367,31 +402,20 @@ struct WorkerState {
     batch: Vec<ImageResult>,
     /// Clock cycles simulated, reset cycles included.
     cycles: u64,
+    taps: Vec<Tap>,
 }
 
 impl WorkerState {
     fn capture(&mut self) -> Capture {
-        self.spare.pop().unwrap_or_else(|| Capture {
-            conv1: Vec::with_capacity(CONV_BEATS),
-            pool1: Vec::with_capacity(POOL_BEATS),
-            fc1: Vec::with_capacity(1),
-            class: None,
-        })
+        self.spare.pop().unwrap_or_else(|| Capture::for_taps(&self.taps))
     }
 
     fn recycle(&mut self, p: Pending) {
         let mut c = p.cap;
-        c.conv1.clear();
-        c.pool1.clear();
-        c.fc1.clear();
-        c.class = None;
+        c.clear();
         self.spare.push(c);
     }
 }
-
-/// conv1 and pool1 beats of one image.
-const CONV_BEATS: usize = crate::reference::CONV_SIDE * crate::reference::CONV_SIDE;
-const POOL_BEATS: usize = crate::reference::POOL_SIDE * crate::reference::POOL_SIDE;
 
 /// An image fed (or being fed) to the RTL whose `class_valid` has not come yet.
 struct Pending {
@@ -457,7 +481,7 @@ fn run_segment(
             inputs.extend(std::iter::repeat_n([0u8, 0], idle as usize));
             let mut first = None;
             let mut pos = 0;
-            while pos < PIXELS {
+            while pos < img.len() {
                 if cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
                     inputs.push([0, 0]);
                 } else {
@@ -477,10 +501,10 @@ fn run_segment(
                 return Ok(());
             }
             // Drain: idle cycles up to the oldest image's watchdog.
-            st.inputs.resize(WATCHDOG as usize + 1, [0, 0]);
+            st.inputs.resize(sh.watchdog as usize + 1, [0, 0]);
         }
         // Run until the oldest pending image's watchdog expires at the latest.
-        let deadline = pending.front().and_then(|p| p.last_cycle).map(|l| l + WATCHDOG + 1);
+        let deadline = pending.front().and_then(|p| p.last_cycle).map(|l| l + sh.watchdog + 1);
         let room = deadline.map_or(u64::MAX, |d| d.saturating_sub(cycle).max(1));
         let end = at + (st.inputs.len() - at).min(usize::try_from(room).unwrap_or(usize::MAX));
         let ran = {
@@ -488,12 +512,10 @@ fn run_segment(
                 Some(p) => &mut p.cap,
                 None => &mut st.scratch,
             };
-            model.run(&st.inputs[at..end], &mut cap.conv1, &mut cap.pool1, &mut cap.fc1)?
+            model.run(&st.inputs[at..end], &mut cap.taps)?
         };
         if pending.is_empty() {
-            st.scratch.conv1.clear();
-            st.scratch.pool1.clear();
-            st.scratch.fc1.clear();
+            st.scratch.clear();
         }
         at += ran.cycles;
         cycle += ran.cycles as u64;
@@ -509,7 +531,7 @@ fn run_segment(
                 model.dump(false);
             }
             done(sh, st, p, Some(cycle), false);
-        } else if p.last_cycle.is_some_and(|l| l <= cycle && cycle - l > WATCHDOG) {
+        } else if p.last_cycle.is_some_and(|l| l <= cycle && cycle - l > sh.watchdog) {
             // Timeout: report it, then restart the stream cleanly from the next image.
             let p = pending.pop_front().expect("front exists");
             done(sh, st, p, None, true);
@@ -527,26 +549,25 @@ fn run_segment(
 
 fn finish(
     sh: &Shared,
-    qw: &QuantWeights,
+    rf: &Reference,
     p: &Pending,
     class_cycle: Option<u64>,
     timed_out: bool,
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
-    let expected = reference::run(qw, img);
-    let cmp = compare(&expected, &p.cap, sh.cfg.max_rows);
+    let expected = reference::run(rf.net, rf.params, img);
+    let cmp = compare(rf.net, &rf.taps, rf.params, &expected, &p.cap, sh.cfg.max_rows);
     let index = sh.stim.first + p.i;
-    let top = expected.fc1[expected.class as usize];
     ImageResult {
         index,
         label: sh.stim.labels.map(|l| l[p.i]),
         ref_class: expected.class,
         rtl_class: p.cap.class,
-        float_class: sh.fw.map(|f| f.classify(img)),
+        float_class: sh.fw.map(|f| f.classify(sh.net, img)),
         cycles: class_cycle.zip(p.first_cycle).map(|(c, f)| c - f),
         latency: class_cycle.zip(p.last_cycle).map(|(c, l)| c - l),
         timed_out,
-        tie: expected.fc1.iter().filter(|&&v| v == top).count() > 1,
+        tie: expected.tie(),
         cmp,
         capture: (sh.cfg.keep_capture == Some(index)).then(|| p.cap.clone()),
     }

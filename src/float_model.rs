@@ -1,10 +1,10 @@
-//! The trained float network: its weights, their safetensors file, and a plain-Rust forward pass.
+//! The trained float network: its weights, their safetensors file, and a plain-Rust forward
+//! pass of any described network ([`Network`]).
 //!
-//! Network (the notebook's): `Conv2d(1, 3, 7)` → `MaxPool2d(2)` → `ReLU` → flatten in PyTorch
-//! order (channel, row, column) → `Linear(363, 10)`. Input pixels are `byte / 255`.
-//!
-//! The file holds four F32 tensors named as PyTorch's `state_dict` names them, so
-//! `model.load_state_dict(safetensors.torch.load_file(path))` works on the notebook's model:
+//! The file holds one F32 tensor per parameter, named as PyTorch's `state_dict` names them
+//! (`{param}.weight`, `{param}.bias`, where `param` is the layer's `param` key or its name),
+//! so `model.load_state_dict(safetensors.torch.load_file(path))` works on the PyTorch model.
+//! For the seed network:
 //!
 //! | name | shape |
 //! |---|---|
@@ -12,8 +12,12 @@
 //! | `conv1.bias` | `[3]` |
 //! | `fc_1.weight` | `[10, 363]` |
 //! | `fc_1.bias` | `[10]` |
+//!
+//! Input pixels are `byte / 255`; each op is PyTorch's in f32 (conv2d with zero padding,
+//! max-pool, ReLU, flatten in the described order, linear), the integer arithmetic of the
+//! description plays no part.
 
-use crate::mnist::{Image, SIDE};
+use crate::network::{FlattenOrder, Network, Op, Shape};
 use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -21,79 +25,73 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-/// Output channels of conv1.
-pub const CHANNELS: usize = 3;
-/// conv1 kernel side.
-pub const KERNEL: usize = 7;
-/// conv1 output side (28 − 7 + 1).
-pub const CONV_SIDE: usize = SIDE - KERNEL + 1;
-/// pool1 output side.
-pub const POOL_SIDE: usize = CONV_SIDE / 2;
-/// fc input width: 3 × 11 × 11.
-pub const FC_IN: usize = CHANNELS * POOL_SIDE * POOL_SIDE;
-/// Classes.
-pub const CLASSES: usize = 10;
+/// One named F32 tensor, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
 
-/// Tensor names and shapes, in file order.
-const SPEC: [(&str, &[usize]); 4] = [
-    ("conv1.weight", &[CHANNELS, 1, KERNEL, KERNEL]),
-    ("conv1.bias", &[CHANNELS]),
-    ("fc_1.weight", &[CLASSES, FC_IN]),
-    ("fc_1.bias", &[CLASSES]),
-];
-
-/// Float weights of the network, row-major in PyTorch's layouts.
+/// Float weights of a network, in PyTorch's layouts, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloatWeights {
-    /// `[3, 1, 7, 7]`
-    pub conv1_weight: Vec<f32>,
-    /// `[3]`
-    pub conv1_bias: Vec<f32>,
-    /// `[10, 363]`, row `o` holds output `o`'s weights over inputs in (channel, row, col) order
-    pub fc_weight: Vec<f32>,
-    /// `[10]`
-    pub fc_bias: Vec<f32>,
+    pub tensors: Vec<Tensor>,
+}
+
+/// The tensors `net` needs: (name, shape), in layer order, weight then bias.
+pub fn spec(net: &Network) -> Vec<(String, Vec<usize>)> {
+    let mut v = Vec::new();
+    for l in &net.layers {
+        let (shape, has_bias) = match (&l.op, l.input) {
+            (Op::Conv2d { out_channels, kh, kw, arith, .. }, Shape::Map { c, .. }) => {
+                (vec![*out_channels, c, *kh, *kw], arith.bias.is_some())
+            }
+            (Op::Linear { inputs, outputs, arith }, _) => {
+                (vec![*outputs, *inputs], arith.bias.is_some())
+            }
+            _ => continue,
+        };
+        let outs = shape[0];
+        v.push((format!("{}.weight", l.param), shape));
+        if has_bias {
+            v.push((format!("{}.bias", l.param), vec![outs]));
+        }
+    }
+    v
 }
 
 impl FloatWeights {
-    fn tensors(&self) -> [&Vec<f32>; 4] {
-        [&self.conv1_weight, &self.conv1_bias, &self.fc_weight, &self.fc_bias]
+    /// The values of tensor `name`.
+    pub fn tensor(&self, name: &str) -> Option<&[f32]> {
+        self.tensors.iter().find(|t| t.name == name).map(|t| &t.data[..])
     }
 
-    /// Checks every vector has its tensor's element count.
-    fn check_lengths(&self) -> Result<()> {
-        for ((name, shape), data) in SPEC.iter().zip(self.tensors()) {
-            let want: usize = shape.iter().product();
-            if data.len() != want {
-                bail!("{name} holds {} values, shape {shape:?} needs {want}", data.len());
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads and validates a safetensors file: exactly the four tensors, each F32 with its
-    /// shape, all values finite. Every error is one line naming the file.
-    pub fn load(path: &Path) -> Result<FloatWeights> {
+    /// Reads a safetensors file and checks it holds exactly the tensors `net` needs, each
+    /// F32 with its shape, all values finite. Every error is one line naming the file.
+    pub fn load(net: &Network, path: &Path) -> Result<FloatWeights> {
         let bytes = fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
+        Self::from_bytes(net, &bytes).with_context(|| format!("{}", path.display()))
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<FloatWeights> {
+    fn from_bytes(net: &Network, bytes: &[u8]) -> Result<FloatWeights> {
+        let spec = spec(net);
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
         let mut extra: Vec<&str> =
-            st.names().into_iter().filter(|n| !SPEC.iter().any(|(name, _)| name == n)).collect();
+            st.names().into_iter().filter(|n| !spec.iter().any(|(name, _)| name == n)).collect();
         if !extra.is_empty() {
             extra.sort_unstable();
             bail!(
-                "unexpected tensor(s) {} (expected only {})",
+                "unexpected tensor(s) {} (network {:?} needs only {})",
                 extra.join(", "),
-                SPEC.map(|(n, _)| n).join(", ")
+                net.name,
+                spec.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
             );
         }
-        let mut out: Vec<Vec<f32>> = Vec::with_capacity(SPEC.len());
-        for (name, shape) in SPEC {
-            let t = st.tensor(name).map_err(|_| {
+        let mut tensors = Vec::with_capacity(spec.len());
+        for (name, shape) in spec {
+            let t = st.tensor(&name).map_err(|_| {
                 anyhow!(
                     "missing tensor {name} (holds {})",
                     if st.names().is_empty() {
@@ -111,26 +109,28 @@ impl FloatWeights {
             if t.shape() != shape {
                 bail!("tensor {name} has shape {:?}, expected {shape:?}", t.shape());
             }
-            let values: Vec<f32> = t
+            let data: Vec<f32> = t
                 .data()
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                bail!("tensor {name} element {i} is {}", values[i]);
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                bail!("tensor {name} element {i} is {}", data[i]);
             }
-            out.push(values);
+            tensors.push(Tensor { name, shape, data });
         }
-        let mut it = out.into_iter();
-        let mut next = || it.next().unwrap_or_default();
-        let w = FloatWeights {
-            conv1_weight: next(),
-            conv1_bias: next(),
-            fc_weight: next(),
-            fc_bias: next(),
-        };
-        w.check_lengths()?;
-        Ok(w)
+        Ok(FloatWeights { tensors })
+    }
+
+    /// Checks every tensor holds its shape's element count.
+    fn check_lengths(&self) -> Result<()> {
+        for t in &self.tensors {
+            let want: usize = t.shape.iter().product();
+            if t.data.len() != want {
+                bail!("{} holds {} values, shape {:?} needs {want}", t.name, t.data.len(), t.shape);
+            }
+        }
+        Ok(())
     }
 
     /// Serialises to safetensors bytes (with `{"format": "pt"}` metadata, as
@@ -138,13 +138,13 @@ impl FloatWeights {
     fn to_bytes(&self) -> Result<Vec<u8>> {
         self.check_lengths()?;
         let raw: Vec<Vec<u8>> = self
-            .tensors()
+            .tensors
             .iter()
-            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .map(|t| t.data.iter().flat_map(|x| x.to_le_bytes()).collect())
             .collect();
-        let mut views = Vec::with_capacity(SPEC.len());
-        for ((name, shape), data) in SPEC.iter().zip(&raw) {
-            views.push((*name, TensorView::new(Dtype::F32, shape.to_vec(), data)?));
+        let mut views = Vec::with_capacity(self.tensors.len());
+        for (t, data) in self.tensors.iter().zip(&raw) {
+            views.push((t.name.as_str(), TensorView::new(Dtype::F32, t.shape.clone(), data)?));
         }
         let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
         Ok(safetensors::serialize(views, Some(meta))?)
@@ -177,55 +177,106 @@ impl FloatWeights {
         })
     }
 
-    /// The network's ten outputs (before log-softmax) for one image, in f32 like PyTorch.
-    pub fn logits(&self, image: &Image) -> [f32; CLASSES] {
-        let mut x = [0f32; SIDE * SIDE];
-        for (d, &p) in x.iter_mut().zip(image.iter()) {
-            *d = p as f32 / 255.0;
-        }
-        // conv1 (valid, stride 1) + bias.
-        let mut conv = [0f32; CHANNELS * CONV_SIDE * CONV_SIDE];
-        for k in 0..CHANNELS {
-            let w = &self.conv1_weight[k * KERNEL * KERNEL..(k + 1) * KERNEL * KERNEL];
-            let out = &mut conv[k * CONV_SIDE * CONV_SIDE..(k + 1) * CONV_SIDE * CONV_SIDE];
-            out.fill(self.conv1_bias[k]);
-            for i in 0..KERNEL {
-                for j in 0..KERNEL {
-                    let wij = w[i * KERNEL + j];
-                    for r in 0..CONV_SIDE {
-                        let src = &x[(r + i) * SIDE + j..(r + i) * SIDE + j + CONV_SIDE];
-                        let dst = &mut out[r * CONV_SIDE..(r + 1) * CONV_SIDE];
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += s * wij;
+    /// The network's outputs before the argmax (before log-softmax) for one image, in f32 like
+    /// PyTorch.
+    pub fn logits(&self, net: &Network, image: &[u8]) -> Vec<f32> {
+        let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
+        for l in &net.layers {
+            x = match (&l.op, l.input, l.output) {
+                (
+                    Op::Conv2d { kh, kw, stride, padding, .. },
+                    Shape::Map { c, h, w },
+                    Shape::Map { c: oc, h: oh, w: ow },
+                ) => {
+                    let wt = self.tensor(&format!("{}.weight", l.param)).expect("checked on load");
+                    let bias = self.tensor(&format!("{}.bias", l.param));
+                    let mut out = vec![0f32; oc * oh * ow];
+                    for o in 0..oc {
+                        let dst = &mut out[o * oh * ow..(o + 1) * oh * ow];
+                        dst.fill(bias.map_or(0.0, |b| b[o]));
+                        for ci in 0..c {
+                            let plane = &x[ci * h * w..(ci + 1) * h * w];
+                            for i in 0..*kh {
+                                for j in 0..*kw {
+                                    let wij = wt[((o * c + ci) * kh + i) * kw + j];
+                                    for r in 0..oh {
+                                        let Some(y) = (r * stride + i).checked_sub(*padding).filter(|&y| y < h)
+                                        else {
+                                            continue;
+                                        };
+                                        let row = &mut dst[r * ow..(r + 1) * ow];
+                                        if *stride == 1 && *padding == 0 {
+                                            let src = &plane[y * w + j..y * w + j + ow];
+                                            for (d, s) in row.iter_mut().zip(src) {
+                                                *d += s * wij;
+                                            }
+                                        } else {
+                                            for (col, d) in row.iter_mut().enumerate() {
+                                                if let Some(xc) = (col * stride + j).checked_sub(*padding).filter(|&xc| xc < w) {
+                                                    *d += plane[y * w + xc] * wij;
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
+                    out
                 }
-            }
-        }
-        // 2×2 max-pool, then ReLU, flattened (channel, row, col).
-        let mut p = [0f32; FC_IN];
-        for k in 0..CHANNELS {
-            let c = &conv[k * CONV_SIDE * CONV_SIDE..];
-            for r in 0..POOL_SIDE {
-                for col in 0..POOL_SIDE {
-                    let at = |dr: usize, dc: usize| c[(2 * r + dr) * CONV_SIDE + 2 * col + dc];
-                    let m = at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
-                    p[(k * POOL_SIDE + r) * POOL_SIDE + col] = m.max(0.0);
+                (Op::MaxPool { kernel, stride }, Shape::Map { c, h, w }, Shape::Map { h: oh, w: ow, .. }) => {
+                    let mut out = Vec::with_capacity(c * oh * ow);
+                    for ch in 0..c {
+                        let plane = &x[ch * h * w..(ch + 1) * h * w];
+                        for r in 0..oh {
+                            for col in 0..ow {
+                                let mut m = f32::NEG_INFINITY;
+                                for dr in 0..*kernel {
+                                    let row = &plane[(r * stride + dr) * w + col * stride..];
+                                    for &v in &row[..*kernel] {
+                                        m = m.max(v);
+                                    }
+                                }
+                                out.push(m);
+                            }
+                        }
+                    }
+                    out
                 }
-            }
+                (Op::Relu, _, _) => x.iter().map(|&v| v.max(0.0)).collect(),
+                (Op::Flatten { order: FlattenOrder::Hwc }, Shape::Map { c, h, w }, _) => {
+                    let mut out = Vec::with_capacity(x.len());
+                    for r in 0..h {
+                        for col in 0..w {
+                            for ch in 0..c {
+                                out.push(x[(ch * h + r) * w + col]);
+                            }
+                        }
+                    }
+                    out
+                }
+                (Op::Flatten { .. }, _, _) => x,
+                (Op::Linear { inputs, outputs, .. }, _, _) => {
+                    let wt = self.tensor(&format!("{}.weight", l.param)).expect("checked on load");
+                    let bias = self.tensor(&format!("{}.bias", l.param));
+                    (0..*outputs)
+                        .map(|o| {
+                            let w = &wt[o * inputs..(o + 1) * inputs];
+                            w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>()
+                                + bias.map_or(0.0, |b| b[o])
+                        })
+                        .collect()
+                }
+                (Op::Argmax, _, _) => return x,
+                _ => unreachable!("shapes validated by the network description"),
+            };
         }
-        // fc.
-        let mut out = [0f32; CLASSES];
-        for (o, y) in out.iter_mut().enumerate() {
-            let w = &self.fc_weight[o * FC_IN..(o + 1) * FC_IN];
-            *y = w.iter().zip(&p).map(|(a, b)| a * b).sum::<f32>() + self.fc_bias[o];
-        }
-        out
+        x
     }
 
     /// Predicted class: argmax of [`logits`](Self::logits), ties to the lowest index.
-    pub fn classify(&self, image: &Image) -> u8 {
-        argmax(&self.logits(image)) as u8
+    pub fn classify(&self, net: &Network, image: &[u8]) -> u8 {
+        argmax(&self.logits(net, image)) as u8
     }
 }
 

@@ -7,11 +7,10 @@
 //! the first [`MAX_HEATMAPS`] failing images, and where conv1/pool1 mismatches accumulate),
 //! so a 10,000-image run costs a few hundred kilobytes of memory.
 
-use crate::compare::{Layer, Mismatch};
+use crate::compare::Mismatch;
 use crate::driver::ImageResult;
-use crate::memfile::{CONV_CH, K};
 use crate::mnist::{Image, SIDE};
-use crate::reference::{CONV_SIDE, POOL_SIDE};
+use crate::network::{Network, Shape, Tap};
 use crate::report::Totals;
 use anyhow::{Context, Result};
 use base64::Engine as _;
@@ -67,9 +66,9 @@ struct Shown {
     ref_class: u8,
     rtl_class: Option<u8>,
     kind: Kind,
-    counts: [u64; 4],
-    max_abs_diff: [u64; 4],
-    first_bad: Option<Layer>,
+    counts: Vec<u64>,
+    max_abs_diff: Vec<u64>,
+    first_bad: Option<usize>,
     image: Box<Image>,
 }
 
@@ -82,8 +81,8 @@ impl Shown {
             ref_class: r.ref_class,
             rtl_class: r.rtl_class,
             kind,
-            counts: r.cmp.counts,
-            max_abs_diff: r.cmp.max_abs_diff,
+            counts: r.cmp.counts.clone(),
+            max_abs_diff: r.cmp.max_abs_diff.clone(),
             first_bad: r.cmp.first_bad_layer(),
             image: Box::new(*image),
         }
@@ -105,10 +104,10 @@ impl Shown {
     }
 }
 
-/// conv1/pool1 mismatch maps of one failing image (`|diff|` per element, 0 = equal).
+/// Mismatch maps of one failing image, one per 2-D tapped layer (`|diff|` per element,
+/// 0 = equal).
 struct Heat {
-    conv: Vec<u32>,
-    pool: Vec<u32>,
+    maps: Vec<Vec<u32>>,
     /// Mismatch rows outside the layer's shape (extra tap beats).
     outside: u64,
     rows_kept: usize,
@@ -117,6 +116,11 @@ struct Heat {
 
 /// Collects what `index.html` shows; see the module documentation.
 pub struct HtmlReport {
+    taps: Vec<Tap>,
+    /// The 2-D tapped layers: (tap index, channels, rows, columns).
+    map_taps: Vec<(usize, usize, usize, usize)>,
+    /// Where the page is written.
+    path: std::path::PathBuf,
     failing: Vec<Shown>,
     failing_total: u64,
     timeouts: u64,
@@ -130,37 +134,34 @@ pub struct HtmlReport {
     conf_diverged: [[u64; COLS]; 10],
     conf_samples: Vec<Vec<String>>,
     labelled: u64,
-    /// Mismatch rows per conv1/pool1 element over every failing image.
-    agg_conv: Vec<u32>,
-    agg_pool: Vec<u32>,
+    /// Mismatch rows per element of each 2-D layer over every failing image.
+    agg: Vec<Vec<u32>>,
     agg_rows: u64,
-    /// Mismatching conv1/pool1 elements counted but not kept as rows.
+    /// Mismatching elements of 2-D layers counted but not kept as rows.
     agg_unkept: u64,
 }
 
-impl Default for HtmlReport {
-    fn default() -> Self {
-        Self::new()
+impl HtmlReport {
+    /// `(map number, element index)` of a mismatch in a 2-D layer, if it lies inside.
+    fn cell(&self, m: &Mismatch) -> Option<(usize, usize)> {
+        let (mi, &(_, c, h, w)) =
+            self.map_taps.iter().enumerate().find(|(_, (t, ..))| *t == m.layer)?;
+        (m.channel < c && m.row < h && m.col < w).then(|| (mi, (m.channel * h + m.row) * w + m.col))
     }
-}
 
-fn conv_len() -> usize {
-    CONV_CH * CONV_SIDE * CONV_SIDE
-}
+    fn is_map(&self, layer: usize) -> bool {
+        self.map_taps.iter().any(|&(t, ..)| t == layer)
+    }
 
-fn pool_len() -> usize {
-    CONV_CH * POOL_SIDE * POOL_SIDE
-}
-
-/// Index of a conv1/pool1 mismatch in a `CONV_CH × side × side` map, if it lies inside.
-fn cell(m: &Mismatch) -> Option<(bool, usize)> {
-    let (conv, side) = match m.layer {
-        Layer::Conv1 => (true, CONV_SIDE),
-        Layer::Pool1 => (false, POOL_SIDE),
-        _ => return None,
-    };
-    (m.channel < CONV_CH && m.row < side && m.col < side)
-        .then(|| (conv, (m.channel * side + m.row) * side + m.col))
+    fn counts_text(&self, v: &[u64], with_class: bool) -> String {
+        self.taps
+            .iter()
+            .zip(v)
+            .filter(|(t, _)| with_class || !t.is_class)
+            .map(|(t, n)| format!("{} {n}", t.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 fn abs_diff(m: &Mismatch) -> u32 {
@@ -171,8 +172,22 @@ fn abs_diff(m: &Mismatch) -> u32 {
 }
 
 impl HtmlReport {
-    pub fn new() -> HtmlReport {
+    /// A page for `net`'s `taps`, written to `path` when the run finishes.
+    pub fn new(net: &Network, taps: &[Tap], path: std::path::PathBuf) -> HtmlReport {
+        let _ = net;
+        let map_taps: Vec<(usize, usize, usize, usize)> = taps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t.shape {
+                Shape::Map { c, h, w } => Some((i, c, h, w)),
+                Shape::Vector(_) => None,
+            })
+            .collect();
         HtmlReport {
+            taps: taps.to_vec(),
+            agg: map_taps.iter().map(|&(_, c, h, w)| vec![0; c * h * w]).collect(),
+            map_taps,
+            path,
             failing: Vec::new(),
             failing_total: 0,
             timeouts: 0,
@@ -183,8 +198,6 @@ impl HtmlReport {
             conf_diverged: [[0; COLS]; 10],
             conf_samples: vec![Vec::new(); 10 * COLS],
             labelled: 0,
-            agg_conv: vec![0; conv_len()],
-            agg_pool: vec![0; pool_len()],
             agg_rows: 0,
             agg_unkept: 0,
         }
@@ -216,30 +229,26 @@ impl HtmlReport {
         if failing {
             self.failing_total += 1;
             self.timeouts += r.timed_out as u64;
-            let kept_conv_pool = r.cmp.rows.iter().filter(|m| m.layer as usize <= 1).count();
+            let kept_maps = r.cmp.rows.iter().filter(|m| self.is_map(m.layer)).count();
             for m in &r.cmp.rows {
-                match cell(m) {
-                    Some((true, i)) => self.agg_conv[i] = self.agg_conv[i].saturating_add(1),
-                    Some((false, i)) => self.agg_pool[i] = self.agg_pool[i].saturating_add(1),
-                    None => continue,
-                }
+                let Some((mi, i)) = self.cell(m) else { continue };
+                self.agg[mi][i] = self.agg[mi][i].saturating_add(1);
                 self.agg_rows += 1;
             }
-            self.agg_unkept +=
-                (r.cmp.counts[0] + r.cmp.counts[1]).saturating_sub(kept_conv_pool as u64);
+            let map_counts: u64 =
+                self.map_taps.iter().map(|&(t, ..)| r.cmp.counts[t]).sum();
+            self.agg_unkept += map_counts.saturating_sub(kept_maps as u64);
             if self.heats.len() < MAX_HEATMAPS {
                 let mut h = Heat {
-                    conv: vec![0; conv_len()],
-                    pool: vec![0; pool_len()],
+                    maps: self.map_taps.iter().map(|&(_, c, hh, w)| vec![0; c * hh * w]).collect(),
                     outside: 0,
                     rows_kept: r.cmp.rows.len(),
                     listed: r.cmp.rows.iter().take(MAX_LISTED).cloned().collect(),
                 };
                 for m in &r.cmp.rows {
-                    match cell(m) {
-                        Some((true, i)) => h.conv[i] = abs_diff(m),
-                        Some((false, i)) => h.pool[i] = abs_diff(m),
-                        None => h.outside += (m.layer as usize <= 1) as u64,
+                    match self.cell(m) {
+                        Some((mi, i)) => h.maps[mi][i] = abs_diff(m),
+                        None => h.outside += self.is_map(m.layer) as u64,
                     }
                 }
                 self.heats.push(h);
@@ -310,7 +319,7 @@ impl HtmlReport {
                 .first_failure
                 .map(|f| {
                     let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
-                    format!("; first failure: {set}image {}, layer {}", f.image, f.layer.name())
+                    format!("; first failure: {set}image {}, layer {}", f.image, t.layer_name(f.layer))
                 })
                 .unwrap_or_default();
             format!("{}/{} images bit-exact; {} timeouts{first}", t.clean, t.images, t.timeouts)
@@ -333,7 +342,7 @@ impl HtmlReport {
         layers(&mut h, t)?;
         self.confusion(&mut h)?;
         h.push_str("</div>\n");
-        Self::gallery(
+        self.gallery(
             &mut h,
             "failing",
             "Not bit-exact (RTL ≠ reference)",
@@ -343,7 +352,7 @@ impl HtmlReport {
             "every image is bit-exact at every layer.",
         )?;
         if self.labelled > 0 {
-            Self::gallery(
+            self.gallery(
                 &mut h,
                 "misclassified",
                 "Misclassified but bit-exact (RTL = reference ≠ label)",
@@ -425,7 +434,7 @@ impl HtmlReport {
                 h,
                 "<p class=\"first\">First failure: <b>{set}image {}</b>, first bad layer <b>{}</b>.</p>",
                 f.image,
-                f.layer.name()
+                t.layer_name(f.layer)
             )?;
         } else if self.timeouts > 0 {
             h.push_str("<p class=\"first\">No layer mismatched, but images timed out.</p>");
@@ -541,6 +550,7 @@ impl HtmlReport {
 
     #[allow(clippy::too_many_arguments)]
     fn gallery(
+        &self,
         h: &mut String,
         id: &str,
         heading: &str,
@@ -568,15 +578,10 @@ impl HtmlReport {
         h.push_str("<div class=\"gallery\">");
         for (i, s) in shown.iter().enumerate() {
             let tip = format!(
-                "{}: mismatching elements conv1 {}, pool1 {}, fc1 {}, class {}; max |diff| conv1 {}, pool1 {}, fc1 {}",
+                "{}: mismatching elements {}; max |diff| {}",
                 s.name(),
-                s.counts[0],
-                s.counts[1],
-                s.counts[2],
-                s.counts[3],
-                s.max_abs_diff[0],
-                s.max_abs_diff[1],
-                s.max_abs_diff[2]
+                self.counts_text(&s.counts, true),
+                self.counts_text(&s.max_abs_diff, false)
             );
             let link =
                 if i < maps { format!(" href=\"#heat-{}\"", s.key()) } else { String::new() };
@@ -588,7 +593,7 @@ impl HtmlReport {
                 s.kind.class(),
                 s.key(),
                 esc(&tip),
-                gray_png(&s.image[..], SIDE)?,
+                gray_png(&s.image[..], SIDE, SIDE)?,
                 esc(&s.name()),
                 match s.set {
                     Some(set) => format!("#{} <small>set {set}</small>", s.index),
@@ -598,7 +603,7 @@ impl HtmlReport {
                 s.ref_class,
                 opt(s.rtl_class),
                 match (s.kind, s.first_bad) {
-                    (Kind::Mismatch, Some(l)) => format!("mismatch @{}", l.name()),
+                    (Kind::Mismatch, Some(l)) => format!("mismatch @{}", self.taps[l].name),
                     (k, _) => k.text().to_string(),
                 }
             )?;
@@ -616,16 +621,20 @@ impl HtmlReport {
     }
 
     fn heatmaps(&self, h: &mut String) -> Result<()> {
-        if self.heats.is_empty() {
+        if self.heats.is_empty() || self.map_taps.is_empty() {
             return Ok(());
         }
-        h.push_str(
-            "<section id=\"heatmaps\"><h2>Where conv1 and pool1 mismatch</h2>\
+        let names: Vec<&str> =
+            self.map_taps.iter().map(|&(t, ..)| self.taps[t].name.as_str()).collect();
+        write!(
+            h,
+            "<section id=\"heatmaps\"><h2>Where {} mismatch</h2>\
              <p class=\"note\">Each map is one channel, row ↓ column →. Grey: the input \
              digit under the element (no mismatch); orange → dark red: |RTL − reference| \
              (log scale, per map); <span class=\"swatch miss\"></span> blue: a value only one \
              side produced (missing or extra tap beat).</p>",
-        );
+            esc(&names.join(", "))
+        )?;
         // Over every failing image.
         write!(
             h,
@@ -633,20 +642,19 @@ impl HtmlReport {
              <div class=\"maps\">",
             self.failing_total
         )?;
-        for (layer, data, side) in
-            [("conv1", &self.agg_conv, CONV_SIDE), ("pool1", &self.agg_pool, POOL_SIDE)]
-        {
-            for ch in 0..CONV_CH {
-                let plane = &data[ch * side * side..(ch + 1) * side * side];
+        for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&self.agg) {
+            for ch in 0..c {
+                let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
                 let n: u64 = plane.iter().map(|&v| v as u64).sum();
-                map_figure(h, &format!("{layer} ch{ch}"), n, plane, side, |_, _| 0)?;
+                let name = format!("{} ch{ch}", self.taps[t].name);
+                map_figure(h, &name, n, plane, mh, mw, |_, _| 0)?;
             }
         }
         h.push_str("</div>");
         if self.agg_unkept > 0 {
             write!(
                 h,
-                "<p class=\"note\">{} conv1/pool1 mismatches were counted but not kept as rows \
+                "<p class=\"note\">{} mismatches were counted but not kept as rows \
                  (--max-rows per image) and are not in these maps.</p>",
                 self.agg_unkept
             )?;
@@ -656,8 +664,8 @@ impl HtmlReport {
             write!(
                 h,
                 "<div class=\"heat {}\" id=\"heat-{}\"><h3>{} · label {} · ref {} · RTL {} · {}{}</h3>\
-                 <p class=\"note\">mismatching elements: conv1 {}, pool1 {}, fc1 {}, class {}; \
-                 max |diff|: conv1 {}, pool1 {}, fc1 {}</p><div class=\"heatbody\"><div class=\"maps\">",
+                 <p class=\"note\">mismatching elements: {}; max |diff|: {}</p>\
+                 <div class=\"heatbody\"><div class=\"maps\">",
                 s.kind.class(),
                 s.key(),
                 esc(&s.name()),
@@ -665,43 +673,30 @@ impl HtmlReport {
                 s.ref_class,
                 opt(s.rtl_class),
                 s.kind.text(),
-                s.first_bad.map(|l| format!(", first bad layer {}", l.name())).unwrap_or_default(),
-                s.counts[0],
-                s.counts[1],
-                s.counts[2],
-                s.counts[3],
-                s.max_abs_diff[0],
-                s.max_abs_diff[1],
-                s.max_abs_diff[2]
+                s.first_bad
+                    .map(|l| format!(", first bad layer {}", self.taps[l].name))
+                    .unwrap_or_default(),
+                esc(&self.counts_text(&s.counts, true)),
+                esc(&self.counts_text(&s.max_abs_diff, false)),
             )?;
             write!(
                 h,
                 "<figure><img class=\"digit\" src=\"{}\" width=\"112\" height=\"112\" alt=\"input\">\
                  <figcaption>input</figcaption></figure>",
-                gray_png(&s.image[..], SIDE)?
+                gray_png(&s.image[..], SIDE, SIDE)?
             )?;
-            let px = |r: usize, c: usize| s.image[r * SIDE + c];
-            let off = K / 2;
-            for ch in 0..CONV_CH {
-                let n = CONV_SIDE * CONV_SIDE;
-                let plane = &heat.conv[ch * n..(ch + 1) * n];
-                let count = plane.iter().filter(|&&v| v != 0).count() as u64;
-                map_figure(h, &format!("conv1 ch{ch}"), count, plane, CONV_SIDE, |r, c| {
-                    px(r + off, c + off)
-                })?;
-            }
-            for ch in 0..CONV_CH {
-                let n = POOL_SIDE * POOL_SIDE;
-                let plane = &heat.pool[ch * n..(ch + 1) * n];
-                let count = plane.iter().filter(|&&v| v != 0).count() as u64;
-                map_figure(h, &format!("pool1 ch{ch}"), count, plane, POOL_SIDE, |r, c| {
-                    let (r, c) = (2 * r + off, 2 * c + off);
-                    let sum: u32 = [(r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)]
-                        .iter()
-                        .map(|&(r, c)| px(r.min(SIDE - 1), c.min(SIDE - 1)) as u32)
-                        .sum();
-                    (sum / 4) as u8
-                })?;
+            // The input pixel under the centre of a map element.
+            let px = |r: usize, c: usize, mh: usize, mw: usize| {
+                s.image[((2 * r + 1) * SIDE / (2 * mh)).min(SIDE - 1) * SIDE
+                    + ((2 * c + 1) * SIDE / (2 * mw)).min(SIDE - 1)]
+            };
+            for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&heat.maps) {
+                for ch in 0..c {
+                    let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
+                    let count = plane.iter().filter(|&&v| v != 0).count() as u64;
+                    let name = format!("{} ch{ch}", self.taps[t].name);
+                    map_figure(h, &name, count, plane, mh, mw, |r, c| px(r, c, mh, mw))?;
+                }
             }
             h.push_str("</div><div class=\"listed\">");
             let total: u64 = s.counts.iter().sum();
@@ -728,7 +723,7 @@ impl HtmlReport {
                     write!(
                         h,
                         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        m.layer.name(),
+                        esc(&self.taps[m.layer].name),
                         m.channel,
                         m.row,
                         m.col,
@@ -765,23 +760,27 @@ impl HtmlReport {
 
 fn layers(h: &mut String, t: &Totals) -> Result<()> {
     h.push_str(
-        "<section id=\"layers\"><h2>Layers</h2><table class=\"layers\"><thead><tr><th>layer</th>\
-         <th>elements</th><th>mismatching<br>elements</th><th>images with<br>mismatch</th>\
-         <th>max<br>|diff|</th></tr></thead><tbody>",
+        "<section id=\"layers\"><h2>Layers</h2><table class=\"layers\"><thead><tr><th rowspan=\"2\">layer</th>\
+         <th rowspan=\"2\">elements</th><th colspan=\"3\">end to end</th>\
+         <th colspan=\"2\">on the RTL's own input</th></tr><tr>\
+         <th>mismatching<br>elements</th><th>images with<br>mismatch</th>\
+         <th>max<br>|diff|</th><th>mismatching<br>elements</th><th>images with<br>mismatch</th>\
+         </tr></thead><tbody>",
     );
     let first = t.first_failure.map(|f| f.layer);
-    for (i, layer) in Layer::ALL.into_iter().enumerate() {
-        let l = &t.layers[i];
-        let class = match (l.mismatching_elements > 0, first == Some(layer)) {
+    for (i, l) in t.layers.iter().enumerate() {
+        let class = match (l.mismatching_elements > 0, first == Some(i)) {
             (_, true) => " class=\"bad first-bad\"",
             (true, false) => " class=\"bad\"",
             _ => "",
         };
+        let local = if l.local_mismatching_elements > 0 { " class=\"bad local\"" } else { "" };
         write!(
             h,
-            "<tr{class}><th>{}{}</th><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-            layer.name(),
-            if first == Some(layer) { " <small>first bad</small>" } else { "" },
+            "<tr{class}><th>{}{}</th><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td>\
+             <td{local}>{}</td><td{local}>{}</td></tr>",
+            esc(&l.name),
+            if first == Some(i) { " <small>first bad</small>" } else { "" },
             l.elements,
             l.mismatching_elements,
             if l.mismatching_elements > 0 && l.elements > 0 {
@@ -790,40 +789,49 @@ fn layers(h: &mut String, t: &Totals) -> Result<()> {
                 String::new()
             },
             l.images_with_mismatch,
-            l.max_abs_diff
+            l.max_abs_diff,
+            l.local_mismatching_elements,
+            l.local_images_with_mismatch
         )?;
     }
     h.push_str("</tbody></table></section>");
     Ok(())
 }
 
-/// One `side × side` map as a figure: `bg(row, col)` is the input under an element.
+/// One `rows × cols` map as a figure: `bg(row, col)` is the input under an element.
 fn map_figure(
     h: &mut String,
     name: &str,
     count: u64,
     plane: &[u32],
-    side: usize,
+    rows: usize,
+    cols: usize,
     bg: impl Fn(usize, usize) -> u8,
 ) -> Result<()> {
-    let scale = 110 / side;
+    let scale = (110 / rows.max(cols)).max(1);
     write!(
         h,
-        "<figure><img src=\"{}\" width=\"{px}\" height=\"{px}\" alt=\"{name}\" title=\"{name}: {count}\">\
+        "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{name}\" title=\"{name}: {count}\">\
          <figcaption>{name} <b>{count}</b></figcaption></figure>",
-        heat_png(plane, side, bg)?,
-        px = side * scale,
+        heat_png(plane, rows, cols, bg)?,
+        cols * scale,
+        rows * scale,
     )?;
     Ok(())
 }
 
 /// RGB map: grey input where equal, orange → dark red by log |diff|, blue where missing.
-fn heat_png(plane: &[u32], side: usize, bg: impl Fn(usize, usize) -> u8) -> Result<String> {
+fn heat_png(
+    plane: &[u32],
+    rows: usize,
+    cols: usize,
+    bg: impl Fn(usize, usize) -> u8,
+) -> Result<String> {
     let max = plane.iter().filter(|&&v| v != MISSING).max().copied().unwrap_or(0).max(1);
-    let mut rgb = Vec::with_capacity(side * side * 3);
-    for r in 0..side {
-        for c in 0..side {
-            let v = plane[r * side + c];
+    let mut rgb = Vec::with_capacity(rows * cols * 3);
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = plane[r * cols + c];
             let px = match v {
                 0 => {
                     let g = 250 - (bg(r, c) as u32 * 90 / 255) as u8;
@@ -839,17 +847,17 @@ fn heat_png(plane: &[u32], side: usize, bg: impl Fn(usize, usize) -> u8) -> Resu
             rgb.extend_from_slice(&px);
         }
     }
-    png_uri(side, png::ColorType::Rgb, &rgb)
+    png_uri(rows, cols, png::ColorType::Rgb, &rgb)
 }
 
-fn gray_png(pixels: &[u8], side: usize) -> Result<String> {
-    png_uri(side, png::ColorType::Grayscale, pixels)
+fn gray_png(pixels: &[u8], rows: usize, cols: usize) -> Result<String> {
+    png_uri(rows, cols, png::ColorType::Grayscale, pixels)
 }
 
-fn png_uri(side: usize, color: png::ColorType, data: &[u8]) -> Result<String> {
+fn png_uri(rows: usize, cols: usize, color: png::ColorType, data: &[u8]) -> Result<String> {
     let mut buf = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut buf, side as u32, side as u32);
+        let mut enc = png::Encoder::new(&mut buf, cols as u32, rows as u32);
         enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().context("PNG header")?;
@@ -943,3 +951,15 @@ table.rows th,table.rows td{border:1px solid #dde0e6;padding:0 6px;text-align:ri
 table.rows th{background:#f0f1f4}\
 footer{margin:12px 20px 24px;color:#5a6170;font-size:12px}\
 ";
+
+impl crate::sink::Sink for HtmlReport {
+    fn push(&mut self, r: &ImageResult, image: &Image, set: &crate::sink::SetInfo) -> Result<()> {
+        HtmlReport::push(self, r, image, set.set);
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &crate::sink::RunEnd) -> Result<()> {
+        let repro = end.totals.first_failure.map(|f| (end.repro)(f.set, f.image));
+        self.write(&self.path, end.totals, end.title, end.secs, repro.as_deref())
+    }
+}

@@ -2,11 +2,12 @@
 //! `rtl/tb/cnn_tb.v` from files the harness writes, every tap compared with the reference.
 //! It shows the RTL does not rely on Verilator-only semantics.
 
-use crate::compare::{compare, Capture, Layer};
-use crate::memfile::QuantWeights;
+use crate::compare::{compare, Capture};
 use crate::mnist::{self, Split};
+use crate::network::Network;
 use crate::reference;
 use crate::rtl;
+use crate::weights::Params;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -40,21 +41,21 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
 /// Parses the testbench's tap log into one capture per image (split at `class` lines).
 pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
     let mut images = Vec::new();
-    let mut cur = Capture::default();
+    let empty = Capture { taps: vec![Vec::new(); rtl::TAPS.len()], class: None };
+    let mut cur = empty.clone();
     for (n, line) in text.lines().enumerate() {
         let mut f = line.split_whitespace();
         let tag = f.next().unwrap_or("");
-        let nums: Vec<i32> = f
+        let nums: Vec<i64> = f
             .map(|v| v.parse())
             .collect::<Result<_, _>>()
             .with_context(|| format!("{}:{}: not a tap line: {line:?}", path.display(), n + 1))?;
+        let tap = rtl::TAPS.iter().position(|&(name, lanes)| name == tag && lanes == nums.len());
         match (tag, nums.len()) {
-            ("conv1", 3) => cur.conv1.push([nums[0], nums[1], nums[2]]),
-            ("pool1", 3) => cur.pool1.push([nums[0], nums[1], nums[2]]),
-            ("fc1", 10) => cur.fc1.push(nums.try_into().expect("10 values")),
+            _ if tap.is_some() => cur.taps[tap.expect("matched")].extend_from_slice(&nums),
             ("class", 1) => {
                 cur.class = Some(nums[0] as u8);
-                images.push(std::mem::take(&mut cur));
+                images.push(std::mem::replace(&mut cur, empty.clone()));
             }
             ("cycles", 1) | ("", 0) => {}
             _ => bail!("{}:{}: not a tap line: {line:?}", path.display(), n + 1),
@@ -66,7 +67,10 @@ pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
 /// Runs the sample under Icarus; Ok(true) when every tap of every image equals the reference.
 pub fn run(a: &IcarusArgs) -> Result<bool> {
     let test = mnist::load(&a.mnist, Split::Test)?;
-    let qw = QuantWeights::load(&a.weights)?;
+    let net = Network::seed();
+    rtl::check_taps(&net)?;
+    let params = Params::load(&net, &a.weights)?;
+    let taps = net.taps();
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
         bail!("--start {} --limit {} selects no test image", a.start, a.limit);
@@ -118,14 +122,14 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         std::fs::read_to_string(&out).with_context(|| format!("{}: no tap log", out.display()))?;
     let caps = parse_log(&out, &text)?;
 
-    let mut counts = [0u64; 4];
+    let mut counts = vec![0u64; taps.len()];
     let mut bad_images = 0;
     let mut first_bad = None;
     for (i, img) in test.images[a.start..end].iter().enumerate() {
-        let expected = reference::run(&qw, img);
-        let got = caps.get(i).cloned().unwrap_or_default();
-        let cmp = compare(&expected, &got, 0);
-        for (c, n) in counts.iter_mut().zip(cmp.counts) {
+        let expected = reference::run(&net, &params, img);
+        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
+        let cmp = compare(&net, &taps, &params, &expected, &got, 0);
+        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
             *c += n;
         }
         if !cmp.is_clean() {
@@ -141,8 +145,8 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         rtl_dir.display(),
         if a.bubbles { ", with bubbles" } else { "" }
     );
-    for (layer, c) in Layer::ALL.into_iter().zip(counts) {
-        println!("  {:<6} {c} mismatching elements", layer.name());
+    for (tap, c) in taps.iter().zip(counts) {
+        println!("  {:<6} {c} mismatching elements", tap.name);
     }
     if caps.len() != n {
         println!("FAIL: the testbench reported {} images, expected {n}", caps.len());
@@ -153,7 +157,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         Some((img, layer)) => println!(
             "FAIL: {}/{n} images bit-exact under Icarus; first failure: image {img}, layer {}",
             n - bad_images,
-            layer.map_or("?", |l| l.name())
+            layer.map_or("?", |l| taps[l].name.as_str())
         ),
     }
     Ok(first_bad.is_none())

@@ -5,8 +5,8 @@
 //! an RTL engineer acts on; 10,000 per-image cases would bury that. A failing case carries
 //! the first mismatch in words and the command that reproduces it.
 
-use crate::compare::Layer;
 use crate::driver::ImageResult;
+use crate::network::Tap;
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,14 +24,17 @@ struct Suite {
     name: String,
     images: u64,
     timeouts: u64,
-    cases: [Case; 4],
+    /// One per tap.
+    cases: Vec<Case>,
     secs: f64,
 }
 
 /// Collects per-layer verdicts per weight set.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct JunitReport {
+    taps: Vec<Tap>,
     suites: Vec<Suite>,
+    path: std::path::PathBuf,
 }
 
 fn xml(s: &str) -> String {
@@ -47,8 +50,9 @@ fn opt(v: Option<i64>) -> String {
 }
 
 impl JunitReport {
-    pub fn new() -> JunitReport {
-        JunitReport::default()
+    /// A report written to `path` when the run finishes.
+    pub fn new(taps: &[Tap], path: std::path::PathBuf) -> JunitReport {
+        JunitReport { taps: taps.to_vec(), suites: Vec::new(), path }
     }
 
     /// Starts the suite of one weight set (`name`, e.g. `weights vectors/weights`).
@@ -57,7 +61,7 @@ impl JunitReport {
             name,
             images: 0,
             timeouts: 0,
-            cases: Default::default(),
+            cases: vec![Case::default(); self.taps.len()],
             secs: 0.0,
         });
     }
@@ -74,7 +78,7 @@ impl JunitReport {
         let Some(s) = self.suites.last_mut() else { return };
         s.images += 1;
         s.timeouts += r.timed_out as u64;
-        for (i, layer) in Layer::ALL.into_iter().enumerate() {
+        for (i, tap) in self.taps.iter().enumerate() {
             let c = &mut s.cases[i];
             let n = r.cmp.counts[i];
             if n == 0 {
@@ -83,12 +87,14 @@ impl JunitReport {
             c.mismatching += n;
             c.images += 1;
             if c.first.is_none() {
-                let what = match r.cmp.rows.iter().find(|m| m.layer == layer) {
-                    Some(m) if layer == Layer::Class => {
+                let what = match r.cmp.rows.iter().find(|m| m.layer == i) {
+                    Some(m) if tap.is_class => {
                         format!("expected class {}, RTL gave {}", opt(m.expected), opt(m.actual))
                     }
-                    Some(m) if layer == Layer::Fc1 => format!(
-                        "logit {}: expected {}, actual {}",
+                    Some(m) if matches!(tap.shape, crate::network::Shape::Vector(_)) => format!(
+                        "{} {}: expected {}, actual {}",
+                        // The tap just before the class holds the logits.
+                        if i + 2 == self.taps.len() { "logit" } else { "element" },
                         m.channel,
                         opt(m.expected),
                         opt(m.actual)
@@ -110,7 +116,7 @@ impl JunitReport {
 
     /// Writes the XML atomically; `repro` gives the command reproducing (set, image).
     pub fn write(&self, path: &Path, repro: &dyn Fn(Option<u64>, usize) -> String) -> Result<()> {
-        let tests = 4 * self.suites.len();
+        let tests = self.taps.len() * self.suites.len();
         let failures: usize =
             self.suites.iter().map(|s| s.cases.iter().filter(|c| c.mismatching > 0).count()).sum();
         let secs: f64 = self.suites.iter().map(|s| s.secs).sum();
@@ -123,22 +129,23 @@ impl JunitReport {
             let f = s.cases.iter().filter(|c| c.mismatching > 0).count();
             let _ = writeln!(
                 x,
-                "  <testsuite name=\"{}\" tests=\"4\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
                 xml(&s.name),
+                self.taps.len(),
                 s.secs
             );
-            for (layer, c) in Layer::ALL.into_iter().zip(&s.cases) {
+            for (tap, c) in self.taps.iter().zip(&s.cases) {
                 let _ = write!(
                     x,
                     "    <testcase classname=\"cnn-cosim.{}\" name=\"{}\" time=\"0\"",
                     xml(&s.name),
-                    layer.name()
+                    xml(&tap.name)
                 );
                 match &c.first {
                     None => x.push_str("/>\n"),
                     Some((set, image, what)) => {
-                        let total = s.images * layer.elements() as u64;
-                        let timeouts = if layer == Layer::Class && s.timeouts > 0 {
+                        let total = s.images * tap.shape.len() as u64;
+                        let timeouts = if tap.is_class && s.timeouts > 0 {
                             format!(" ({} timeouts)", s.timeouts)
                         } else {
                             String::new()
@@ -146,13 +153,13 @@ impl JunitReport {
                         let message = format!(
                             "{} of {total} {} elements differ in {} of {} images{timeouts}",
                             c.mismatching,
-                            layer.name(),
+                            tap.name,
                             c.images,
                             s.images
                         );
                         let body = format!(
                             "first mismatch: image {image}, layer {}, {what}\nreproduce: {}",
-                            layer.name(),
+                            tap.name,
                             repro(*set, *image)
                         );
                         let _ = writeln!(
@@ -172,5 +179,29 @@ impl JunitReport {
                 .with_context(|| format!("{}: cannot create directory", dir.display()))?;
         }
         crate::memfile::write_atomic(path, &x)
+    }
+}
+
+impl crate::sink::Sink for JunitReport {
+    fn start_set(&mut self, set: &crate::sink::SetInfo) {
+        self.start_suite(set.name.clone());
+    }
+
+    fn push(
+        &mut self,
+        r: &ImageResult,
+        _: &crate::mnist::Image,
+        set: &crate::sink::SetInfo,
+    ) -> Result<()> {
+        JunitReport::push(self, r, set.set);
+        Ok(())
+    }
+
+    fn end_set(&mut self, secs: f64) {
+        self.end_suite(secs);
+    }
+
+    fn finish(&mut self, end: &crate::sink::RunEnd) -> Result<()> {
+        self.write(&self.path, end.repro)
     }
 }

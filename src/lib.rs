@@ -1,9 +1,11 @@
 //! cnn-cosim: proves a Verilog CNN accelerator computes exactly what its fixed-point
 //! reference computes, on every MNIST test image, layer by layer.
 //!
-//! Data flows one way: [`mnist`] and [`memfile`] (weights) → stimulus → ([`rtl`] ‖
-//! [`reference`]) → [`compare`] → [`report`]. [`driver`] runs that loop in parallel;
-//! [`commands`] holds what each subcommand does.
+//! The network is data: a [`network`] description names the layers, their fixed-point
+//! arithmetic, the tapped layers and the [`weights`] files. Data flows one way: [`mnist`] /
+//! [`stimulus`] and [`weights`] → ([`rtl`] ‖ [`reference`]) → [`compare`] → [`sink`]s
+//! ([`report`], [`html`], [`junit`]). [`driver`] runs that loop in parallel; [`commands`]
+//! holds what each subcommand does.
 
 pub mod baseline;
 pub mod bench;
@@ -18,9 +20,12 @@ pub mod junit;
 pub mod memfile;
 pub mod merge;
 pub mod mnist;
+pub mod network;
 pub mod reference;
 pub mod report;
 pub mod rtl;
+pub mod sink;
 pub mod stimulus;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod weights;

@@ -2,86 +2,10 @@
 //! `numpy.savetxt(path, a, fmt='%1.2x', delimiter=' ')`) and a reader that accepts what
 //! `$readmemh` accepts for these files, with `file:line:column` errors.
 
-use crate::float_model::FloatWeights;
+use crate::network::IntType;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// conv1 channels.
-pub const CONV_CH: usize = 3;
-/// conv1 kernel side.
-pub const K: usize = 7;
-/// fc inputs (3 × 11 × 11).
-pub const FC_IN: usize = 363;
-/// fc outputs (classes).
-pub const FC_OUT: usize = 10;
-
-/// The six files, in the order the RTL loads them.
-pub const FILES: [&str; 6] = [
-    "conv1_weight_1.mem",
-    "conv1_weight_2.mem",
-    "conv1_weight_3.mem",
-    "conv1_bias.mem",
-    "fc_weight.mem",
-    "fc_bias.mem",
-];
-
-/// Quantized weights, `q = trunc(w·128)` as s8, in the layouts of `docs/fixed-point.md`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuantWeights {
-    /// `conv_w[k][i*7 + j]`
-    pub conv_w: [[i8; K * K]; CONV_CH],
-    pub conv_b: [i8; CONV_CH],
-    /// `fc_w[o][n]`
-    pub fc_w: Vec<[i8; FC_IN]>,
-    pub fc_b: [i8; FC_OUT],
-}
-
-impl QuantWeights {
-    /// Every weight and bias set to `v`.
-    pub fn filled(v: i8) -> Self {
-        QuantWeights {
-            conv_w: [[v; K * K]; CONV_CH],
-            conv_b: [v; CONV_CH],
-            fc_w: vec![[v; FC_IN]; FC_OUT],
-            fc_b: [v; FC_OUT],
-        }
-    }
-
-    /// Loads the six files from `dir`.
-    pub fn load(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            bail!("{}: weight directory not found", dir.display());
-        }
-        let mut w = QuantWeights::filled(0);
-        for (k, ch) in w.conv_w.iter_mut().enumerate() {
-            ch.copy_from_slice(&read_file(&dir.join(FILES[k]), K * K)?);
-        }
-        w.conv_b.copy_from_slice(&read_file(&dir.join(FILES[3]), CONV_CH)?);
-        let fc = read_file(&dir.join(FILES[4]), FC_OUT * FC_IN)?;
-        for (row, chunk) in w.fc_w.iter_mut().zip(fc.chunks_exact(FC_IN)) {
-            row.copy_from_slice(chunk);
-        }
-        w.fc_b.copy_from_slice(&read_file(&dir.join(FILES[5]), FC_OUT)?);
-        Ok(w)
-    }
-
-    /// Writes the six files into `dir` (created if missing) in the notebook's exact format.
-    /// Each file is written to a temporary name and renamed, so no half-written file remains.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create weight directory", dir.display()))?;
-        for (k, ch) in self.conv_w.iter().enumerate() {
-            let rows: Vec<&[i8]> = ch.chunks(K).collect();
-            write_atomic(&dir.join(FILES[k]), &savetxt(&rows))?;
-        }
-        write_atomic(&dir.join(FILES[3]), &savetxt_1d(&self.conv_b))?;
-        let rows: Vec<&[i8]> = self.fc_w.iter().map(|r| &r[..]).collect();
-        write_atomic(&dir.join(FILES[4]), &savetxt(&rows))?;
-        write_atomic(&dir.join(FILES[5]), &savetxt_1d(&self.fc_b))?;
-        Ok(())
-    }
-}
 
 /// How a float weight becomes an integer before saturation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -93,52 +17,46 @@ pub enum Rounding {
     Nearest,
 }
 
-/// A value that did not fit in s8 and was clamped.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Saturation {
-    pub file: &'static str,
-    pub index: usize,
-    /// The integer before clamping.
-    pub value: i64,
-}
-
 /// `q = round(w·128)` clamped to −128..127; `None` beside the clamped value when it fit.
 pub fn quantize(w: f32, rounding: Rounding) -> (i8, Option<i64>) {
-    let scaled = w * 128.0; // exact in f32, as in the notebook
+    let (q, over) = quantize_to(w, 7, IntType { bits: 8, signed: true }, rounding);
+    (q as i8, over)
+}
+
+/// `q = round(w · 2^frac_bits)` clamped to `ty`; `None` beside the clamped value when it fit.
+pub fn quantize_to(w: f32, frac_bits: u32, ty: IntType, rounding: Rounding) -> (i64, Option<i64>) {
+    // Exact in f32 for a power of two (as the notebook's w·128), then widened.
+    let scaled = w * (1u64 << frac_bits) as f32;
     let q = match rounding {
         Rounding::Trunc => scaled.trunc(),
         Rounding::Nearest => scaled.round(),
     } as i64;
-    let clamped = q.clamp(-128, 127);
-    (clamped as i8, (clamped != q).then_some(q))
+    let clamped = q.clamp(ty.min() as i64, ty.max() as i64);
+    (clamped, (clamped != q).then_some(q))
 }
 
-/// Quantizes float weights; returns them with every saturated value.
-pub fn quantize_all(f: &FloatWeights, rounding: Rounding) -> (QuantWeights, Vec<Saturation>) {
-    let mut sat = Vec::new();
-    let mut q = |file: &'static str, src: &[f32], dst: &mut [i8]| {
-        for (index, (&w, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
-            let (v, over) = quantize(w, rounding);
-            *d = v;
-            if let Some(value) = over {
-                sat.push(Saturation { file, index, value });
+/// One value as `.mem` text: two's complement in `ceil(bits/4)` hex digits (for 8 bits,
+/// numpy's `%1.2x` of the byte).
+pub fn hex(v: i64, ty: IntType) -> String {
+    let digits = ty.bits.div_ceil(4) as usize;
+    let mask = if ty.bits >= 64 { u64::MAX } else { (1u64 << ty.bits) - 1 };
+    format!("{:0digits$x}", (v as u64) & mask)
+}
+
+/// `values` as `.mem` text, `per_line` values to a line separated by single spaces (numpy
+/// `savetxt(fmt='%1.2x', delimiter=' ')` of the values reshaped to rows of `per_line`).
+pub fn format_values(values: &[i64], ty: IntType, per_line: usize) -> String {
+    let mut s = String::new();
+    for row in values.chunks(per_line.max(1)) {
+        for (i, &v) in row.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
             }
+            s.push_str(&hex(v, ty));
         }
-    };
-    let mut out = QuantWeights::filled(0);
-    for ((file, src), dst) in
-        FILES.iter().zip(f.conv1_weight.chunks_exact(K * K)).zip(out.conv_w.iter_mut())
-    {
-        q(file, src, dst);
+        s.push('\n');
     }
-    q(FILES[3], &f.conv1_bias, &mut out.conv_b);
-    let mut fc = vec![0i8; FC_OUT * FC_IN];
-    q(FILES[4], &f.fc_weight, &mut fc);
-    for (row, chunk) in out.fc_w.iter_mut().zip(fc.chunks_exact(FC_IN)) {
-        row.copy_from_slice(chunk);
-    }
-    q(FILES[5], &f.fc_bias, &mut out.fc_b);
-    (out, sat)
+    s
 }
 
 /// numpy `savetxt(fmt='%1.2x', delimiter=' ')` of a 2-D array of two's-complement bytes.
@@ -176,17 +94,31 @@ pub fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Reads one `.mem` file and checks it holds exactly `expected` values.
+/// Reads one `.mem` file of s8 values and checks it holds exactly `expected` values.
 pub fn read_file(path: &Path, expected: usize) -> Result<Vec<i8>> {
+    Ok(read_values(path, expected, S8)?.into_iter().map(|v| v as i8).collect())
+}
+
+/// Reads one `.mem` file of `ty` values and checks it holds exactly `expected` values.
+pub fn read_values(path: &Path, expected: usize, ty: IntType) -> Result<Vec<i64>> {
     let text = std::fs::read(path)
         .with_context(|| format!("{}: cannot read weight file", path.display()))?;
     let text = String::from_utf8(text)
         .map_err(|e| anyhow::anyhow!("{}: not text ({e})", path.display()))?;
-    parse(&path.display().to_string(), &text, expected)
+    parse_values(&path.display().to_string(), &text, expected, ty)
 }
 
-/// Parses `.mem` text. `name` is used in `name:line:column` errors.
+const S8: IntType = IntType { bits: 8, signed: true };
+
+/// Parses `.mem` text of s8 values. `name` is used in `name:line:column` errors.
 pub fn parse(name: &str, text: &str, expected: usize) -> Result<Vec<i8>> {
+    Ok(parse_values(name, text, expected, S8)?.into_iter().map(|v| v as i8).collect())
+}
+
+/// Parses `.mem` text of `ty` values (two's complement hex, at most `ceil(bits/4)` digits, no
+/// value wider than `bits`). `name` is used in `name:line:column` errors.
+pub fn parse_values(name: &str, text: &str, expected: usize, ty: IntType) -> Result<Vec<i64>> {
+    let max_digits = ty.bits.div_ceil(4) as usize;
     let mut values = Vec::with_capacity(expected);
     let mut in_block = false;
     for (ln, line) in text.lines().enumerate() {
@@ -228,17 +160,24 @@ pub fn parse(name: &str, text: &str, expected: usize) -> Result<Vec<i8>> {
                 bail!("{at}: address directive {tok:?} is not supported in weight files");
             }
             let digits: String = tok.chars().filter(|&c| c != '_').collect();
+            let what = if ty == S8 { "a hex byte".to_string() } else { format!("a {ty} hex value") };
             if let Some(c) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
-                bail!("{at}: {tok:?} is not a hex byte (bad character {c:?})");
+                bail!("{at}: {tok:?} is not {what} (bad character {c:?})");
             }
-            if digits.is_empty() || digits.len() > 2 {
-                bail!("{at}: {tok:?} is not a hex byte (expected 1 or 2 hex digits)");
+            if digits.is_empty() || digits.len() > max_digits {
+                let n = if max_digits == 1 { "1".into() } else { format!("1 to {max_digits}") };
+                bail!("{at}: {tok:?} is not {what} (expected {n} hex digits)");
             }
             if values.len() == expected {
                 bail!("{at}: more than the {expected} values this file must hold");
             }
-            let v = u8::from_str_radix(&digits, 16).expect("checked hex digits");
-            values.push(v as i8);
+            let raw = u64::from_str_radix(&digits, 16).expect("checked hex digits");
+            if ty.bits < 64 && raw >> ty.bits != 0 {
+                bail!("{at}: {tok:?} is outside the declared {ty}");
+            }
+            let sh = 64 - ty.bits;
+            let v = if ty.signed { ((raw << sh) as i64) >> sh } else { raw as i64 };
+            values.push(v);
         }
     }
     if in_block {

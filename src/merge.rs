@@ -97,7 +97,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
                     );
                 }
                 for ((_, acc), (_, row)) in a.rows.iter_mut().zip(&l.rows) {
-                    *acc = add_layer_row(acc, row, &dir.join("layers.csv"))?;
+                    *acc = add_layer_row(&l.header, acc, row, &dir.join("layers.csv"))?;
                 }
             }
         }
@@ -125,8 +125,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
     Ok(bad == 0)
 }
 
-/// Adds two `layers.csv` rows: counts add up, `max_abs_diff` takes the larger.
+/// Adds two `layers.csv` rows: counts add up, the `max_abs_diff` columns take the larger.
 fn add_layer_row(
+    header: &csv::StringRecord,
     a: &csv::StringRecord,
     b: &csv::StringRecord,
     path: &Path,
@@ -141,7 +142,8 @@ fn add_layer_row(
             a[i].parse().with_context(|| format!("{}: bad number {:?}", path.display(), &a[i]))?;
         let y: u64 =
             b[i].parse().with_context(|| format!("{}: bad number {:?}", path.display(), &b[i]))?;
-        let v = if i == a.len() - 1 { x.max(y) } else { x + y };
+        let is_max = header.get(i).is_some_and(|h| h.ends_with("max_abs_diff"));
+        let v = if is_max { x.max(y) } else { x + y };
         out.push_field(&v.to_string());
     }
     Ok(out)

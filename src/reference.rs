@@ -1,29 +1,34 @@
-//! The golden model: `docs/fixed-point.md` in integers, every layer returned.
+//! The golden model: interprets a [`Network`] description in integers and returns every
+//! tapped layer (`docs/network-format.md` defines each op's arithmetic).
+//!
+//! Values are `i64` between layers. Inside a conv2d/linear the products are summed in `i32`
+//! when the layer's derived bounds ([`crate::network::Bounds`]) prove every product and
+//! partial sum fits, and in `i64` otherwise; both are exact (the description was rejected if
+//! the accumulator could exceed 64 bits).
 
-use crate::memfile::{QuantWeights, CONV_CH, FC_IN, FC_OUT, K};
-use crate::mnist::{Image, SIDE};
+use crate::network::{Arith, FlattenOrder, Network, Op, Shape};
+use crate::weights::Params;
+use std::ops::{AddAssign, Mul};
 
-/// conv1 output side (28 − 7 + 1).
-pub const CONV_SIDE: usize = SIDE - K + 1;
-/// pool1 output side.
-pub const POOL_SIDE: usize = CONV_SIDE / 2;
-/// conv1 elements per image (3 × 22 × 22).
-pub const CONV_LEN: usize = CONV_CH * CONV_SIDE * CONV_SIDE;
-/// pool1 elements per image (3 × 11 × 11), also the fc input length.
-pub const POOL_LEN: usize = CONV_CH * POOL_SIDE * POOL_SIDE;
-const _: () = assert!(POOL_LEN == FC_IN);
-
-/// Every layer of one image. Element order: channel, row, column (PyTorch's), which for
-/// `pool1` is exactly the fc input order `p[n]`.
+/// Every tapped layer of one image, in [`Network::taps`] order (the class last, as one value).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layers {
-    pub conv1: [i32; CONV_LEN],
-    pub pool1: [i32; POOL_LEN],
-    pub fc1: [i32; FC_OUT],
+pub struct Outputs {
+    /// `taps[t]` in the layer's element order (channel, row, column for a map).
+    pub taps: Vec<Vec<i64>>,
+    /// The argmax's input.
+    pub logits: Vec<i64>,
     pub class: u8,
 }
 
-/// Index of `[channel][row][col]` in a layer of side `side`.
+impl Outputs {
+    /// Whether the largest logit is shared by several outputs (an argmax tie).
+    pub fn tie(&self) -> bool {
+        let top = self.logits[self.class as usize];
+        self.logits.iter().filter(|&&v| v == top).count() > 1
+    }
+}
+
+/// Index of `[channel][row][col]` in a map of side `side` (square maps).
 pub fn idx(side: usize, ch: usize, r: usize, c: usize) -> usize {
     (ch * side + r) * side + c
 }
@@ -39,46 +44,213 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u8 {
     best as u8
 }
 
-/// Runs the fixed-point network on one image.
-pub fn run(w: &QuantWeights, x: &Image) -> Layers {
-    let mut conv1 = [0i32; CONV_LEN];
-    for k in 0..CONV_CH {
-        let wk = &w.conv_w[k];
-        for r in 0..CONV_SIDE {
-            for c in 0..CONV_SIDE {
-                let mut acc = 0i32;
-                for i in 0..K {
-                    let row = &x[(r + i) * SIDE + c..(r + i) * SIDE + c + K];
-                    let wrow = &wk[i * K..(i + 1) * K];
-                    for j in 0..K {
-                        acc += row[j] as i32 * wrow[j] as i32;
+/// Runs the network on one image (`net.input_len()` values).
+pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
+    let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+    let mut taps = Vec::new();
+    let mut logits = Vec::new();
+    let mut class = 0;
+    for (i, l) in net.layers.iter().enumerate() {
+        if l.op == Op::Argmax {
+            class = argmax(&x);
+            logits = x;
+            taps.push(vec![class as i64]);
+            break;
+        }
+        x = apply(net, params, i, &x);
+        if l.tap {
+            taps.push(x.clone());
+        }
+    }
+    Outputs { taps, logits, class }
+}
+
+/// Runs layers `from..=to` on `x`, the input of layer `from`; returns layer `to`'s output
+/// (for the argmax, the class as one value). The layer-local verdict: a layer's reference
+/// computed from the RTL's own previous tap.
+pub fn run_layers(net: &Network, params: &Params, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
+    let mut cur = x.to_vec();
+    for i in from..=to {
+        cur = match net.layers[i].op {
+            Op::Argmax => vec![argmax(&cur) as i64],
+            _ => apply(net, params, i, &cur),
+        };
+    }
+    cur
+}
+
+/// Layer `i` on its input `x`.
+fn apply(net: &Network, params: &Params, i: usize, x: &[i64]) -> Vec<i64> {
+    let l = &net.layers[i];
+    match &l.op {
+        Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
+            let Shape::Map { c, h, w } = l.input else { unreachable!("validated: conv input is a map") };
+            let Shape::Map { h: oh, w: ow, .. } = l.output else { unreachable!("conv output is a map") };
+            let p = params.layer(i);
+            let g = ConvGeom { c, h, w, oc: *out_channels, kh: *kh, kw: *kw, stride: *stride, pad: *padding, oh, ow };
+            let sums = if fits_i32(l) {
+                widen(&conv::<i32>(&narrow(x), &narrow(&p.weight), &g))
+            } else {
+                conv::<i64>(x, &p.weight, &g)
+            };
+            finish(sums, oh * ow, &p.bias, arith)
+        }
+        Op::Linear { inputs, outputs, arith } => {
+            let p = params.layer(i);
+            let sums = if fits_i32(l) {
+                let (x, w) = (narrow(x), narrow(&p.weight));
+                (0..*outputs).map(|o| dot::<i32>(&x, &w[o * inputs..(o + 1) * inputs]) as i64).collect()
+            } else {
+                (0..*outputs).map(|o| dot::<i64>(x, &p.weight[o * inputs..(o + 1) * inputs])).collect()
+            };
+            finish(sums, 1, &p.bias, arith)
+        }
+        Op::MaxPool { kernel, stride } => {
+            let Shape::Map { c, h, w } = l.input else { unreachable!("validated: pool input is a map") };
+            let Shape::Map { h: oh, w: ow, .. } = l.output else { unreachable!("pool output is a map") };
+            let mut out = Vec::with_capacity(c * oh * ow);
+            for ch in 0..c {
+                let plane = &x[ch * h * w..(ch + 1) * h * w];
+                for r in 0..oh {
+                    for col in 0..ow {
+                        let mut m = i64::MIN;
+                        for dr in 0..*kernel {
+                            let row = &plane[(r * stride + dr) * w + col * stride..];
+                            for &v in &row[..*kernel] {
+                                m = m.max(v);
+                            }
+                        }
+                        out.push(m);
                     }
                 }
-                // >> on i32 is arithmetic: floor division by 256.
-                conv1[idx(CONV_SIDE, k, r, c)] = (acc >> 8) + w.conv_b[k] as i32;
             }
+            out
         }
-    }
-    let mut pool1 = [0i32; POOL_LEN];
-    for k in 0..CONV_CH {
-        for r in 0..POOL_SIDE {
-            for c in 0..POOL_SIDE {
-                let mut m = 0; // ReLU folded in: max(0, …)
-                for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                    m = m.max(conv1[idx(CONV_SIDE, k, 2 * r + di, 2 * c + dj)]);
+        Op::Relu => x.iter().map(|&v| v.max(0)).collect(),
+        Op::Flatten { order: FlattenOrder::Chw } => x.to_vec(),
+        Op::Flatten { order: FlattenOrder::Hwc } => match l.input {
+            Shape::Map { c, h, w } => {
+                let mut out = Vec::with_capacity(x.len());
+                for r in 0..h {
+                    for col in 0..w {
+                        for ch in 0..c {
+                            out.push(x[(ch * h + r) * w + col]);
+                        }
+                    }
                 }
-                pool1[idx(POOL_SIDE, k, r, c)] = m;
+                out
+            }
+            Shape::Vector(_) => x.to_vec(),
+        },
+        Op::Argmax => vec![argmax(x) as i64],
+    }
+}
+
+/// Whether every product and partial sum of a conv2d/linear fits `i32` (then the `i32`
+/// kernel gives the same sums as `i64`).
+fn fits_i32(l: &crate::network::Layer) -> bool {
+    let i32r = crate::network::IntType { bits: 32, signed: true };
+    let (Some(p), Some(a)) = (l.bounds.product, l.bounds.acc) else { return false };
+    // Partial sums lie between the sum of the negative and of the positive extremes, which
+    // the accumulator bound (including the bias, which only widens it) already covers
+    // when both products' signs are accounted for.
+    let terms = match &l.op {
+        Op::Conv2d { kh, kw, .. } => match l.input {
+            Shape::Map { c, .. } => (c * kh * kw) as i128,
+            Shape::Vector(_) => return false,
+        },
+        Op::Linear { inputs, .. } => *inputs as i128,
+        _ => return false,
+    };
+    i32r.holds(p.min) && i32r.holds(p.max) && i32r.holds(terms * p.min.min(0)) && i32r.holds(terms * p.max.max(0))
+        && i32r.holds(a.min) && i32r.holds(a.max)
+}
+
+fn narrow(v: &[i64]) -> Vec<i32> {
+    v.iter().map(|&x| x as i32).collect()
+}
+
+fn widen(v: &[i32]) -> Vec<i64> {
+    v.iter().map(|&x| x as i64).collect()
+}
+
+/// Adds the bias, requantizes and applies the overflow rule; `per` sums per output channel.
+fn finish(mut sums: Vec<i64>, per: usize, bias: &[i64], a: &Arith) -> Vec<i64> {
+    for (o, chunk) in sums.chunks_mut(per).enumerate() {
+        let b = bias.get(o).map_or(0, |&b| b << a.bias_shift);
+        for v in chunk {
+            let y = a.rounding.apply(*v + b, a.shift);
+            *v = match a.overflow {
+                Some(ov) => ov.apply(y, a.out),
+                None => y, // proven to fit by the bounds check
+            };
+        }
+    }
+    sums
+}
+
+struct ConvGeom {
+    c: usize,
+    h: usize,
+    w: usize,
+    oc: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+    oh: usize,
+    ow: usize,
+}
+
+/// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding.
+fn conv<T>(x: &[T], wt: &[T], g: &ConvGeom) -> Vec<T>
+where
+    T: Copy + Default + AddAssign + Mul<Output = T> + PartialEq,
+{
+    let zero = T::default();
+    let mut out = vec![zero; g.oc * g.oh * g.ow];
+    for o in 0..g.oc {
+        let acc = &mut out[o * g.oh * g.ow..(o + 1) * g.oh * g.ow];
+        for ci in 0..g.c {
+            let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let wv = wt[((o * g.c + ci) * g.kh + i) * g.kw + j];
+                    if wv == zero {
+                        continue;
+                    }
+                    for r in 0..g.oh {
+                        let Some(y) = (r * g.stride + i).checked_sub(g.pad).filter(|&y| y < g.h) else {
+                            continue;
+                        };
+                        let dst = &mut acc[r * g.ow..(r + 1) * g.ow];
+                        if g.stride == 1 && g.pad == 0 {
+                            let src = &plane[y * g.w + j..y * g.w + j + g.ow];
+                            for (d, &s) in dst.iter_mut().zip(src) {
+                                *d += s * wv;
+                            }
+                        } else {
+                            for (col, d) in dst.iter_mut().enumerate() {
+                                if let Some(xc) = (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w) {
+                                    *d += plane[y * g.w + xc] * wv;
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
-    let mut fc1 = [0i32; FC_OUT];
-    for (o, out) in fc1.iter_mut().enumerate() {
-        // Fits in i32 for any s8 weights (|sum| < 2^29, docs/fixed-point.md).
-        let mut acc = w.fc_b[o] as i32 * 128;
-        for (p, &wf) in pool1.iter().zip(w.fc_w[o].iter()) {
-            acc += p * wf as i32;
-        }
-        *out = acc >> 7;
+    out
+}
+
+fn dot<T>(x: &[T], w: &[T]) -> T
+where
+    T: Copy + Default + AddAssign + Mul<Output = T>,
+{
+    let mut acc = T::default();
+    for (&a, &b) in x.iter().zip(w) {
+        acc += a * b;
     }
-    Layers { conv1, pool1, fc1, class: argmax(&fc1) }
+    acc
 }

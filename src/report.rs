@@ -2,8 +2,8 @@
 //! when the whole run finished, so an interrupted or failed run never leaves a half-written
 //! report that looks complete.
 
-use crate::compare::Layer;
 use crate::driver::ImageResult;
+use crate::network::Tap;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -12,13 +12,30 @@ const SUMMARY: &str = "summary.csv";
 const MISMATCHES: &str = "mismatches.csv";
 const LAYERS: &str = "layers.csv";
 
-/// Per-layer totals over a run.
+/// The columns of `layers.csv`: end to end, then on the RTL's own input (`local_*`).
+pub const LAYERS_HEADER: [&str; 9] = [
+    "layer",
+    "images",
+    "elements",
+    "mismatching_elements",
+    "images_with_mismatch",
+    "max_abs_diff",
+    "local_mismatching_elements",
+    "local_images_with_mismatch",
+    "local_max_abs_diff",
+];
+
+/// Per-layer totals over a run: end to end, and on the RTL's own input (`local_*`).
 #[derive(Debug, Clone, Default)]
 pub struct LayerTotals {
+    pub name: String,
     pub elements: u64,
     pub mismatching_elements: u64,
     pub images_with_mismatch: u64,
     pub max_abs_diff: u64,
+    pub local_mismatching_elements: u64,
+    pub local_images_with_mismatch: u64,
+    pub local_max_abs_diff: u64,
 }
 
 /// Totals over a run, for the printed summary and `layers.csv`.
@@ -27,7 +44,8 @@ pub struct Totals {
     pub images: u64,
     pub clean: u64,
     pub timeouts: u64,
-    pub layers: [LayerTotals; 4],
+    /// One per tap, in pipeline order (the class last).
+    pub layers: Vec<LayerTotals>,
     pub rtl_correct: u64,
     pub ref_correct: u64,
     pub float_correct: u64,
@@ -57,12 +75,21 @@ pub struct Failure {
     /// The random weight set, for random stimulus.
     pub set: Option<u64>,
     pub image: usize,
-    pub layer: Layer,
+    /// Index of the first bad layer in [`Totals::layers`].
+    pub layer: usize,
+}
+
+impl Totals {
+    /// The name of tap `i`.
+    pub fn layer_name(&self, i: usize) -> &str {
+        &self.layers[i].name
+    }
 }
 
 /// Writes `summary.csv` and `mismatches.csv` row by row and `layers.csv` at the end.
 pub struct Reports {
     dir: PathBuf,
+    taps: Vec<Tap>,
     summary: csv::Writer<File>,
     mismatches: csv::Writer<File>,
     max_rows: u64,
@@ -80,7 +107,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 impl Reports {
     /// Opens the temporary files in `dir` (created if missing).
-    pub fn create(dir: &Path, max_rows: u64, has_float: bool) -> Result<Reports> {
+    pub fn create(dir: &Path, taps: &[Tap], max_rows: u64, has_float: bool) -> Result<Reports> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create report directory", dir.display()))?;
         let open = |name: &str| -> Result<csv::Writer<File>> {
@@ -89,23 +116,13 @@ impl Reports {
             Ok(csv::Writer::from_writer(f))
         };
         let mut summary = open(SUMMARY)?;
-        summary.write_record([
-            "image",
-            "label",
-            "ref_class",
-            "rtl_class",
-            "float_class",
-            "cycles",
-            "conv1_mismatches",
-            "pool1_mismatches",
-            "fc1_mismatches",
-            "class_match",
-            "first_bad_layer",
-            "status",
-            "latency",
-            "weight_set",
-            "seed",
-        ])?;
+        let mut header: Vec<String> =
+            ["image", "label", "ref_class", "rtl_class", "float_class", "cycles"].map(String::from).into();
+        header.extend(taps.iter().filter(|t| !t.is_class).map(|t| format!("{}_mismatches", t.name)));
+        header.extend(
+            ["class_match", "first_bad_layer", "status", "latency", "weight_set", "seed"].map(String::from),
+        );
+        summary.write_record(&header)?;
         let mut mismatches = open(MISMATCHES)?;
         mismatches.write_record([
             "image",
@@ -118,8 +135,20 @@ impl Reports {
             "diff",
             "weight_set",
         ])?;
-        let totals = Totals { has_float, ..Totals::default() };
-        Ok(Reports { dir: dir.to_path_buf(), summary, mismatches, max_rows, totals, done: false })
+        let layers = taps
+            .iter()
+            .map(|t| LayerTotals { name: t.name.clone(), ..LayerTotals::default() })
+            .collect();
+        let totals = Totals { has_float, layers, ..Totals::default() };
+        Ok(Reports {
+            dir: dir.to_path_buf(),
+            taps: taps.to_vec(),
+            summary,
+            mismatches,
+            max_rows,
+            totals,
+            done: false,
+        })
     }
 
     /// Adds one image (call in image order); `set` is (weight set, seed) for random stimulus.
@@ -144,12 +173,15 @@ impl Reports {
             t.latency_min = Some(t.latency_min.map_or(l, |m| m.min(l)));
             t.latency_max = Some(t.latency_max.map_or(l, |m| m.max(l)));
         }
-        for (i, layer) in Layer::ALL.into_iter().enumerate() {
+        for (i, tap) in self.taps.iter().enumerate() {
             let lt = &mut t.layers[i];
-            lt.elements += layer.elements() as u64;
+            lt.elements += tap.shape.len() as u64;
             lt.mismatching_elements += r.cmp.counts[i];
             lt.images_with_mismatch += (r.cmp.counts[i] > 0) as u64;
             lt.max_abs_diff = lt.max_abs_diff.max(r.cmp.max_abs_diff[i]);
+            lt.local_mismatching_elements += r.cmp.local_counts[i];
+            lt.local_images_with_mismatch += (r.cmp.local_counts[i] > 0) as u64;
+            lt.local_max_abs_diff = lt.local_max_abs_diff.max(r.cmp.local_max_abs_diff[i]);
         }
         let first_bad = r.cmp.first_bad_layer();
         let failure =
@@ -160,23 +192,28 @@ impl Reports {
             }
             t.first_failure.get_or_insert(f);
         }
-        self.summary.write_record([
+        let mut row = vec![
             r.index.to_string(),
             opt(r.label),
             r.ref_class.to_string(),
             opt(r.rtl_class),
             opt(r.float_class),
             opt(r.cycles),
-            r.cmp.counts[0].to_string(),
-            r.cmp.counts[1].to_string(),
-            r.cmp.counts[2].to_string(),
+        ];
+        for (i, tap) in self.taps.iter().enumerate() {
+            if !tap.is_class {
+                row.push(r.cmp.counts[i].to_string());
+            }
+        }
+        row.extend([
             (r.rtl_class == Some(r.ref_class)).to_string(),
-            first_bad.map(|l| l.name().to_string()).unwrap_or_default(),
+            first_bad.map(|l| self.taps[l].name.clone()).unwrap_or_default(),
             r.status().to_string(),
             opt(r.latency),
             opt(set.map(|s| s.0)),
             opt(set.map(|s| s.1)),
-        ])?;
+        ]);
+        self.summary.write_record(&row)?;
         let mut written = 0u64;
         for m in &r.cmp.rows {
             if t.mismatch_rows >= self.max_rows {
@@ -187,7 +224,7 @@ impl Reports {
             let diff = m.expected.zip(m.actual).map(|(e, a)| a - e);
             self.mismatches.write_record([
                 r.index.to_string(),
-                m.layer.name().to_string(),
+                self.taps[m.layer].name.clone(),
                 m.channel.to_string(),
                 m.row.to_string(),
                 m.col.to_string(),
@@ -205,23 +242,18 @@ impl Reports {
     pub fn finish(mut self) -> Result<Totals> {
         let mut layers = csv::Writer::from_path(tmp(&self.dir, LAYERS))
             .with_context(|| format!("{}: cannot create", tmp(&self.dir, LAYERS).display()))?;
-        layers.write_record([
-            "layer",
-            "images",
-            "elements",
-            "mismatching_elements",
-            "images_with_mismatch",
-            "max_abs_diff",
-        ])?;
-        for (i, layer) in Layer::ALL.into_iter().enumerate() {
-            let lt = &self.totals.layers[i];
+        layers.write_record(LAYERS_HEADER)?;
+        for lt in &self.totals.layers {
             layers.write_record([
-                layer.name().to_string(),
+                lt.name.clone(),
                 self.totals.images.to_string(),
                 lt.elements.to_string(),
                 lt.mismatching_elements.to_string(),
                 lt.images_with_mismatch.to_string(),
                 lt.max_abs_diff.to_string(),
+                lt.local_mismatching_elements.to_string(),
+                lt.local_images_with_mismatch.to_string(),
+                lt.local_max_abs_diff.to_string(),
             ])?;
         }
         layers.flush()?;

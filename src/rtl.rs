@@ -26,9 +26,9 @@ pub struct RunEnd {
 /// Layout shared with `CnnRun` in `csrc/cnn_shim.cpp`.
 #[repr(C)]
 struct RunBuf {
-    conv1: *mut i32,
-    pool1: *mut i32,
-    fc1: *mut i32,
+    conv1: *mut i64,
+    pool1: *mut i64,
+    fc1: *mut i64,
     conv1_len: u32,
     conv1_cap: u32,
     pool1_len: u32,
@@ -93,6 +93,37 @@ static TRACED: Api = Api {
     run: cnn_trace_run,
     dump: cnn_trace_dump,
 };
+
+/// The taps the built-in RTL (`cnn_top`) brings out, in pipeline order: name and values per
+/// beat (docs/rtl.md). A network verified against it must tap exactly these layers.
+pub const TAPS: [(&str, usize); 3] = [("conv1", 3), ("pool1", 3), ("fc1", 10)];
+
+/// Checks that `net` taps exactly the layers the built-in RTL brings out, with the same
+/// values per beat.
+pub fn check_taps(net: &crate::network::Network) -> Result<()> {
+    let taps: Vec<(String, usize)> = net
+        .taps()
+        .iter()
+        .filter(|t| !t.is_class)
+        .map(|t| (t.name.clone(), t.shape.beats().0))
+        .collect();
+    let want: Vec<(String, usize)> = TAPS.iter().map(|(n, l)| (n.to_string(), *l)).collect();
+    if taps != want {
+        let show = |v: &[(String, usize)]| {
+            v.iter().map(|(n, l)| format!("{n} ({l} per beat)")).collect::<Vec<_>>().join(", ")
+        };
+        bail!(
+            "{}: network {:?} taps {}, but the built-in RTL ({}) brings out {}; it cannot be \
+             verified against this RTL",
+            net.source,
+            net.name,
+            show(&taps),
+            RTL_DIR,
+            show(&want)
+        );
+    }
+    Ok(())
+}
 
 /// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
 pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
@@ -175,50 +206,49 @@ impl Model {
     }
 
     /// Runs one clock cycle per element of `inputs` (reset high), appending every tap beat to
-    /// `conv1`, `pool1` and `fc1`, and stops early right after the first cycle with
-    /// `class_valid`; the cycles go into C++ in one call.
-    pub fn run(
-        &mut self,
-        inputs: &[Input],
-        conv1: &mut Vec<[i32; 3]>,
-        pool1: &mut Vec<[i32; 3]>,
-        fc1: &mut Vec<[i32; 10]>,
-    ) -> Result<RunEnd> {
+    /// `taps` (one buffer per tap of [`TAPS`], `lanes` values per beat), and stops early right
+    /// after the first cycle with `class_valid`; the cycles go into C++ in one call.
+    pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
+        let [conv1, pool1, fc1] = taps else {
+            bail!("internal error: the built-in RTL has {} taps, {} buffers given", TAPS.len(), taps.len())
+        };
         let mut done = 0usize;
         loop {
             // Room for at least a few beats of each tap; the shim stops when one is full.
-            conv1.reserve(64);
-            pool1.reserve(16);
-            fc1.reserve(2);
+            conv1.reserve(64 * 3);
+            pool1.reserve(16 * 3);
+            fc1.reserve(2 * 10);
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
-            let cap = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+            let beats = |v: &Vec<i64>, lanes: usize| u32::try_from(v.len() / lanes).unwrap_or(u32::MAX);
+            let cap = |v: &Vec<i64>, lanes: usize| u32::try_from(v.capacity() / lanes).unwrap_or(u32::MAX);
             let mut r = RunBuf {
-                conv1: conv1.as_mut_ptr().cast(),
-                pool1: pool1.as_mut_ptr().cast(),
-                fc1: fc1.as_mut_ptr().cast(),
-                conv1_len: conv1.len() as u32,
-                conv1_cap: cap(conv1.capacity()),
-                pool1_len: pool1.len() as u32,
-                pool1_cap: cap(pool1.capacity()),
-                fc1_len: fc1.len() as u32,
-                fc1_cap: cap(fc1.capacity()),
+                conv1: conv1.as_mut_ptr(),
+                pool1: pool1.as_mut_ptr(),
+                fc1: fc1.as_mut_ptr(),
+                conv1_len: beats(conv1, 3),
+                conv1_cap: cap(conv1, 3),
+                pool1_len: beats(pool1, 3),
+                pool1_cap: cap(pool1, 3),
+                fc1_len: beats(fc1, 10),
+                fc1_cap: cap(fc1, 10),
                 cycles: 0,
                 class_valid: 0,
                 class_id: 0,
             };
             // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` cycles
-            // of 2 bytes; each buffer pointer has room for `*_cap` beats of its tap (the
-            // capacity of a `Vec<[i32; N]>`, contiguous i32s), of which the first `*_len` are
-            // initialized; the shim writes only beats `*_len..*_cap` and reports the new lengths.
+            // of 2 bytes; each buffer pointer has room for `*_cap` beats of its tap (`lanes`
+            // contiguous i64s each), of which the first `*_len` are initialized (the buffers
+            // only ever hold whole beats); the shim writes only beats `*_len..*_cap` and
+            // reports the new lengths.
             let rc = unsafe {
                 (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
             };
             // SAFETY: the shim initialized every beat below the returned lengths, which it
             // keeps within the capacities.
             unsafe {
-                conv1.set_len(r.conv1_len as usize);
-                pool1.set_len(r.pool1_len as usize);
-                fc1.set_len(r.fc1_len as usize);
+                conv1.set_len(r.conv1_len as usize * 3);
+                pool1.set_len(r.pool1_len as usize * 3);
+                fc1.set_len(r.fc1_len as usize * 10);
             }
             if rc != 0 {
                 self.check(rc)?;

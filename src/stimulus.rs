@@ -2,9 +2,10 @@
 //! extremes, and u8 images with a share of edge patterns. Everything is a pure function of
 //! (seed, set, image), so any one image can be regenerated alone.
 
-use crate::memfile::{QuantWeights, FC_OUT};
+use crate::network::{IntType, Network, Op};
+use crate::weights::{self, Params, Which};
 use crate::mnist::{Image, PIXELS, SIDE};
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn rng(seed: u64, set: u64, image: u64) -> ChaCha8Rng {
@@ -26,61 +27,85 @@ pub const WEIGHT_KINDS: [&str; 8] = [
     "uniform-with-extremes",
 ];
 
-/// Weight set `set` of the campaign seeded with `seed`, and its kind.
-pub fn weight_set(seed: u64, set: u64) -> (QuantWeights, &'static str) {
+/// A uniformly random value of `ty` (for 8 bits signed exactly `rand`'s `random::<i8>()`).
+fn random_value(r: &mut ChaCha8Rng, ty: IntType) -> i64 {
+    let raw = if ty.bits <= 32 { r.next_u32() as u64 } else { r.next_u64() };
+    let sh = 64 - ty.bits;
+    if ty.signed {
+        ((raw << sh) as i64) >> sh
+    } else {
+        (raw << sh >> sh) as i64
+    }
+}
+
+/// Weight set `set` of the campaign seeded with `seed` for `net`, and its kind. Every
+/// parametrized layer's weights, then its bias, in layer order, draw from one stream.
+pub fn weight_set(net: &Network, seed: u64, set: u64) -> (Params, &'static str) {
     let kind = WEIGHT_KINDS[(set % WEIGHT_KINDS.len() as u64) as usize];
     let mut r = rng(seed, set, u64::MAX);
-    let mut w = QuantWeights::filled(0);
-    let mut fill = |f: &mut dyn FnMut(usize, &mut ChaCha8Rng) -> i8| {
-        let mut n = 0;
-        for ch in w.conv_w.iter_mut() {
-            for v in ch.iter_mut() {
-                *v = f(n, &mut r);
-                n += 1;
+    let mut n = 0usize;
+    let mut w = Params::generate(net, |layer, which, _| {
+        let ty = weights::param(net, layer, which).ty;
+        let (min, max) = (ty.min() as i64, ty.max() as i64);
+        let v = match kind {
+            "all+127" => max,
+            "all-128" => min,
+            "alternating" => {
+                if n % 2 == 0 {
+                    max
+                } else {
+                    min
+                }
             }
-        }
-        for v in w.conv_b.iter_mut() {
-            *v = f(n, &mut r);
-            n += 1;
-        }
-        for row in w.fc_w.iter_mut() {
-            for v in row.iter_mut() {
-                *v = f(n, &mut r);
-                n += 1;
+            "sparse" => {
+                if r.random_bool(0.1) {
+                    random_value(&mut r, ty)
+                } else {
+                    0
+                }
             }
+            "uniform-with-extremes" => match r.random_range(0..4) {
+                0 => max,
+                1 => min,
+                _ => random_value(&mut r, ty),
+            },
+            _ => random_value(&mut r, ty),
+        };
+        n += 1;
+        v
+    });
+    // The last linear layer decides the class.
+    let last = net.layers.iter().rposition(|l| matches!(l.op, Op::Linear { .. }));
+    if let Some(i) = last {
+        let Op::Linear { inputs, outputs, .. } = net.layers[i].op else { unreachable!() };
+        let has_bias = net.layers[i].op.arith().is_some_and(|a| a.bias.is_some());
+        let lp = w.layers[i].as_mut().expect("a linear layer has parameters");
+        match kind {
+            // Every row and bias equal: all logits tie, the class must be 0.
+            "ties-all" => {
+                let row: Vec<i64> = lp.weight[..inputs].to_vec();
+                for o in 1..outputs {
+                    lp.weight[o * inputs..(o + 1) * inputs].copy_from_slice(&row);
+                }
+                if has_bias {
+                    let b0 = lp.bias[0];
+                    lp.bias.iter_mut().for_each(|b| *b = b0);
+                }
+            }
+            // Two equal rows with the largest bias: those two logits tie, often at the top.
+            "ties-pair" if outputs >= 2 => {
+                let (a, b) = if outputs > 7 { (2, 7) } else { (0, outputs - 1) };
+                let row: Vec<i64> = lp.weight[a * inputs..(a + 1) * inputs].to_vec();
+                lp.weight[b * inputs..(b + 1) * inputs].copy_from_slice(&row);
+                if has_bias {
+                    let ty = weights::param(net, i, Which::Bias).ty;
+                    lp.bias.iter_mut().for_each(|v| *v = ty.min() as i64);
+                    lp.bias[a] = ty.max() as i64;
+                    lp.bias[b] = ty.max() as i64;
+                }
+            }
+            _ => {}
         }
-        for v in w.fc_b.iter_mut() {
-            *v = f(n, &mut r);
-            n += 1;
-        }
-    };
-    match kind {
-        "all+127" => fill(&mut |_, _| 127),
-        "all-128" => fill(&mut |_, _| -128),
-        "alternating" => fill(&mut |n, _| if n % 2 == 0 { 127 } else { -128 }),
-        "sparse" => fill(&mut |_, r| if r.random_bool(0.1) { r.random() } else { 0 }),
-        "uniform-with-extremes" => fill(&mut |_, r| match r.random_range(0..4) {
-            0 => 127,
-            1 => -128,
-            _ => r.random(),
-        }),
-        _ => fill(&mut |_, r| r.random()),
-    }
-    match kind {
-        // Every fc row and bias equal: all ten logits tie, the class must be 0.
-        "ties-all" => {
-            let row = w.fc_w[0];
-            w.fc_w.iter_mut().for_each(|r| *r = row);
-            w.fc_b = [w.fc_b[0]; FC_OUT];
-        }
-        // Two equal rows with the largest bias: logits 2 and 7 tie, often at the top.
-        "ties-pair" => {
-            w.fc_w[7] = w.fc_w[2];
-            w.fc_b = [-128; FC_OUT];
-            w.fc_b[2] = 127;
-            w.fc_b[7] = 127;
-        }
-        _ => {}
     }
     (w, kind)
 }
