@@ -165,7 +165,11 @@ pub fn parse_values(name: &str, text: &str, expected: usize, ty: IntType) -> Res
                 bail!("{at}: {tok:?} is not {what} (bad character {c:?})");
             }
             if digits.is_empty() || digits.len() > max_digits {
-                let n = if max_digits == 1 { "1".into() } else { format!("1 to {max_digits}") };
+                let n = match max_digits {
+                    1 => "1".to_string(),
+                    2 => "1 or 2".to_string(),
+                    m => format!("1 to {m}"),
+                };
                 bail!("{at}: {tok:?} is not {what} (expected {n} hex digits)");
             }
             if values.len() == expected {

@@ -1,6 +1,8 @@
 //! The `verify` command end to end on the real RTL: exit codes, reports, bad input.
 
-use cnn_cosim::memfile::QuantWeights;
+mod common;
+
+use common::QuantWeights;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,11 +1,21 @@
 //! `index.html`: built from synthetic results, checked as text, then rendered in headless
 //! Chromium and checked as pixels.
 
-use cnn_cosim::compare::{Comparison, Layer, Mismatch};
+use cnn_cosim::compare::{Comparison, Mismatch};
 use cnn_cosim::driver::ImageResult;
 use cnn_cosim::html::{HtmlReport, MAX_HEATMAPS, MAX_THUMBS};
 use cnn_cosim::mnist::{Image, PIXELS, SIDE};
+use cnn_cosim::network::Network;
 use cnn_cosim::report::{Reports, Totals};
+
+/// The seed network's taps, by index.
+#[allow(non_snake_case)]
+mod Layer {
+    pub const Conv1: usize = 0;
+    pub const Pool1: usize = 1;
+    pub const Fc1: usize = 2;
+    pub const Class: usize = 3;
+}
 use std::collections::HashSet;
 use std::f64::consts::PI;
 use std::os::unix::process::CommandExt;
@@ -79,7 +89,7 @@ fn digit(d: u8, sx: f64, sy: f64) -> Image {
 // ---- synthetic results --------------------------------------------------------------------
 
 fn mm(
-    layer: Layer,
+    layer: usize,
     channel: usize,
     row: usize,
     col: usize,
@@ -100,7 +110,13 @@ fn result(
     if rtl_class != Some(ref_class) {
         rows.push(mm(Layer::Class, 0, 0, 0, Some(ref_class as i64), rtl_class.map(i64::from)));
     }
-    let mut cmp = Comparison::default();
+    let mut cmp = Comparison {
+        counts: vec![0; 4],
+        max_abs_diff: vec![0; 4],
+        local_counts: vec![0; 4],
+        local_max_abs_diff: vec![0; 4],
+        rows: Vec::new(),
+    };
     for m in &rows {
         let l = m.layer as usize;
         cmp.counts[l] += 1;
@@ -108,6 +124,8 @@ fn result(
             cmp.max_abs_diff[l] = cmp.max_abs_diff[l].max(e.abs_diff(a));
         }
     }
+    cmp.local_counts = cmp.counts.clone();
+    cmp.local_max_abs_diff = cmp.max_abs_diff.clone();
     cmp.rows = rows;
     ImageResult {
         index,
@@ -185,14 +203,16 @@ fn build(
     repro: Option<&str>,
 ) -> (PathBuf, String, Totals) {
     let csv_dir = dir.join("csv");
-    let mut reports = Reports::create(&csv_dir, 1000, true).unwrap();
-    let mut html = HtmlReport::new();
+    let net = Network::seed();
+    let taps = net.taps();
+    let mut reports = Reports::create(&csv_dir, &taps, 1000, true).unwrap();
+    let path = dir.join("reports").join("index.html");
+    let mut html = HtmlReport::new(&net, &taps, path.clone());
     for (r, img) in results {
         reports.push(r, set.map(|s| (s, 7))).unwrap();
         html.push(r, img, set);
     }
     let totals = reports.finish().unwrap();
-    let path = dir.join("reports").join("index.html");
     html.write(&path, &totals, "cnn-cosim verify: <synthetic> images 0..39", 1.25, repro).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     (path, text, totals)

@@ -1,6 +1,12 @@
 //! `.mem` export (byte-identical to numpy.savetxt), reading, and quantization.
 
-use cnn_cosim::memfile::{self, quantize, QuantWeights, Rounding, FC_IN, FILES};
+mod common;
+
+use cnn_cosim::float_model::{self, FloatWeights, Tensor};
+use cnn_cosim::memfile::{self, quantize, Rounding};
+use cnn_cosim::network::Network;
+use cnn_cosim::weights::Params;
+use common::{QuantWeights, FC_IN, FILES};
 use std::path::Path;
 
 fn pattern(n: usize, salt: usize) -> Vec<i8> {
@@ -103,18 +109,22 @@ fn quantize_truncates_toward_zero_like_the_notebook() {
 fn quantize_saturates_and_reports() {
     assert_eq!(quantize(1.0, Rounding::Trunc), (127, Some(128)));
     assert_eq!(quantize(-1.5, Rounding::Trunc), (-128, Some(-192)));
-    let mut f = cnn_cosim::float_model::FloatWeights {
-        conv1_weight: vec![0.0; 147],
-        conv1_bias: vec![0.0; 3],
-        fc_weight: vec![0.0; 3630],
-        fc_bias: vec![0.0; 10],
+    let net = Network::seed();
+    let mut f = FloatWeights {
+        tensors: float_model::spec(&net)
+            .into_iter()
+            .map(|(name, shape)| {
+                let n = shape.iter().product();
+                Tensor { name, shape, data: vec![0.0; n] }
+            })
+            .collect(),
     };
-    f.conv1_weight[49 + 8] = 2.0;
-    f.fc_weight[400] = -3.0;
-    let (q, sat) = memfile::quantize_all(&f, Rounding::Trunc);
-    assert_eq!(q.conv_w[1][8], 127);
-    assert_eq!(q.fc_w[1][37], -128);
+    f.tensors[0].data[49 + 8] = 2.0;
+    f.tensors[2].data[400] = -3.0;
+    let (q, sat) = Params::quantize(&net, &f, Rounding::Trunc).unwrap();
+    assert_eq!(q.layer(0).weight[49 + 8], 127);
+    assert_eq!(q.layer(4).weight[400], -128);
     assert_eq!(sat.len(), 2);
-    assert_eq!((sat[0].file, sat[0].index, sat[0].value), ("conv1_weight_2.mem", 8, 256));
-    assert_eq!((sat[1].file, sat[1].index, sat[1].value), ("fc_weight.mem", 400, -384));
+    assert_eq!((sat[0].file.as_str(), sat[0].index, sat[0].value), ("conv1_weight_2.mem", 8, 256));
+    assert_eq!((sat[1].file.as_str(), sat[1].index, sat[1].value), ("fc_weight.mem", 400, -384));
 }

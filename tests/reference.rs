@@ -1,9 +1,11 @@
 //! The fixed-point reference against hand-computed cases and the bounds of
 //! docs/fixed-point.md.
 
-use cnn_cosim::memfile::QuantWeights;
+mod common;
+
+use common::{generic_run as run, QuantWeights};
 use cnn_cosim::mnist::PIXELS;
-use cnn_cosim::reference::{argmax, idx, run};
+use cnn_cosim::reference::{argmax, idx};
 
 #[test]
 fn zero_image_gives_the_biases() {
