@@ -12,10 +12,10 @@
 //! RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
 use crate::driver::{self, Between, Config, Stimulus};
-use crate::network::Network;
-use crate::weights::Params;
 use crate::mnist::{self, Split};
+use crate::network::Network;
 use crate::rtl;
+use crate::weights::Params;
 use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};

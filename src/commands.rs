@@ -291,8 +291,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let d = a.driver();
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let taps = net.taps();
-    let netnote =
-        if a.net == crate::network::DEFAULT_NET { String::new() } else { format!(", network {}", net.name) };
+    let netnote = if a.net == crate::network::DEFAULT_NET {
+        String::new()
+    } else {
+        format!(", network {}", net.name)
+    };
     // Every input is read and checked before any report file is opened.
     let (title, run, sets, has_float): (String, String, Vec<u64>, bool);
     let mut mnist_set = None;
@@ -325,7 +328,11 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
             has_float = fw.is_some();
             sets = vec![0];
             mnist_set = Some(SetRun {
-                info: SetInfo { set: None, seed: d.seed, name: format!("weights {}", weights.display()) },
+                info: SetInfo {
+                    set: None,
+                    seed: d.seed,
+                    name: format!("weights {}", weights.display()),
+                },
                 wd,
                 fw,
                 images: test.images[range.clone()].to_vec(),
@@ -651,7 +658,11 @@ fn debug_image(a: &VerifyArgs, net: &Network, index: usize) -> Result<bool> {
         replay(a, net, set, index, a.trace.as_deref())?;
     let taps = net.taps();
     let capture = r.capture.clone().unwrap_or_else(|| crate::compare::Capture::for_taps(&taps));
-    println!("{what}: status {}, replayed from image {seg_start} ({})", r.status(), a.driver().between);
+    println!(
+        "{what}: status {}, replayed from image {seg_start} ({})",
+        r.status(),
+        a.driver().between
+    );
     println!(
         "class: reference {}, RTL {}{}",
         expected.class,
@@ -693,8 +704,7 @@ pub fn eval(net: &Network, mnist_dir: &Path, weights: &Path) -> Result<()> {
     match fw {
         None => println!("float accuracy: n/a ({} has no {SAFETENSORS})", weights.display()),
         Some(fw) => {
-            let float: Vec<u8> =
-                test.images.par_iter().map(|img| fw.classify(net, img)).collect();
+            let float: Vec<u8> = test.images.par_iter().map(|img| fw.classify(net, img)).collect();
             let float_ok = float.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
             let changed = float.iter().zip(&fixed).filter(|(a, b)| a != b).count();
             println!("float accuracy: {float_ok}/{n} ({:.2} %)", pct(float_ok, n));

@@ -23,7 +23,11 @@ impl Capture {
     /// An empty capture for `taps` (class excluded), with room for a whole image.
     pub fn for_taps(taps: &[Tap]) -> Capture {
         Capture {
-            taps: taps.iter().filter(|t| !t.is_class).map(|t| Vec::with_capacity(t.shape.len())).collect(),
+            taps: taps
+                .iter()
+                .filter(|t| !t.is_class)
+                .map(|t| Vec::with_capacity(t.shape.len()))
+                .collect(),
             class: None,
         }
     }
@@ -146,7 +150,14 @@ pub fn compare(
             let a = got.class.map(i64::from);
             if a != Some(e) {
                 if out.rows.len() < max_rows {
-                    out.rows.push(Mismatch { layer: t, channel: 0, row: 0, col: 0, expected: Some(e), actual: a });
+                    out.rows.push(Mismatch {
+                        layer: t,
+                        channel: 0,
+                        row: 0,
+                        col: 0,
+                        expected: Some(e),
+                        actual: a,
+                    });
                 }
                 (1, a.map_or(0, |a| e.abs_diff(a)))
             } else {

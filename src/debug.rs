@@ -85,12 +85,14 @@ pub fn print_layers(taps: &[Tap], expected: &Outputs, got: &Capture, cmp: &Compa
                 g.print(cmp.counts[t]);
             }
             Shape::Vector(n) => {
+                // The vector just before the class holds the logits.
+                let what = if t + 2 == taps.len() { "logits" } else { "values" };
                 if cmp.counts[t] == 0 {
-                    println!("{}: all {n} values equal", tap.name);
+                    println!("{}: all {n} {what} equal", tap.name);
                     continue;
                 }
                 println!(
-                    "{}: {} of {n} values differ ({} beats)",
+                    "{}: {} of {n} {what} differ ({} beats)",
                     tap.name,
                     cmp.counts[t],
                     act.len() / n.max(1)
@@ -133,7 +135,8 @@ pub fn dump(dir: &Path, taps: &[Tap], expected: &Outputs, got: &Capture) -> Resu
             w.write_record([k.to_string(), r.to_string(), c.to_string(), e.to_string(), a])?;
         }
         w.flush()?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         names.push(name);
     }
     Ok(names)

@@ -235,8 +235,7 @@ impl HtmlReport {
                 self.agg[mi][i] = self.agg[mi][i].saturating_add(1);
                 self.agg_rows += 1;
             }
-            let map_counts: u64 =
-                self.map_taps.iter().map(|&(t, ..)| r.cmp.counts[t]).sum();
+            let map_counts: u64 = self.map_taps.iter().map(|&(t, ..)| r.cmp.counts[t]).sum();
             self.agg_unkept += map_counts.saturating_sub(kept_maps as u64);
             if self.heats.len() < MAX_HEATMAPS {
                 let mut h = Heat {
@@ -319,7 +318,11 @@ impl HtmlReport {
                 .first_failure
                 .map(|f| {
                     let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
-                    format!("; first failure: {set}image {}, layer {}", f.image, t.layer_name(f.layer))
+                    format!(
+                        "; first failure: {set}image {}, layer {}",
+                        f.image,
+                        t.layer_name(f.layer)
+                    )
                 })
                 .unwrap_or_default();
             format!("{}/{} images bit-exact; {} timeouts{first}", t.clean, t.images, t.timeouts)

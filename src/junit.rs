@@ -14,6 +14,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 struct Case {
     mismatching: u64,
+    /// Mismatching elements judged on the RTL's own previous layer.
+    local: u64,
     images: u64,
     /// (set, image, description of the first mismatching element)
     first: Option<(Option<u64>, usize, String)>,
@@ -80,6 +82,7 @@ impl JunitReport {
         s.timeouts += r.timed_out as u64;
         for (i, tap) in self.taps.iter().enumerate() {
             let c = &mut s.cases[i];
+            c.local += r.cmp.local_counts[i];
             let n = r.cmp.counts[i];
             if n == 0 {
                 continue;
@@ -150,12 +153,15 @@ impl JunitReport {
                         } else {
                             String::new()
                         };
+                        let local = if c.local == 0 {
+                            "; correct on the RTL's own input (an earlier layer is wrong)"
+                                .to_string()
+                        } else {
+                            format!("; {} differ on the RTL's own input", c.local)
+                        };
                         let message = format!(
-                            "{} of {total} {} elements differ in {} of {} images{timeouts}",
-                            c.mismatching,
-                            tap.name,
-                            c.images,
-                            s.images
+                            "{} of {total} {} elements differ in {} of {} images{timeouts}{local}",
+                            c.mismatching, tap.name, c.images, s.images
                         );
                         let body = format!(
                             "first mismatch: image {image}, layer {}, {what}\nreproduce: {}",

@@ -160,7 +160,8 @@ pub fn parse_values(name: &str, text: &str, expected: usize, ty: IntType) -> Res
                 bail!("{at}: address directive {tok:?} is not supported in weight files");
             }
             let digits: String = tok.chars().filter(|&c| c != '_').collect();
-            let what = if ty == S8 { "a hex byte".to_string() } else { format!("a {ty} hex value") };
+            let what =
+                if ty == S8 { "a hex byte".to_string() } else { format!("a {ty} hex value") };
             if let Some(c) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
                 bail!("{at}: {tok:?} is not {what} (bad character {c:?})");
             }

@@ -244,11 +244,27 @@ pub struct Arith {
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Conv2d { out_channels: usize, kh: usize, kw: usize, stride: usize, padding: usize, arith: Arith },
-    MaxPool { kernel: usize, stride: usize },
+    Conv2d {
+        out_channels: usize,
+        kh: usize,
+        kw: usize,
+        stride: usize,
+        padding: usize,
+        arith: Arith,
+    },
+    MaxPool {
+        kernel: usize,
+        stride: usize,
+    },
     Relu,
-    Flatten { order: FlattenOrder },
-    Linear { inputs: usize, outputs: usize, arith: Arith },
+    Flatten {
+        order: FlattenOrder,
+    },
+    Linear {
+        inputs: usize,
+        outputs: usize,
+        arith: Arith,
+    },
     /// The class: index of the largest input, ties to the lowest index.
     Argmax,
 }
@@ -366,11 +382,7 @@ impl Network {
                 let mut v: Vec<String> = d
                     .filter_map(|e| e.ok())
                     .filter_map(|e| {
-                        e.path()
-                            .file_name()?
-                            .to_str()?
-                            .strip_suffix(".toml")
-                            .map(String::from)
+                        e.path().file_name()?.to_str()?.strip_suffix(".toml").map(String::from)
                     })
                     .collect();
                 v.sort();
@@ -470,11 +482,7 @@ impl Network {
                     Some(Overflow::Saturate) => ", saturated",
                     Some(Overflow::Wrap) => ", wrapped",
                 };
-                rows.push((
-                    "output".into(),
-                    b.out,
-                    format!("{} / {}{how}", b.out.needed(), a.out),
-                ));
+                rows.push(("output".into(), b.out, format!("{} / {}{how}", b.out.needed(), a.out)));
             } else {
                 rows.push(("output".into(), l.bounds.out, l.bounds.out.needed().to_string()));
             }
@@ -765,7 +773,10 @@ fn layer(wh: &str, l: &RawLayer, input: Shape, x: Range) -> Result<(Op, Shape, B
     match l.op.as_str() {
         "conv2d" => {
             let Shape::Map { c, h, w } = input else {
-                bail!("{wh}: its input is a vector of {}, conv2d needs channels × rows × columns", input.len());
+                bail!(
+                    "{wh}: its input is a vector of {}, conv2d needs channels × rows × columns",
+                    input.len()
+                );
             };
             let in_ch = need(wh, l.in_channels, "in_channels")?;
             if in_ch != c {
@@ -830,7 +841,9 @@ fn layer(wh: &str, l: &RawLayer, input: Shape, x: Range) -> Result<(Op, Shape, B
         "argmax" => {
             if let Some(t) = &l.ties {
                 if t != "lowest" {
-                    bail!("{wh}: ties = {t:?}: only \"lowest\" (the lowest index wins) is supported");
+                    bail!(
+                        "{wh}: ties = {t:?}: only \"lowest\" (the lowest index wins) is supported"
+                    );
                 }
             }
             let Shape::Vector(n) = input else {
@@ -868,7 +881,11 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
 
 /// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`.
 fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, Bounds)> {
-    let weight = param(wh, "weight", l.weight.as_ref().ok_or_else(|| anyhow!("{wh}: missing key `weight`"))?)?;
+    let weight = param(
+        wh,
+        "weight",
+        l.weight.as_ref().ok_or_else(|| anyhow!("{wh}: missing key `weight`"))?,
+    )?;
     if l.weight.as_ref().is_some_and(|w| w.shift.is_some()) {
         bail!("{wh}: weight.shift does not exist (bias.shift aligns the bias)");
     }
@@ -886,7 +903,9 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
         ),
         (0, None) => Rounding::Floor,
         (_, Some(r)) => r,
-        (_, None) => bail!("{wh}: missing key `rounding` (shift = {shift} divides the accumulator)"),
+        (_, None) => {
+            bail!("{wh}: missing key `rounding` (shift = {shift} divides the accumulator)")
+        }
     };
     let out = IntType {
         bits: need(wh, l.out_bits, "out_bits")?,
@@ -913,7 +932,10 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
     // Exact extremes: every product takes its extreme independently.
     let (wmin, wmax) = (arith.weight.ty.min(), arith.weight.ty.max());
     let corners = [x.min * wmin, x.min * wmax, x.max * wmin, x.max * wmax];
-    let product = Range { min: *corners.iter().min().unwrap_or(&0), max: *corners.iter().max().unwrap_or(&0) };
+    let product = Range {
+        min: *corners.iter().min().unwrap_or(&0),
+        max: *corners.iter().max().unwrap_or(&0),
+    };
     let (bmin, bmax) = match &arith.bias {
         Some(b) => (b.ty.min() << bias_shift, b.ty.max() << bias_shift),
         None => (0, 0),
@@ -969,7 +991,10 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
             }
         }
     };
-    Ok((arith, Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range }))
+    Ok((
+        arith,
+        Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
+    ))
 }
 
 #[cfg(test)]

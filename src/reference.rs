@@ -84,10 +84,25 @@ fn apply(net: &Network, params: &Params, i: usize, x: &[i64]) -> Vec<i64> {
     let l = &net.layers[i];
     match &l.op {
         Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
-            let Shape::Map { c, h, w } = l.input else { unreachable!("validated: conv input is a map") };
-            let Shape::Map { h: oh, w: ow, .. } = l.output else { unreachable!("conv output is a map") };
+            let Shape::Map { c, h, w } = l.input else {
+                unreachable!("validated: conv input is a map")
+            };
+            let Shape::Map { h: oh, w: ow, .. } = l.output else {
+                unreachable!("conv output is a map")
+            };
             let p = params.layer(i);
-            let g = ConvGeom { c, h, w, oc: *out_channels, kh: *kh, kw: *kw, stride: *stride, pad: *padding, oh, ow };
+            let g = ConvGeom {
+                c,
+                h,
+                w,
+                oc: *out_channels,
+                kh: *kh,
+                kw: *kw,
+                stride: *stride,
+                pad: *padding,
+                oh,
+                ow,
+            };
             let sums = if fits_i32(l) {
                 widen(&conv::<i32>(&narrow(x), &narrow(&p.weight), &g))
             } else {
@@ -99,15 +114,23 @@ fn apply(net: &Network, params: &Params, i: usize, x: &[i64]) -> Vec<i64> {
             let p = params.layer(i);
             let sums = if fits_i32(l) {
                 let (x, w) = (narrow(x), narrow(&p.weight));
-                (0..*outputs).map(|o| dot::<i32>(&x, &w[o * inputs..(o + 1) * inputs]) as i64).collect()
+                (0..*outputs)
+                    .map(|o| dot::<i32>(&x, &w[o * inputs..(o + 1) * inputs]) as i64)
+                    .collect()
             } else {
-                (0..*outputs).map(|o| dot::<i64>(x, &p.weight[o * inputs..(o + 1) * inputs])).collect()
+                (0..*outputs)
+                    .map(|o| dot::<i64>(x, &p.weight[o * inputs..(o + 1) * inputs]))
+                    .collect()
             };
             finish(sums, 1, &p.bias, arith)
         }
         Op::MaxPool { kernel, stride } => {
-            let Shape::Map { c, h, w } = l.input else { unreachable!("validated: pool input is a map") };
-            let Shape::Map { h: oh, w: ow, .. } = l.output else { unreachable!("pool output is a map") };
+            let Shape::Map { c, h, w } = l.input else {
+                unreachable!("validated: pool input is a map")
+            };
+            let Shape::Map { h: oh, w: ow, .. } = l.output else {
+                unreachable!("pool output is a map")
+            };
             let mut out = Vec::with_capacity(c * oh * ow);
             for ch in 0..c {
                 let plane = &x[ch * h * w..(ch + 1) * h * w];
@@ -162,8 +185,12 @@ fn fits_i32(l: &crate::network::Layer) -> bool {
         Op::Linear { inputs, .. } => *inputs as i128,
         _ => return false,
     };
-    i32r.holds(p.min) && i32r.holds(p.max) && i32r.holds(terms * p.min.min(0)) && i32r.holds(terms * p.max.max(0))
-        && i32r.holds(a.min) && i32r.holds(a.max)
+    i32r.holds(p.min)
+        && i32r.holds(p.max)
+        && i32r.holds(terms * p.min.min(0))
+        && i32r.holds(terms * p.max.max(0))
+        && i32r.holds(a.min)
+        && i32r.holds(a.max)
 }
 
 fn narrow(v: &[i64]) -> Vec<i32> {
@@ -220,7 +247,8 @@ where
                         continue;
                     }
                     for r in 0..g.oh {
-                        let Some(y) = (r * g.stride + i).checked_sub(g.pad).filter(|&y| y < g.h) else {
+                        let Some(y) = (r * g.stride + i).checked_sub(g.pad).filter(|&y| y < g.h)
+                        else {
                             continue;
                         };
                         let dst = &mut acc[r * g.ow..(r + 1) * g.ow];
@@ -231,7 +259,9 @@ where
                             }
                         } else {
                             for (col, d) in dst.iter_mut().enumerate() {
-                                if let Some(xc) = (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w) {
+                                if let Some(xc) =
+                                    (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w)
+                                {
                                     *d += plane[y * g.w + xc] * wv;
                                 }
                             }

@@ -117,10 +117,14 @@ impl Reports {
         };
         let mut summary = open(SUMMARY)?;
         let mut header: Vec<String> =
-            ["image", "label", "ref_class", "rtl_class", "float_class", "cycles"].map(String::from).into();
-        header.extend(taps.iter().filter(|t| !t.is_class).map(|t| format!("{}_mismatches", t.name)));
+            ["image", "label", "ref_class", "rtl_class", "float_class", "cycles"]
+                .map(String::from)
+                .into();
+        header
+            .extend(taps.iter().filter(|t| !t.is_class).map(|t| format!("{}_mismatches", t.name)));
         header.extend(
-            ["class_match", "first_bad_layer", "status", "latency", "weight_set", "seed"].map(String::from),
+            ["class_match", "first_bad_layer", "status", "latency", "weight_set", "seed"]
+                .map(String::from),
         );
         summary.write_record(&header)?;
         let mut mismatches = open(MISMATCHES)?;

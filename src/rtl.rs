@@ -210,7 +210,11 @@ impl Model {
     /// after the first cycle with `class_valid`; the cycles go into C++ in one call.
     pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
         let [conv1, pool1, fc1] = taps else {
-            bail!("internal error: the built-in RTL has {} taps, {} buffers given", TAPS.len(), taps.len())
+            bail!(
+                "internal error: the built-in RTL has {} taps, {} buffers given",
+                TAPS.len(),
+                taps.len()
+            )
         };
         let mut done = 0usize;
         loop {
@@ -219,8 +223,11 @@ impl Model {
             pool1.reserve(16 * 3);
             fc1.reserve(2 * 10);
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
-            let beats = |v: &Vec<i64>, lanes: usize| u32::try_from(v.len() / lanes).unwrap_or(u32::MAX);
-            let cap = |v: &Vec<i64>, lanes: usize| u32::try_from(v.capacity() / lanes).unwrap_or(u32::MAX);
+            let beats =
+                |v: &Vec<i64>, lanes: usize| u32::try_from(v.len() / lanes).unwrap_or(u32::MAX);
+            let cap = |v: &Vec<i64>, lanes: usize| {
+                u32::try_from(v.capacity() / lanes).unwrap_or(u32::MAX)
+            };
             let mut r = RunBuf {
                 conv1: conv1.as_mut_ptr(),
                 pool1: pool1.as_mut_ptr(),

@@ -2,9 +2,9 @@
 //! extremes, and u8 images with a share of edge patterns. Everything is a pure function of
 //! (seed, set, image), so any one image can be regenerated alone.
 
+use crate::mnist::{Image, PIXELS, SIDE};
 use crate::network::{IntType, Network, Op};
 use crate::weights::{self, Params, Which};
-use crate::mnist::{Image, PIXELS, SIDE};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -103,7 +103,8 @@ impl Params {
         }
         let mut out = Params { layers: vec![None; net.layers.len()] };
         for (i, l) in net.layers.iter().enumerate() {
-            let (Some((outs, per)), Some(a)) = (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
+            let (Some((outs, per)), Some(a)) =
+                (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
             else {
                 continue;
             };
@@ -162,7 +163,8 @@ impl Params {
         let mut sat = Vec::new();
         let mut out = Params { layers: vec![None; net.layers.len()] };
         for (i, l) in net.layers.iter().enumerate() {
-            let (Some((outs, per)), Some(a)) = (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
+            let (Some((outs, per)), Some(a)) =
+                (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
             else {
                 continue;
             };
@@ -223,7 +225,8 @@ pub fn param(net: &Network, i: usize, which: Which) -> &Param {
 pub fn file_names(net: &Network) -> Vec<String> {
     let mut v = Vec::new();
     for (i, l) in net.layers.iter().enumerate() {
-        let (Some((outs, per)), Some(a)) = (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
+        let (Some((outs, per)), Some(a)) =
+            (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
         else {
             continue;
         };

@@ -56,13 +56,18 @@ fn root() -> PathBuf {
 /// Copies rtl/*.v (and the testbench in rtl/tb/) into `dir` with one substitution applied
 /// to the design (which must apply exactly once).
 fn make_variant(v: &Variant, dir: &Path) {
+    make_variant_of(&[v], dir)
+}
+
+/// [`make_variant`] with several variants' substitutions applied together.
+fn make_variant_of(vs: &[&Variant], dir: &Path) {
     std::fs::create_dir_all(dir.join("tb")).unwrap();
     std::fs::copy(root().join("rtl/tb/cnn_tb.v"), dir.join("tb/cnn_tb.v")).unwrap();
     for e in std::fs::read_dir(root().join("rtl")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "v") {
             let mut text = std::fs::read_to_string(&p).unwrap();
-            if p.file_name().unwrap() == v.file {
+            for v in vs.iter().filter(|v| p.file_name().unwrap() == v.file) {
                 assert_eq!(
                     text.matches(v.from).count(),
                     1,
@@ -342,4 +347,51 @@ fn unique_init_lane_catches_a_missing_reset() {
         run_verify(&unique, &work.path().join("unique"), &["--quiet", "--limit", "200"]);
     assert_eq!(code, Some(1), "random initial state must expose it:\n{out}");
     assert_eq!(first.map(|f| f.0).as_deref(), Some("0"), "{out}");
+}
+
+/// Two independent bugs, conv1 (bias dropped) and the pooling (window off by one): end to
+/// end, only conv1 is the first bad layer and everything after it is red; judged on the
+/// RTL's own input, exactly conv1 and pool1 are wrong while fc1 and the class are right.
+#[test]
+fn two_independent_bugs_show_as_two_red_layers_on_their_own_input() {
+    let work = tempfile::tempdir().unwrap();
+    let rtl = work.path().join("rtl");
+    make_variant_of(&[&VARIANTS[0], &VARIANTS[1]], &rtl);
+    let bin = build("two_bugs", &rtl, &root().join("target/variants"));
+    let reports = work.path().join("reports");
+    let junit = work.path().join("junit.xml");
+    let (code, stdout, first) = run_verify(
+        &bin,
+        &reports,
+        &["--quiet", "--limit", "100", "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(first.map(|f| f.1).as_deref(), Some("conv1"), "{stdout}");
+    let layers = std::fs::read_to_string(reports.join("layers.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(layers.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (e2e, local) = (col("mismatching_elements"), col("local_mismatching_elements"));
+    let rows: Vec<(String, u64, u64)> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[e2e].parse().unwrap(), r[local].parse().unwrap())
+        })
+        .collect();
+    let get = |n: &str| rows.iter().find(|r| r.0 == n).unwrap().clone();
+    // End to end: conv1, pool1 and fc1 all differ.
+    assert!(get("conv1").1 > 0 && get("pool1").1 > 0 && get("fc1").1 > 0, "{layers}");
+    // On their own input: both buggy layers red, the correct ones green.
+    assert!(get("conv1").2 > 0, "conv1 local: {layers}");
+    assert!(get("pool1").2 > 0, "pool1 has a bug of its own: {layers}");
+    assert_eq!(get("fc1").2, 0, "fc1 is right on the RTL's own pool1: {layers}");
+    assert_eq!(get("class").2, 0, "the argmax is right on the RTL's own fc1: {layers}");
+    assert!(
+        stdout.contains("wrong on the RTL's own input (layer-local): conv1, pool1"),
+        "{stdout}"
+    );
+    // JUnit carries the layer-local verdict too.
+    let text = std::fs::read_to_string(&junit).unwrap();
+    assert!(text.contains("on the RTL's own input"), "{text}");
 }

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{generic_run as run, QuantWeights};
 use cnn_cosim::mnist::PIXELS;
 use cnn_cosim::reference::{argmax, idx};
+use common::{generic_run as run, QuantWeights};
 
 #[test]
 fn zero_image_gives_the_biases() {

@@ -88,7 +88,6 @@ impl QuantWeights {
     }
 }
 
-
 /// A value that did not fit in s8 and was clamped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saturation {
@@ -132,7 +131,6 @@ pub fn quantize_all(f: &OldFloat, rounding: Rounding) -> (QuantWeights, Vec<Satu
     q(FILES[5], &f.fc_bias, &mut out.fc_b);
     (out, sat)
 }
-
 
 impl QuantWeights {
     /// The same values as the generic [`Params`] of the seed network.
@@ -312,13 +310,13 @@ pub fn old_weight_set(seed: u64, set: u64) -> (QuantWeights, &'static str) {
     (w, kind)
 }
 
-
 /// The generic reference on the seed network, in the old [`Layers`] form (so the
 /// hand-computed tests of tests/reference.rs check the generic code).
 pub fn generic_run(w: &QuantWeights, x: &Image) -> Layers {
     let net = Network::seed();
     let out = cnn_cosim::reference::run(&net, &w.to_params(&net), x);
-    let mut l = Layers { conv1: [0; CONV_LEN], pool1: [0; POOL_LEN], fc1: [0; FC_OUT], class: out.class };
+    let mut l =
+        Layers { conv1: [0; CONV_LEN], pool1: [0; POOL_LEN], fc1: [0; FC_OUT], class: out.class };
     for (d, &s) in l.conv1.iter_mut().zip(&out.taps[0]) {
         *d = s as i32;
     }
