@@ -170,7 +170,7 @@ pub fn compare(
             };
             layer_beats(tap.shape, &expected.taps[t], &got.taps[t], |b, k, e, a| {
                 if rows.len() < max_rows {
-                    let (row, col) = if w > 0 { (b / w, b % w) } else { (b, 0) };
+                    let (row, col) = b.checked_div(w).map_or((b, 0), |r| (r, b % w));
                     rows.push(Mismatch { layer: t, channel: k, row, col, expected: e, actual: a });
                 }
             })

@@ -51,7 +51,7 @@ pub fn weight_set(net: &Network, seed: u64, set: u64) -> (Params, &'static str) 
             "all+127" => max,
             "all-128" => min,
             "alternating" => {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     max
                 } else {
                     min

@@ -9,7 +9,7 @@ use cnn_cosim::network::Network;
 use cnn_cosim::report::{Reports, Totals};
 
 /// The seed network's taps, by index.
-#[allow(non_snake_case)]
+#[allow(non_snake_case, non_upper_case_globals)]
 mod Layer {
     pub const Conv1: usize = 0;
     pub const Pool1: usize = 1;
@@ -118,7 +118,7 @@ fn result(
         rows: Vec::new(),
     };
     for m in &rows {
-        let l = m.layer as usize;
+        let l = m.layer;
         cmp.counts[l] += 1;
         if let (Some(e), Some(a)) = (m.expected, m.actual) {
             cmp.max_abs_diff[l] = cmp.max_abs_diff[l].max(e.abs_diff(a));
