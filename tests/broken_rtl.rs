@@ -393,5 +393,12 @@ fn two_independent_bugs_show_as_two_red_layers_on_their_own_input() {
     );
     // JUnit carries the layer-local verdict too.
     let text = std::fs::read_to_string(&junit).unwrap();
-    assert!(text.contains("on the RTL's own input"), "{text}");
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let message = |layer: &str| {
+        let case = doc.descendants().find(|n| n.attribute("name") == Some(layer)).unwrap();
+        let f = case.children().find(|c| c.has_tag_name("failure")).unwrap();
+        f.attribute("message").unwrap_or_default().to_string()
+    };
+    assert!(message("pool1").contains("differ on the RTL's own input"), "{text}");
+    assert!(message("fc1").contains("correct on the RTL's own input"), "{text}");
 }
