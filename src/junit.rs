@@ -8,8 +8,9 @@
 use crate::driver::ImageResult;
 use crate::network::Tap;
 use anyhow::{Context, Result};
-use std::fmt::Write as _;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
 struct Case {
@@ -37,14 +38,6 @@ pub struct JunitReport {
     taps: Vec<Tap>,
     suites: Vec<Suite>,
     path: std::path::PathBuf,
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 fn opt(v: Option<i64>) -> String {
@@ -117,35 +110,16 @@ impl JunitReport {
         }
     }
 
-    /// Writes the XML atomically; `repro` gives the command reproducing (set, image).
-    pub fn write(&self, path: &Path, repro: &dyn Fn(Option<u64>, usize) -> String) -> Result<()> {
-        let tests = self.taps.len() * self.suites.len();
-        let failures: usize =
-            self.suites.iter().map(|s| s.cases.iter().filter(|c| c.mismatching > 0).count()).sum();
-        let secs: f64 = self.suites.iter().map(|s| s.secs).sum();
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            x,
-            "<testsuites name=\"cnn-cosim verify\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{secs:.3}\">"
-        );
+    /// The report as JUnit XML (quick-junit); `repro` gives the command reproducing
+    /// (set, image).
+    pub fn to_xml(&self, repro: &dyn Fn(Option<u64>, usize) -> String) -> Result<String> {
+        let mut report = Report::new("cnn-cosim verify");
         for s in &self.suites {
-            let f = s.cases.iter().filter(|c| c.mismatching > 0).count();
-            let _ = writeln!(
-                x,
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
-                xml(&s.name),
-                self.taps.len(),
-                s.secs
-            );
+            let mut suite = TestSuite::new(s.name.as_str());
+            suite.set_time(Duration::from_secs_f64(s.secs));
             for (tap, c) in self.taps.iter().zip(&s.cases) {
-                let _ = write!(
-                    x,
-                    "    <testcase classname=\"cnn-cosim.{}\" name=\"{}\" time=\"0\"",
-                    xml(&s.name),
-                    xml(&tap.name)
-                );
-                match &c.first {
-                    None => x.push_str("/>\n"),
+                let status = match &c.first {
+                    None => TestCaseStatus::success(),
                     Some((set, image, what)) => {
                         let total = s.images * tap.shape.len() as u64;
                         let timeouts = if tap.is_class && s.timeouts > 0 {
@@ -159,27 +133,34 @@ impl JunitReport {
                         } else {
                             format!("; {} differ on the RTL's own input", c.local)
                         };
-                        let message = format!(
-                            "{} of {total} {} elements differ in {} of {} images{timeouts}{local}",
-                            c.mismatching, tap.name, c.images, s.images
-                        );
-                        let body = format!(
-                            "first mismatch: image {image}, layer {}, {what}\nreproduce: {}",
-                            tap.name,
-                            repro(*set, *image)
-                        );
-                        let _ = writeln!(
-                            x,
-                            ">\n      <failure type=\"mismatch\" message=\"{}\">{}</failure>\n    </testcase>",
-                            xml(&message),
-                            xml(&body)
-                        );
+                        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        st.set_type("mismatch")
+                            .set_message(format!(
+                                "{} of {total} {} elements differ in {} of {} images{timeouts}{local}",
+                                c.mismatching, tap.name, c.images, s.images
+                            ))
+                            .set_description(format!(
+                                "first mismatch: image {image}, layer {}, {what}\nreproduce: {}",
+                                tap.name,
+                                repro(*set, *image)
+                            ));
+                        st
                     }
-                }
+                };
+                let mut case = TestCase::new(tap.name.as_str(), status);
+                case.set_classname(format!("cnn-cosim.{}", s.name)).set_time(Duration::ZERO);
+                suite.add_test_case(case);
             }
-            x.push_str("  </testsuite>\n");
+            report.add_test_suite(suite);
         }
-        x.push_str("</testsuites>\n");
+        let secs: f64 = self.suites.iter().map(|s| s.secs).sum();
+        report.set_time(Duration::from_secs_f64(secs));
+        report.to_string().context("cannot serialise the JUnit report")
+    }
+
+    /// Writes the XML atomically; `repro` gives the command reproducing (set, image).
+    pub fn write(&self, path: &Path, repro: &dyn Fn(Option<u64>, usize) -> String) -> Result<()> {
+        let x = self.to_xml(repro)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create directory", dir.display()))?;
