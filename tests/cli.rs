@@ -276,3 +276,82 @@ fn random_campaign_shards_merge_to_the_single_run() {
     let o = verify(&["--shard", "3/2"], d.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cnn-cosim")).current_dir(root()).args(args).output().unwrap()
+}
+
+#[test]
+fn net_show_prints_the_bounds_of_both_networks() {
+    let o = cli(&["net", "show"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("network seed"), "{t}");
+    assert!(t.contains("-293,901,184") && t.contains("30 bits signed / 30 bits signed"), "{t}");
+    let o = cli(&["net", "show", "vectors/networks/two_conv.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("12 bits signed / 12 bits signed, saturated"), "{}", text(&o));
+}
+
+#[test]
+fn bad_network_descriptions_exit_2_with_one_line_and_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(root().join("vectors/networks/seed.toml")).unwrap();
+    let cases = [
+        (
+            "unknown_op.toml",
+            seed.replace("op = \"relu\"", "op = \"softmax\""),
+            "unknown op \"softmax\"",
+        ),
+        (
+            "chain.toml",
+            seed.replace("in = 363", "in = 48"),
+            "in = 48, but the layer before it gives 363",
+        ),
+        (
+            "overflow.toml",
+            seed.replace("out_bits = 23", "out_bits = 20"),
+            "out_bits = 20 (signed) can overflow",
+        ),
+        ("key.toml", seed.replace("padding = 0", "pading = 0"), "unknown field `pading`"),
+    ];
+    for (name, body, want) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let r = tempfile::tempdir().unwrap();
+        let o = verify(&["--net", path.to_str().unwrap(), "--limit", "5"], r.path());
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+        assert!(err.contains(path.to_str().unwrap()) && err.contains(want), "{name}: {err}");
+        assert!(files(r.path()).is_empty(), "{name}: {:?}", files(r.path()));
+        // The same check stops every other command that reads a network.
+        let o = cli(&["net", "show", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+    }
+}
+
+#[test]
+fn a_network_the_built_in_rtl_does_not_tap_is_refused() {
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--net", "two_conv", "--limit", "5"], r.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("two_conv") && err.contains("built-in RTL"), "{err}");
+    assert!(files(r.path()).is_empty());
+}
+
+#[test]
+fn an_arithmetic_variant_runs_against_the_seed_rtl_and_is_caught() {
+    // seed_half_up taps the same layers as rtl/, but rounds and saturates conv1 differently:
+    // the description is the contract, so the RTL (floor, 14 bits) must fail at conv1.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--net", "seed_half_up", "--limit", "20", "--quiet"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("first failure: image 0, layer conv1"), "{}", text(&o));
+    assert!(
+        text(&o).contains("reproduce it alone: cnn-cosim verify --net seed_half_up --image 0"),
+        "{}",
+        text(&o)
+    );
+}

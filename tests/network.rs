@@ -259,3 +259,41 @@ fn bad_weight_files_name_the_file() {
     let e = format!("{:#}", Params::load(&net6, d6.path()).unwrap_err());
     assert!(e.contains("fc_weight.mem:1:1: \"40\" is outside the declared 6 bits signed"), "{e}");
 }
+
+#[test]
+fn random_weight_sets_fit_any_network() {
+    use cnn_cosim::stimulus;
+    let net = Network::find("two_conv").unwrap();
+    let (fc, _) = layer(&net, "fc1");
+    for set in 0..8 {
+        let (w, kind) = stimulus::weight_set(&net, 3, set);
+        // Every value within its declared width; every parametrized layer filled.
+        let reloaded = {
+            let d = tempfile::tempdir().unwrap();
+            w.save(&net, d.path()).unwrap();
+            Params::load(&net, d.path()).unwrap()
+        };
+        assert_eq!(reloaded, w, "{kind}: the files hold exactly the set");
+        let lp = w.layer(fc);
+        match kind {
+            "all+127" => assert!(lp.weight.iter().all(|&v| v == 127)),
+            "all-128" => assert!(lp.bias.iter().all(|&v| v == -128)),
+            "ties-all" => {
+                for o in 1..10 {
+                    assert_eq!(lp.weight[o * 48..(o + 1) * 48], lp.weight[..48], "row {o}");
+                }
+                for i in 0..20 {
+                    let out = reference::run(&net, &w, &stimulus::image(3, set, i));
+                    assert_eq!(out.class, 0, "all logits tie: image {i}");
+                    assert!(out.tie());
+                }
+            }
+            "ties-pair" => assert_eq!(lp.weight[2 * 48..3 * 48], lp.weight[7 * 48..8 * 48]),
+            _ => {}
+        }
+    }
+    // The all+127 set on the all-255 image (image 1) drives conv1 and conv2 into saturation.
+    let (w, _) = stimulus::weight_set(&net, 3, 0);
+    let out = reference::run(&net, &w, &stimulus::image(3, 0, 1));
+    assert!(out.taps[0].iter().all(|&v| v == 2047) && out.taps[2].iter().all(|&v| v == 2047));
+}
