@@ -694,8 +694,8 @@ pub fn eval(net: &Network, mnist_dir: &Path, weights: &Path) -> Result<()> {
     let test = mnist::load(mnist_dir, Split::Test)?;
     let params = Params::load(net, weights)?;
     let fw = load_float(net, weights)?;
-    let fixed: Vec<u8> =
-        test.images.par_iter().map(|img| reference::run(net, &params, img).class).collect();
+    let model = reference::Model::new(net, &params);
+    let fixed: Vec<u8> = test.images.par_iter().map(|img| model.run(img).class).collect();
     let n = test.len() as u64;
     let fixed_ok = fixed.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
     println!("network {} ({}), weights {}", net.name, net.source, weights.display());

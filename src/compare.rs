@@ -6,9 +6,8 @@
 //! layer computed from the RTL's own previous tap, so a layer is judged on the input it was
 //! given and two independent bugs show as two red layers.
 
-use crate::network::{Network, Shape, Tap};
-use crate::reference::{self, Outputs};
-use crate::weights::Params;
+use crate::network::{Shape, Tap};
+use crate::reference::{Model, Outputs};
 
 /// Every tap beat the RTL produced for one image, in arrival order.
 #[derive(Debug, Clone, Default)]
@@ -129,9 +128,8 @@ fn as_tensor(shape: Shape, got: &[i64], expected: &[i64]) -> Vec<i64> {
 /// Compares every tapped layer of one image, end to end and on the RTL's own input; keeps
 /// at most `max_rows` mismatch rows.
 pub fn compare(
-    net: &Network,
+    model: &Model,
     taps: &[Tap],
-    params: &Params,
     expected: &Outputs,
     got: &Capture,
     max_rows: usize,
@@ -183,7 +181,7 @@ pub fn compare(
             Some(p) if out.counts[p] > 0 => {
                 let prev = &taps[p];
                 let input = as_tensor(prev.shape, &got.taps[p], &expected.taps[p]);
-                let local = reference::run_layers(net, params, prev.layer + 1, tap.layer, &input);
+                let local = model.run_layers(prev.layer + 1, tap.layer, &input);
                 if tap.is_class {
                     let a = got.class.map(i64::from);
                     if a != Some(local[0]) {

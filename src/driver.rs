@@ -161,16 +161,16 @@ pub struct Stimulus<'a> {
     pub first: usize,
 }
 
-/// The reference side of a run: the network, its integer weights and its taps.
+/// The reference side of a run: the network with its integer weights, and its taps.
 pub struct Reference<'a> {
     pub net: &'a Network,
-    pub params: &'a Params,
+    pub model: reference::Model<'a>,
     pub taps: Vec<Tap>,
 }
 
 impl<'a> Reference<'a> {
     pub fn new(net: &'a Network, params: &'a Params) -> Reference<'a> {
-        Reference { net, params, taps: net.taps() }
+        Reference { net, model: reference::Model::new(net, params), taps: net.taps() }
     }
 }
 
@@ -555,8 +555,8 @@ fn finish(
     timed_out: bool,
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
-    let expected = reference::run(rf.net, rf.params, img);
-    let cmp = compare(rf.net, &rf.taps, rf.params, &expected, &p.cap, sh.cfg.max_rows);
+    let expected = rf.model.run(img);
+    let cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
     let index = sh.stim.first + p.i;
     ImageResult {
         index,

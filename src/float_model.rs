@@ -292,13 +292,259 @@ pub fn argmax(v: &[f32]) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     #[cfg(feature = "train")]
-    use candle_core::{Device, Tensor};
+    use crate::mnist::Image;
+    #[cfg(feature = "train")]
+    use candle_core::Device;
 
-    fn sample_weights(seed: u32) -> FloatWeights {
-        // Small deterministic pseudo-random values in about ±0.3.
+    /// Networks the forward passes are checked on: the seed, two_conv, and three test-local
+    /// ones covering what those two do not (padding, stride, a non-square kernel, no bias, a
+    /// conv straight after a conv, a pool with stride ≠ kernel, a pool on the image, an hwc
+    /// flatten, a flatten that reorders, linear → relu → linear, a linear on the image).
+    pub(crate) fn test_networks() -> Vec<Network> {
+        let two_conv = if Path::new("vectors/networks/two_conv.toml").is_file() {
+            Network::find("two_conv").unwrap()
+        } else {
+            Network::parse("test two_conv", TWO_CONV).unwrap()
+        };
+        vec![
+            Network::seed(),
+            two_conv,
+            Network::parse("test odd", ODD).unwrap(),
+            Network::parse("test pool_first", POOL_FIRST).unwrap(),
+            Network::parse("test linear_only", LINEAR_ONLY).unwrap(),
+        ]
+    }
+
+    /// The `[input]` table every test network starts with.
+    macro_rules! input {
+        () => {
+            r#"
+            [input]
+            shape = [1, 28, 28]
+            bits = 8
+            signed = false
+            dataset = "mnist"
+            "#
+        };
+    }
+
+    /// Used when vectors/networks/two_conv.toml is absent.
+    const TWO_CONV: &str = concat!(
+        "name = \"two_conv\"\n",
+        input!(),
+        r#"
+        [[layer]]
+        name = "conv1"
+        op = "conv2d"
+        in_channels = 1
+        out_channels = 3
+        kernel = 5
+        weight = { bits = 8, signed = true, frac_bits = 7, file = "c1_{o}.mem" }
+        bias = { bits = 8, signed = true, frac_bits = 7, shift = 8, file = "c1_b.mem" }
+        shift = 8
+        rounding = "floor"
+        out_bits = 12
+        out_signed = true
+        overflow = "saturate"
+        [[layer]]
+        name = "maxpool1"
+        op = "maxpool"
+        kernel = 2
+        [[layer]]
+        name = "pool1"
+        op = "relu"
+        [[layer]]
+        name = "conv2"
+        op = "conv2d"
+        in_channels = 3
+        out_channels = 3
+        kernel = 5
+        weight = { bits = 8, signed = true, frac_bits = 7, file = "c2_{o}.mem" }
+        bias = { bits = 8, signed = true, frac_bits = 7, shift = 7, file = "c2_b.mem" }
+        shift = 7
+        rounding = "half_up"
+        out_bits = 12
+        out_signed = true
+        overflow = "saturate"
+        [[layer]]
+        name = "maxpool2"
+        op = "maxpool"
+        kernel = 2
+        [[layer]]
+        name = "pool2"
+        op = "relu"
+        [[layer]]
+        name = "flatten"
+        op = "flatten"
+        order = "chw"
+        [[layer]]
+        name = "fc1"
+        op = "linear"
+        in = 48
+        out = 10
+        weight = { bits = 8, signed = true, frac_bits = 7, file = "fc_{o}.mem" }
+        bias = { bits = 8, signed = true, frac_bits = 7, shift = 7, file = "fc_b.mem" }
+        shift = 7
+        rounding = "half_up"
+        out_bits = 18
+        out_signed = true
+        [[layer]]
+        name = "class"
+        op = "argmax"
+        "#
+    );
+
+    /// Layer snippets: a conv/linear's arithmetic, wide and saturating so any shape is valid.
+    macro_rules! arith {
+        ($w:literal) => {
+            concat!(
+                "weight = { bits = 8, signed = true, frac_bits = 7, file = \"",
+                $w,
+                "_{o}.mem\" }\nout_bits = 40\nout_signed = true\noverflow = \"saturate\"\n"
+            )
+        };
+        ($w:literal, bias) => {
+            concat!(
+                arith!($w),
+                "bias = { bits = 8, signed = true, frac_bits = 7, file = \"",
+                $w,
+                "_b.mem\" }\n"
+            )
+        };
+    }
+
+    const ODD: &str = concat!(
+        "name = \"odd\"\n",
+        input!(),
+        r#"
+        [[layer]]
+        name = "c1"
+        op = "conv2d"
+        in_channels = 1
+        out_channels = 2
+        kernel = [3, 4]
+        stride = 2
+        padding = 1
+        "#,
+        arith!("c1"),
+        r#"
+        [[layer]]
+        name = "c2"
+        op = "conv2d"
+        in_channels = 2
+        out_channels = 3
+        kernel = 3
+        padding = 1
+        "#,
+        arith!("c2", bias),
+        r#"
+        [[layer]]
+        name = "r2"
+        op = "relu"
+        [[layer]]
+        name = "p2"
+        op = "maxpool"
+        kernel = 3
+        stride = 2
+        [[layer]]
+        name = "flat"
+        op = "flatten"
+        order = "hwc"
+        [[layer]]
+        name = "fc1"
+        op = "linear"
+        in = 108
+        out = 16
+        "#,
+        arith!("fc1", bias),
+        r#"
+        [[layer]]
+        name = "r3"
+        op = "relu"
+        [[layer]]
+        name = "fc2"
+        op = "linear"
+        in = 16
+        out = 10
+        "#,
+        arith!("fc2"),
+        r#"
+        [[layer]]
+        name = "class"
+        op = "argmax"
+        "#
+    );
+
+    const POOL_FIRST: &str = concat!(
+        "name = \"pool_first\"\n",
+        input!(),
+        r#"
+        [[layer]]
+        name = "p0"
+        op = "maxpool"
+        kernel = 2
+        [[layer]]
+        name = "c1"
+        op = "conv2d"
+        in_channels = 1
+        out_channels = 2
+        kernel = 3
+        stride = 2
+        "#,
+        arith!("c1", bias),
+        r#"
+        [[layer]]
+        name = "flat"
+        op = "flatten"
+        [[layer]]
+        name = "fc"
+        op = "linear"
+        in = 72
+        out = 10
+        "#,
+        arith!("fc", bias),
+        r#"
+        [[layer]]
+        name = "class"
+        op = "argmax"
+        "#
+    );
+
+    const LINEAR_ONLY: &str = concat!(
+        "name = \"linear_only\"\n",
+        input!(),
+        r#"
+        [[layer]]
+        name = "flat"
+        op = "flatten"
+        order = "hwc"
+        [[layer]]
+        name = "fc"
+        op = "linear"
+        in = 784
+        out = 10
+        "#,
+        arith!("fc", bias),
+        r#"
+        [[layer]]
+        name = "class"
+        op = "argmax"
+        "#
+    );
+
+    #[test]
+    fn test_networks_parse() {
+        let nets = test_networks();
+        assert_eq!(nets[1].layers.len(), 9);
+        assert_eq!(nets[2].layers[1].output, Shape::Map { c: 3, h: 14, w: 14 });
+        assert_eq!(nets[3].layers[1].input, Shape::Map { c: 1, h: 14, w: 14 });
+    }
+
+    /// Small deterministic pseudo-random values in about ±0.3, for every tensor of `net`.
+    pub(crate) fn sample_weights(net: &Network, seed: u32) -> FloatWeights {
         let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         let mut next = move || {
             s ^= s << 13;
@@ -306,17 +552,19 @@ mod tests {
             s ^= s << 5;
             (s as f32 / u32::MAX as f32 - 0.5) * 0.6
         };
-        FloatWeights {
-            conv1_weight: (0..147).map(|_| next()).collect(),
-            conv1_bias: (0..3).map(|_| next()).collect(),
-            fc_weight: (0..3630).map(|_| next()).collect(),
-            fc_bias: (0..10).map(|_| next()).collect(),
-        }
+        let tensors = spec(net)
+            .into_iter()
+            .map(|(name, shape)| {
+                let data = (0..shape.iter().product()).map(|_| next()).collect();
+                Tensor { name, shape, data }
+            })
+            .collect();
+        FloatWeights { tensors }
     }
 
+    /// A blank image, a saturated one, and a few structured patterns.
     #[cfg(feature = "train")]
     fn sample_images() -> Vec<Image> {
-        // A blank image, a saturated one, and a few structured patterns.
         let mut imgs = vec![[0u8; 784], [255u8; 784]];
         for n in 0..4u32 {
             let mut img = [0u8; 784];
@@ -343,16 +591,49 @@ mod tests {
     }
 
     #[test]
+    fn spec_of_seed_and_two_conv() {
+        let names = |net: &Network| -> Vec<(String, Vec<usize>)> { spec(net) };
+        assert_eq!(
+            names(&Network::seed()),
+            vec![
+                ("conv1.weight".to_string(), vec![3, 1, 7, 7]),
+                ("conv1.bias".to_string(), vec![3]),
+                ("fc_1.weight".to_string(), vec![10, 363]),
+                ("fc_1.bias".to_string(), vec![10]),
+            ]
+        );
+        let two = &test_networks()[1];
+        let shapes: Vec<Vec<usize>> = spec(two).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            shapes,
+            vec![vec![3, 1, 5, 5], vec![3], vec![3, 3, 5, 5], vec![3], vec![10, 48], vec![10]]
+        );
+        // No bias, no tensor.
+        let odd = &test_networks()[2];
+        let names: Vec<String> = spec(odd).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["c1.weight", "c2.weight", "c2.bias", "fc1.weight", "fc1.bias", "fc2.weight"]
+        );
+    }
+
+    #[test]
     fn save_load_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/model.safetensors");
-        let w = sample_weights(7);
+        for net in test_networks() {
+            let w = sample_weights(&net, 7);
+            w.save(&path).unwrap();
+            assert_eq!(FloatWeights::load(&net, &path).unwrap(), w, "{}", net.name);
+        }
+        let net = Network::seed();
+        let w = sample_weights(&net, 7);
         w.save(&path).unwrap();
-        assert_eq!(FloatWeights::load(&path).unwrap(), w);
+        assert_eq!(FloatWeights::load(&net, &path).unwrap(), w);
         // Overwrite in place; no temporary files left behind.
-        let w2 = sample_weights(8);
+        let w2 = sample_weights(&net, 8);
         w2.save(&path).unwrap();
-        assert_eq!(FloatWeights::load(&path).unwrap(), w2);
+        assert_eq!(FloatWeights::load(&net, &path).unwrap(), w2);
         let names: Vec<_> =
             fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec!["model.safetensors"]);
@@ -361,6 +642,9 @@ mod tests {
         let st = SafeTensors::deserialize(&bytes).unwrap();
         assert_eq!(st.tensor("fc_1.weight").unwrap().shape(), &[10, 363]);
         assert_eq!(st.tensor("conv1.weight").unwrap().shape(), &[3, 1, 7, 7]);
+        // Another network's weights are refused.
+        let msg = format!("{:#}", FloatWeights::load(&test_networks()[1], &path).unwrap_err());
+        assert!(msg.contains("unexpected tensor(s) fc_1.bias, fc_1.weight"), "{msg}");
     }
 
     #[test]
@@ -376,7 +660,7 @@ mod tests {
                 ("fc_1.bias", Dtype::F32, vec![10], f32_bytes(10)),
             ],
         );
-        let msg = format!("{:#}", FloatWeights::load(&path).unwrap_err());
+        let msg = format!("{:#}", FloatWeights::load(&Network::seed(), &path).unwrap_err());
         assert!(!msg.contains('\n'), "{msg}");
         assert!(msg.contains("bad.safetensors"), "{msg}");
         assert!(msg.contains("conv1.weight") && msg.contains("[3, 7, 7]"), "{msg}");
@@ -394,7 +678,7 @@ mod tests {
                 ("fc_1.bias", Dtype::F32, vec![10], f32_bytes(10)),
             ]
         };
-        let err = |p: &Path| format!("{:#}", FloatWeights::load(p).unwrap_err());
+        let err = |p: &Path| format!("{:#}", FloatWeights::load(&Network::seed(), p).unwrap_err());
 
         let mut t = good();
         t.remove(3);
@@ -427,35 +711,180 @@ mod tests {
         assert!(msg.contains("absent.safetensors: cannot read"), "{msg}");
     }
 
-    /// The same network written with candle's stock layers.
+    /// `net` written with candle's own ops: the logits `[B, classes]` for `imgs`, with the
+    /// parameters `params` given in [`spec`] order (so they can be `Var`s).
+    ///
+    /// With `differentiable` false these are candle's stock layers (`conv2d`,
+    /// `max_pool2d_with_stride`, `relu`, `flatten`/`permute`, `matmul`). Their backward is not
+    /// a usable reference: candle's max-pool backward sends a unique max ¼ of the gradient
+    /// through a 2×2 window and has none for stride ≠ kernel, and its conv2d backward fails for
+    /// a non-square kernel with stride 2 (the input gradient's width comes out one too wide).
+    /// With `differentiable` true, conv2d is a sum over kernel taps of strided
+    /// `index_select`s times the tap's weights ([`tap_conv`]) and max-pool a max over the
+    /// stacked window elements ([`window_max`]): the same values, and a backward that is exact
+    /// away from max-pool ties.
     #[cfg(feature = "train")]
-    fn candle_logits(w: &FloatWeights, imgs: &[Image]) -> Vec<Vec<f32>> {
+    pub(crate) fn stock_logits(
+        net: &Network,
+        params: &[candle_core::Tensor],
+        imgs: &[&Image],
+        differentiable: bool,
+    ) -> candle_core::Tensor {
         let dev = Device::Cpu;
+        let spec = spec(net);
+        let param = |name: String| spec.iter().position(|(n, _)| *n == name).map(|i| &params[i]);
         let x: Vec<f32> = imgs.iter().flat_map(|i| i.iter().map(|&p| p as f32 / 255.0)).collect();
-        let x = Tensor::from_vec(x, (imgs.len(), 1, 28, 28), &dev).unwrap();
-        let cw = Tensor::from_vec(w.conv1_weight.clone(), (3, 1, 7, 7), &dev).unwrap();
-        let cb = Tensor::from_vec(w.conv1_bias.clone(), (1, 3, 1, 1), &dev).unwrap();
-        let fw = Tensor::from_vec(w.fc_weight.clone(), (10, 363), &dev).unwrap();
-        let fb = Tensor::from_vec(w.fc_bias.clone(), 10, &dev).unwrap();
-        let h = x.conv2d(&cw, 0, 1, 1, 1).unwrap().broadcast_add(&cb).unwrap();
-        let h = h.max_pool2d(2).unwrap().relu().unwrap().flatten_from(1).unwrap();
-        let y = h.matmul(&fw.t().unwrap()).unwrap().broadcast_add(&fb).unwrap();
-        y.to_vec2().unwrap()
+        let mut x = candle_core::Tensor::from_vec(x, (imgs.len(), 1, 28, 28), &dev).unwrap();
+        for l in &net.layers {
+            let weight = param(format!("{}.weight", l.param));
+            let bias = param(format!("{}.bias", l.param));
+            x = match &l.op {
+                Op::Conv2d { stride, padding, out_channels, .. } => {
+                    let w = weight.unwrap();
+                    let y = if differentiable {
+                        tap_conv(&x, w, *stride, *padding, l.output)
+                    } else {
+                        x.conv2d(w, *padding, *stride, 1, 1).unwrap()
+                    };
+                    match bias {
+                        Some(b) => {
+                            y.broadcast_add(&b.reshape((1, *out_channels, 1, 1)).unwrap()).unwrap()
+                        }
+                        None => y,
+                    }
+                }
+                Op::MaxPool { kernel, stride } if differentiable => {
+                    window_max(&x, *kernel, *stride)
+                }
+                Op::MaxPool { kernel, stride } => {
+                    x.max_pool2d_with_stride(*kernel, *stride).unwrap()
+                }
+                Op::Relu => x.relu().unwrap(),
+                Op::Flatten { order: FlattenOrder::Chw } => x.flatten_from(1).unwrap(),
+                Op::Flatten { order: FlattenOrder::Hwc } => {
+                    x.permute((0, 2, 3, 1)).unwrap().flatten_from(1).unwrap()
+                }
+                Op::Linear { .. } => {
+                    let y = x.matmul(&weight.unwrap().t().unwrap()).unwrap();
+                    match bias {
+                        Some(b) => y.broadcast_add(b).unwrap(),
+                        None => y,
+                    }
+                }
+                Op::Argmax => return x,
+            };
+        }
+        unreachable!("a network ends with an argmax")
+    }
+
+    /// The indices `d, d + stride, …` (`n` of them): a strided slice for `index_select`.
+    #[cfg(feature = "train")]
+    fn strided(n: usize, stride: usize, d: usize) -> candle_core::Tensor {
+        let v: Vec<u32> = (0..n).map(|i| (i * stride + d) as u32).collect();
+        candle_core::Tensor::from_vec(v, n, &Device::Cpu).unwrap()
+    }
+
+    /// conv2d `[B, C, H, W]` × `[O, C, kh, kw]` as `Σ_(i,j) x[:, :, i::s, j::s] · w[:, :, i, j]`
+    /// on the zero-padded input.
+    #[cfg(feature = "train")]
+    fn tap_conv(
+        x: &candle_core::Tensor,
+        w: &candle_core::Tensor,
+        stride: usize,
+        padding: usize,
+        out: Shape,
+    ) -> candle_core::Tensor {
+        let Shape::Map { h: oh, w: ow, .. } = out else { unreachable!("a conv gives a map") };
+        let (o, c, kh, kw) = w.dims4().unwrap();
+        let x = x.pad_with_zeros(2, padding, padding).unwrap().pad_with_zeros(3, padding, padding);
+        let x = x.unwrap();
+        let b = x.dim(0).unwrap();
+        let mut y: Option<candle_core::Tensor> = None;
+        for i in 0..kh {
+            let rows = x.index_select(&strided(oh, stride, i), 2).unwrap();
+            for j in 0..kw {
+                let xs = rows.index_select(&strided(ow, stride, j), 3).unwrap(); // [B, C, oh, ow]
+                let xs = xs.permute((0, 2, 3, 1)).unwrap().reshape((b * oh * ow, c)).unwrap();
+                let wij = w.narrow(2, i, 1).unwrap().narrow(3, j, 1).unwrap().reshape((o, c));
+                let term = xs.matmul(&wij.unwrap().t().unwrap()).unwrap(); // [B·oh·ow, O]
+                y = Some(match y {
+                    None => term,
+                    Some(acc) => (acc + term).unwrap(),
+                });
+            }
+        }
+        let y = y.unwrap().reshape((b, oh, ow, o)).unwrap();
+        y.permute((0, 3, 1, 2)).unwrap().contiguous().unwrap()
+    }
+
+    /// Max-pool as the max over the stacked window elements (`index_select`, `stack`, `max`).
+    #[cfg(feature = "train")]
+    fn window_max(x: &candle_core::Tensor, kernel: usize, stride: usize) -> candle_core::Tensor {
+        let (_, _, h, w) = x.dims4().unwrap();
+        let (oh, ow) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1);
+        let mut parts = Vec::new();
+        for dr in 0..kernel {
+            let rows = x.index_select(&strided(oh, stride, dr), 2).unwrap();
+            for dc in 0..kernel {
+                parts.push(rows.index_select(&strided(ow, stride, dc), 3).unwrap());
+            }
+        }
+        candle_core::Tensor::stack(&parts, 0).unwrap().max(0).unwrap()
+    }
+
+    #[test]
+    #[cfg(feature = "train")]
+    fn window_max_is_max_pool() {
+        let mut s = 1u32;
+        let v: Vec<f32> = (0..2 * 3 * 9 * 8)
+            .map(|_| {
+                s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (s >> 8) as f32
+            })
+            .collect();
+        let x = candle_core::Tensor::from_vec(v, (2, 3, 9, 8), &Device::Cpu).unwrap();
+        for (k, st) in [(2, 2), (3, 2), (3, 3), (2, 1)] {
+            let a: Vec<f32> = window_max(&x, k, st).flatten_all().unwrap().to_vec1().unwrap();
+            let b = x.max_pool2d_with_stride(k, st).unwrap();
+            assert_eq!(a, b.flatten_all().unwrap().to_vec1::<f32>().unwrap(), "{k} {st}");
+        }
     }
 
     #[test]
     #[cfg(feature = "train")]
     fn plain_forward_matches_candle() {
         let imgs = sample_images();
-        for seed in 0..3 {
-            let w = sample_weights(seed);
-            let reference = candle_logits(&w, &imgs);
-            for (img, want) in imgs.iter().zip(&reference) {
-                let got = w.logits(img);
-                for (g, r) in got.iter().zip(want) {
-                    assert!((g - r).abs() < 1e-4, "{got:?} vs {want:?}");
+        let refs: Vec<&Image> = imgs.iter().collect();
+        for net in test_networks() {
+            for seed in 0..3 {
+                let w = sample_weights(&net, seed);
+                let params: Vec<candle_core::Tensor> = w
+                    .tensors
+                    .iter()
+                    .map(|t| {
+                        candle_core::Tensor::from_vec(t.data.clone(), &t.shape[..], &Device::Cpu)
+                            .unwrap()
+                    })
+                    .collect();
+                let reference: Vec<Vec<f32>> =
+                    stock_logits(&net, &params, &refs, false).to_vec2().unwrap();
+                let differentiable: Vec<Vec<f32>> =
+                    stock_logits(&net, &params, &refs, true).to_vec2().unwrap();
+                for (want, d) in reference.iter().zip(&differentiable) {
+                    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                    for (r, d) in want.iter().zip(d) {
+                        assert!((r - d).abs() < 1e-5 * scale, "{}: {want:?} vs {d:?}", net.name);
+                    }
                 }
-                assert_eq!(w.classify(img) as usize, argmax(want));
+                for (img, want) in imgs.iter().zip(&reference) {
+                    let got = w.logits(&net, img);
+                    assert_eq!(got.len(), net.classes());
+                    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                    for (g, r) in got.iter().zip(want) {
+                        assert!((g - r).abs() < 1e-5 * scale, "{}: {got:?} vs {want:?}", net.name);
+                    }
+                    assert_eq!(w.classify(&net, img) as usize, argmax(want), "{}", net.name);
+                }
             }
         }
     }

@@ -71,6 +71,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
     rtl::check_taps(&net)?;
     let params = Params::load(&net, &a.weights)?;
     let taps = net.taps();
+    let model = reference::Model::new(&net, &params);
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
         bail!("--start {} --limit {} selects no test image", a.start, a.limit);
@@ -126,9 +127,9 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
     let mut bad_images = 0;
     let mut first_bad = None;
     for (i, img) in test.images[a.start..end].iter().enumerate() {
-        let expected = reference::run(&net, &params, img);
+        let expected = model.run(img);
         let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
-        let cmp = compare(&net, &taps, &params, &expected, &got, 0);
+        let cmp = compare(&model, &taps, &expected, &got, 0);
         for (c, n) in counts.iter_mut().zip(&cmp.counts) {
             *c += n;
         }

@@ -1026,7 +1026,8 @@ mod tests {
 
     #[test]
     fn needed_widths() {
-        assert_eq!(IntType::needed(-32_640, 32_385), IntType { bits: 17, signed: true });
+        assert_eq!(IntType::needed(-32_640, 32_385), IntType { bits: 16, signed: true });
+        assert_eq!(IntType::needed(-32_769, 0), IntType { bits: 17, signed: true });
         assert_eq!(IntType::needed(0, 6325), IntType { bits: 13, signed: false });
         assert_eq!(IntType::needed(0, 9), IntType { bits: 4, signed: false });
         assert_eq!(IntType::needed(-8192, 8191), IntType { bits: 14, signed: true });

@@ -6,7 +6,7 @@
 //! partial sum fits, and in `i64` otherwise; both are exact (the description was rejected if
 //! the accumulator could exceed 64 bits).
 
-use crate::network::{Arith, FlattenOrder, Network, Op, Shape};
+use crate::network::{Arith, FlattenOrder, Network, Op, Rounding, Shape};
 use crate::weights::Params;
 use std::ops::{AddAssign, Mul};
 
@@ -44,139 +44,167 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u8 {
     best as u8
 }
 
-/// Runs the network on one image (`net.input_len()` values).
-pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
-    let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
-    let mut taps = Vec::new();
-    let mut logits = Vec::new();
-    let mut class = 0;
-    for (i, l) in net.layers.iter().enumerate() {
-        if l.op == Op::Argmax {
-            class = argmax(&x);
-            logits = x;
-            taps.push(vec![class as i64]);
-            break;
-        }
-        x = apply(net, params, i, &x);
-        if l.tap {
-            taps.push(x.clone());
-        }
-    }
-    Outputs { taps, logits, class }
+/// A network with its weights, ready to run: weights narrowed to `i32` once for the layers
+/// whose bounds allow it, biases pre-shifted.
+pub struct Model<'a> {
+    pub net: &'a Network,
+    pub params: &'a Params,
+    /// Per layer: `i32` weights when the `i32` kernel is exact there.
+    w32: Vec<Option<Vec<i32>>>,
+    /// Per layer: `b << bias_shift` per output (empty for layers without parameters).
+    bias: Vec<Vec<i64>>,
 }
 
-/// Runs layers `from..=to` on `x`, the input of layer `from`; returns layer `to`'s output
-/// (for the argmax, the class as one value). The layer-local verdict: a layer's reference
-/// computed from the RTL's own previous tap.
-pub fn run_layers(net: &Network, params: &Params, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
-    let mut cur = x.to_vec();
-    for i in from..=to {
-        cur = match net.layers[i].op {
-            Op::Argmax => vec![argmax(&cur) as i64],
-            _ => apply(net, params, i, &cur),
-        };
-    }
-    cur
-}
-
-/// Layer `i` on its input `x`.
-fn apply(net: &Network, params: &Params, i: usize, x: &[i64]) -> Vec<i64> {
-    let l = &net.layers[i];
-    match &l.op {
-        Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
-            let Shape::Map { c, h, w } = l.input else {
-                unreachable!("validated: conv input is a map")
-            };
-            let Shape::Map { h: oh, w: ow, .. } = l.output else {
-                unreachable!("conv output is a map")
-            };
-            let p = params.layer(i);
-            let g = ConvGeom {
-                c,
-                h,
-                w,
-                oc: *out_channels,
-                kh: *kh,
-                kw: *kw,
-                stride: *stride,
-                pad: *padding,
-                oh,
-                ow,
-            };
-            let sums = if fits_i32(l) {
-                widen(&conv::<i32>(&narrow(x), &narrow(&p.weight), &g))
-            } else {
-                conv::<i64>(x, &p.weight, &g)
-            };
-            finish(sums, oh * ow, &p.bias, arith)
-        }
-        Op::Linear { inputs, outputs, arith } => {
-            let p = params.layer(i);
-            let sums = if fits_i32(l) {
-                let (x, w) = (narrow(x), narrow(&p.weight));
-                (0..*outputs)
-                    .map(|o| dot::<i32>(&x, &w[o * inputs..(o + 1) * inputs]) as i64)
-                    .collect()
-            } else {
-                (0..*outputs)
-                    .map(|o| dot::<i64>(x, &p.weight[o * inputs..(o + 1) * inputs]))
-                    .collect()
-            };
-            finish(sums, 1, &p.bias, arith)
-        }
-        Op::MaxPool { kernel, stride } => {
-            let Shape::Map { c, h, w } = l.input else {
-                unreachable!("validated: pool input is a map")
-            };
-            let Shape::Map { h: oh, w: ow, .. } = l.output else {
-                unreachable!("pool output is a map")
-            };
-            let mut out = Vec::with_capacity(c * oh * ow);
-            for ch in 0..c {
-                let plane = &x[ch * h * w..(ch + 1) * h * w];
-                for r in 0..oh {
-                    for col in 0..ow {
-                        let mut m = i64::MIN;
-                        for dr in 0..*kernel {
-                            let row = &plane[(r * stride + dr) * w + col * stride..];
-                            for &v in &row[..*kernel] {
-                                m = m.max(v);
-                            }
-                        }
-                        out.push(m);
-                    }
+impl<'a> Model<'a> {
+    pub fn new(net: &'a Network, params: &'a Params) -> Model<'a> {
+        let mut w32 = Vec::with_capacity(net.layers.len());
+        let mut bias = Vec::with_capacity(net.layers.len());
+        for (i, l) in net.layers.iter().enumerate() {
+            match (l.op.arith(), params.layers.get(i).and_then(|p| p.as_ref())) {
+                (Some(a), Some(p)) => {
+                    w32.push(fits_i32(l).then(|| narrow(&p.weight)));
+                    bias.push(p.bias.iter().map(|&b| b << a.bias_shift).collect());
+                }
+                _ => {
+                    w32.push(None);
+                    bias.push(Vec::new());
                 }
             }
-            out
         }
-        Op::Relu => x.iter().map(|&v| v.max(0)).collect(),
-        Op::Flatten { order: FlattenOrder::Chw } => x.to_vec(),
-        Op::Flatten { order: FlattenOrder::Hwc } => match l.input {
-            Shape::Map { c, h, w } => {
-                let mut out = Vec::with_capacity(x.len());
-                for r in 0..h {
-                    for col in 0..w {
-                        for ch in 0..c {
-                            out.push(x[(ch * h + r) * w + col]);
+        Model { net, params, w32, bias }
+    }
+
+    /// Runs the network on one image (`net.input_len()` values).
+    pub fn run(&self, image: &[u8]) -> Outputs {
+        let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+        let mut taps = Vec::new();
+        let mut logits = Vec::new();
+        let mut class = 0;
+        for (i, l) in self.net.layers.iter().enumerate() {
+            if l.op == Op::Argmax {
+                class = argmax(&x);
+                logits = x;
+                taps.push(vec![class as i64]);
+                break;
+            }
+            x = self.apply(i, &x);
+            if l.tap {
+                taps.push(x.clone());
+            }
+        }
+        Outputs { taps, logits, class }
+    }
+
+    /// Runs layers `from..=to` on `x`, the input of layer `from`; returns layer `to`'s
+    /// output (for the argmax, the class as one value). The layer-local verdict: a layer's
+    /// reference computed from the RTL's own previous tap.
+    pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
+        let mut cur = x.to_vec();
+        for i in from..=to {
+            cur = self.apply(i, &cur);
+        }
+        cur
+    }
+
+    /// Layer `i` on its input `x`.
+    fn apply(&self, i: usize, x: &[i64]) -> Vec<i64> {
+        let l = &self.net.layers[i];
+        match &l.op {
+            Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
+                let Shape::Map { c, h, w } = l.input else {
+                    unreachable!("validated: conv input is a map")
+                };
+                let Shape::Map { h: oh, w: ow, .. } = l.output else {
+                    unreachable!("conv output is a map")
+                };
+                let g = ConvGeom {
+                    c,
+                    h,
+                    w,
+                    oc: *out_channels,
+                    kh: *kh,
+                    kw: *kw,
+                    stride: *stride,
+                    pad: *padding,
+                    oh,
+                    ow,
+                };
+                match &self.w32[i] {
+                    Some(w) => finish(&conv::<i32>(&narrow(x), w, &g), oh * ow, &self.bias[i], arith),
+                    None => finish(&conv::<i64>(x, &self.params.layer(i).weight, &g), oh * ow, &self.bias[i], arith),
+                }
+            }
+            Op::Linear { inputs, outputs, arith } => match &self.w32[i] {
+                Some(w) => {
+                    let x = narrow(x);
+                    let sums: Vec<i32> =
+                        w.chunks_exact(*inputs).take(*outputs).map(|row| dot::<i32>(&x, row)).collect();
+                    finish(&sums, 1, &self.bias[i], arith)
+                }
+                None => {
+                    let w = &self.params.layer(i).weight;
+                    let sums: Vec<i64> =
+                        w.chunks_exact(*inputs).take(*outputs).map(|row| dot::<i64>(x, row)).collect();
+                    finish(&sums, 1, &self.bias[i], arith)
+                }
+            },
+            Op::MaxPool { kernel, stride } => {
+                let Shape::Map { c, h, w } = l.input else {
+                    unreachable!("validated: pool input is a map")
+                };
+                let Shape::Map { h: oh, w: ow, .. } = l.output else {
+                    unreachable!("pool output is a map")
+                };
+                let mut out = Vec::with_capacity(c * oh * ow);
+                for ch in 0..c {
+                    let plane = &x[ch * h * w..(ch + 1) * h * w];
+                    for r in 0..oh {
+                        for col in 0..ow {
+                            let mut m = i64::MIN;
+                            for dr in 0..*kernel {
+                                let row = &plane[(r * stride + dr) * w + col * stride..];
+                                for &v in &row[..*kernel] {
+                                    m = m.max(v);
+                                }
+                            }
+                            out.push(m);
                         }
                     }
                 }
                 out
             }
-            Shape::Vector(_) => x.to_vec(),
-        },
-        Op::Argmax => vec![argmax(x) as i64],
+            Op::Relu => x.iter().map(|&v| v.max(0)).collect(),
+            Op::Flatten { order: FlattenOrder::Chw } => x.to_vec(),
+            Op::Flatten { order: FlattenOrder::Hwc } => match l.input {
+                Shape::Map { c, h, w } => {
+                    let mut out = Vec::with_capacity(x.len());
+                    for r in 0..h {
+                        for col in 0..w {
+                            for ch in 0..c {
+                                out.push(x[(ch * h + r) * w + col]);
+                            }
+                        }
+                    }
+                    out
+                }
+                Shape::Vector(_) => x.to_vec(),
+            },
+            Op::Argmax => vec![argmax(x) as i64],
+        }
     }
+}
+
+/// Runs the network on one image (prepares a [`Model`] each call: use one for many images).
+pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
+    Model::new(net, params).run(image)
 }
 
 /// Whether every product and partial sum of a conv2d/linear fits `i32` (then the `i32`
 /// kernel gives the same sums as `i64`).
 fn fits_i32(l: &crate::network::Layer) -> bool {
     let i32r = crate::network::IntType { bits: 32, signed: true };
-    let (Some(p), Some(a)) = (l.bounds.product, l.bounds.acc) else { return false };
-    // Partial sums lie between the sum of the negative and of the positive extremes, which
-    // the accumulator bound (including the bias, which only widens it) already covers
-    // when both products' signs are accounted for.
+    let Some(p) = l.bounds.product else { return false };
+    // Partial sums lie between the sum of the negative and of the positive extremes.
     let terms = match &l.op {
         Op::Conv2d { kh, kw, .. } => match l.input {
             Shape::Map { c, .. } => (c * kh * kw) as i128,
@@ -189,31 +217,42 @@ fn fits_i32(l: &crate::network::Layer) -> bool {
         && i32r.holds(p.max)
         && i32r.holds(terms * p.min.min(0))
         && i32r.holds(terms * p.max.max(0))
-        && i32r.holds(a.min)
-        && i32r.holds(a.max)
 }
 
 fn narrow(v: &[i64]) -> Vec<i32> {
     v.iter().map(|&x| x as i32).collect()
 }
 
-fn widen(v: &[i32]) -> Vec<i64> {
-    v.iter().map(|&x| x as i64).collect()
-}
-
-/// Adds the bias, requantizes and applies the overflow rule; `per` sums per output channel.
-fn finish(mut sums: Vec<i64>, per: usize, bias: &[i64], a: &Arith) -> Vec<i64> {
-    for (o, chunk) in sums.chunks_mut(per).enumerate() {
-        let b = bias.get(o).map_or(0, |&b| b << a.bias_shift);
-        for v in chunk {
-            let y = a.rounding.apply(*v + b, a.shift);
-            *v = match a.overflow {
-                Some(ov) => ov.apply(y, a.out),
-                None => y, // proven to fit by the bounds check
-            };
+/// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
+/// output channel. The rounding and overflow rule are chosen once per layer, not per value.
+fn finish<T: Copy + Into<i64>>(sums: &[T], per: usize, bias: &[i64], a: &Arith) -> Vec<i64> {
+    fn go<T: Copy + Into<i64>>(
+        sums: &[T],
+        per: usize,
+        bias: &[i64],
+        f: impl Fn(i64) -> i64,
+    ) -> Vec<i64> {
+        let mut out = Vec::with_capacity(sums.len());
+        for (o, chunk) in sums.chunks(per).enumerate() {
+            let b = bias.get(o).copied().unwrap_or(0);
+            out.extend(chunk.iter().map(|&v| f(v.into() + b)));
         }
+        out
     }
-    sums
+    let (shift, out) = (a.shift, a.out);
+    macro_rules! with_rounding {
+        ($ov:expr) => {
+            match a.rounding {
+                Rounding::Floor => go(sums, per, bias, |v| $ov(v >> shift)),
+                r => go(sums, per, bias, |v| $ov(r.apply(v, shift))),
+            }
+        };
+    }
+    match a.overflow {
+        // Proven to fit by the bounds check.
+        None => with_rounding!(|y: i64| y),
+        Some(ov) => with_rounding!(|y: i64| ov.apply(y, out)),
+    }
 }
 
 struct ConvGeom {
