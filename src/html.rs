@@ -4,8 +4,11 @@
 //! The page needs no server and no network: styles are inline, images are PNG `data:` URIs.
 //! [`HtmlReport::push`] sees every image but keeps only what the page shows (confusion
 //! counts, the first [`MAX_THUMBS`] failing and misclassified images, the mismatch maps of
-//! the first [`MAX_HEATMAPS`] failing images, and where conv1/pool1 mismatches accumulate),
-//! so a 10,000-image run costs a few hundred kilobytes of memory.
+//! the first [`MAX_HEATMAPS`] failing images, and where the 2-D tapped layers' mismatches
+//! accumulate), so a 10,000-image run costs a few hundred kilobytes of memory.
+//!
+//! The markup is built with `maud`'s `html!`, which escapes every interpolated value; only
+//! the fixed stylesheet and the PNG `data:` URIs go in pre-escaped.
 
 use crate::compare::Mismatch;
 use crate::driver::ImageResult;
@@ -14,12 +17,12 @@ use crate::network::{Network, Shape, Tap};
 use crate::report::Totals;
 use anyhow::{Context, Result};
 use base64::Engine as _;
-use std::fmt::Write as _;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use std::path::Path;
 
 /// Thumbnails per gallery (failing, misclassified); the rest are counted.
 pub const MAX_THUMBS: usize = 60;
-/// Failing images that get conv1/pool1 mismatch maps.
+/// Failing images that get mismatch maps (one per channel of each 2-D tapped layer).
 pub const MAX_HEATMAPS: usize = 8;
 /// Mismatch rows listed under each map.
 const MAX_LISTED: usize = 12;
@@ -296,21 +299,6 @@ impl HtmlReport {
     fn render(&self, t: &Totals, title: &str, secs: f64, repro: Option<&str>) -> Result<String> {
         let pass = t.images > 0 && t.clean == t.images;
         let verdict = if pass { "PASS" } else { "FAIL" };
-        let mut h = String::with_capacity(256 * 1024);
-        write!(
-            h,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <meta name=\"cnn-cosim-status\" content=\"{verdict}\">\
-             <title>{verdict} · {}</title><style>{CSS}</style></head>\n\
-             <body data-status=\"{}\" data-images=\"{}\" data-bit-exact=\"{}\" data-timeouts=\"{}\">\n",
-            esc(title),
-            verdict.to_lowercase(),
-            t.images,
-            t.clean,
-            t.timeouts
-        )?;
-        // Banner.
         let headline = if pass {
             format!("{}/{} images bit-exact at every layer", t.clean, t.images)
         } else {
@@ -327,500 +315,511 @@ impl HtmlReport {
                 .unwrap_or_default();
             format!("{}/{} images bit-exact; {} timeouts{first}", t.clean, t.images, t.timeouts)
         };
-        writeln!(
-            h,
-            "<header id=\"status\" class=\"banner {}\"><span class=\"verdict\">{verdict}</span>\
-             <div><h1>{}</h1><p>{}</p></div></header>",
-            if pass { "pass" } else { "fail" },
-            esc(title),
-            esc(&headline)
-        )?;
-        h.push_str(
-            "<nav><a href=\"#summary\">summary</a><a href=\"#layers\">layers</a>\
-             <a href=\"#confusion\">confusion</a><a href=\"#failing\">not bit-exact</a>\
-             <a href=\"#misclassified\">misclassified</a><a href=\"#heatmaps\">mismatch maps</a></nav>\n",
-        );
-        self.summary(&mut h, t, secs, repro)?;
-        h.push_str("<div class=\"row\">");
-        layers(&mut h, t)?;
-        self.confusion(&mut h)?;
-        h.push_str("</div>\n");
-        self.gallery(
-            &mut h,
-            "failing",
-            "Not bit-exact (RTL ≠ reference)",
-            &self.failing,
-            self.failing_total,
-            self.heats.len(),
-            "every image is bit-exact at every layer.",
-        )?;
-        if self.labelled > 0 {
-            self.gallery(
-                &mut h,
-                "misclassified",
-                "Misclassified but bit-exact (RTL = reference ≠ label)",
-                &self.misclassified,
-                self.misclassified_total,
-                0,
-                "every bit-exact image is classified correctly.",
-            )?;
-        }
-        self.heatmaps(&mut h)?;
-        h.push_str(
-            "<footer>Written by cnn-cosim verify. Details for every image: summary.csv, \
-             mismatches.csv and layers.csv next to this page.</footer>\n</body></html>\n",
-        );
-        Ok(h)
+        let page = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="cnn-cosim-status" content=(verdict);
+                    title { (verdict) " · " (title) }
+                    style { (PreEscaped(CSS)) }
+                }
+                body data-status=(verdict.to_lowercase()) data-images=(t.images)
+                    data-bit-exact=(t.clean) data-timeouts=(t.timeouts) {
+                    header id="status" class={ "banner " (if pass { "pass" } else { "fail" }) } {
+                        span class="verdict" { (verdict) }
+                        div { h1 { (title) } p { (headline) } }
+                    }
+                    nav {
+                        a href="#summary" { "summary" }
+                        a href="#layers" { "layers" }
+                        a href="#confusion" { "confusion" }
+                        a href="#failing" { "not bit-exact" }
+                        a href="#misclassified" { "misclassified" }
+                        a href="#heatmaps" { "mismatch maps" }
+                    }
+                    (self.summary(t, secs, repro))
+                    div class="row" { (layers(t)) (self.confusion()) }
+                    (self.gallery(
+                        "failing",
+                        "Not bit-exact (RTL ≠ reference)",
+                        &self.failing,
+                        self.failing_total,
+                        self.heats.len(),
+                        "every image is bit-exact at every layer.",
+                    )?)
+                    @if self.labelled > 0 {
+                        (self.gallery(
+                            "misclassified",
+                            "Misclassified but bit-exact (RTL = reference ≠ label)",
+                            &self.misclassified,
+                            self.misclassified_total,
+                            0,
+                            "every bit-exact image is classified correctly.",
+                        )?)
+                    }
+                    (self.heatmaps()?)
+                    footer {
+                        "Written by cnn-cosim verify. Details for every image: summary.csv, \
+                         mismatches.csv and layers.csv next to this page."
+                    }
+                }
+            }
+        };
+        Ok(page.into_string())
     }
 
-    fn summary(&self, h: &mut String, t: &Totals, secs: f64, repro: Option<&str>) -> Result<()> {
-        h.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">");
-        let mut tile = |name: &str, value: String, note: String, bad: bool| {
-            let _ = write!(
-                h,
-                "<div class=\"tile{}\"><div class=\"name\">{}</div><div class=\"value\">{}</div>\
-                 <div class=\"note\">{}</div></div>",
-                if bad { " bad" } else { "" },
-                esc(name),
-                esc(&value),
-                esc(&note)
-            );
-        };
-        tile("images", t.images.to_string(), String::new(), false);
-        tile(
-            "bit-exact",
-            t.clean.to_string(),
-            format!("{:.2} % of images", pct(t.clean, t.images)),
-            t.clean != t.images,
-        );
-        tile(
-            "not bit-exact",
-            (t.images - t.clean.min(t.images)).to_string(),
-            String::new(),
-            t.clean != t.images,
-        );
-        tile("timeouts", t.timeouts.to_string(), String::new(), t.timeouts > 0);
+    fn summary(&self, t: &Totals, secs: f64, repro: Option<&str>) -> Markup {
+        // (name, value, note, bad)
+        let mut tiles: Vec<(&str, String, String, bool)> = vec![
+            ("images", t.images.to_string(), String::new(), false),
+            (
+                "bit-exact",
+                t.clean.to_string(),
+                format!("{:.2} % of images", pct(t.clean, t.images)),
+                t.clean != t.images,
+            ),
+            (
+                "not bit-exact",
+                (t.images - t.clean.min(t.images)).to_string(),
+                String::new(),
+                t.clean != t.images,
+            ),
+            ("timeouts", t.timeouts.to_string(), String::new(), t.timeouts > 0),
+        ];
         if t.labelled > 0 {
             let acc = |c: u64| format!("{:.2} %", pct(c, t.labelled));
             let of = |c: u64| format!("{c}/{} labelled", t.labelled);
-            tile("RTL accuracy", acc(t.rtl_correct), of(t.rtl_correct), false);
-            tile("reference accuracy", acc(t.ref_correct), of(t.ref_correct), false);
+            tiles.push(("RTL accuracy", acc(t.rtl_correct), of(t.rtl_correct), false));
+            tiles.push(("reference accuracy", acc(t.ref_correct), of(t.ref_correct), false));
             if t.has_float {
-                tile("float accuracy", acc(t.float_correct), of(t.float_correct), false);
+                tiles.push(("float accuracy", acc(t.float_correct), of(t.float_correct), false));
             } else {
-                tile("float accuracy", "n/a".into(), "no model.safetensors".into(), false);
+                tiles.push(("float accuracy", "n/a".into(), "no model.safetensors".into(), false));
             }
         }
-        tile("argmax ties", t.ties.to_string(), "equal top reference logits".into(), false);
+        tiles.push(("argmax ties", t.ties.to_string(), "equal top reference logits".into(), false));
         if t.cycles_n > 0 {
-            tile(
+            tiles.push((
                 "cycles / image",
                 format!("{:.1}", t.cycles_sum as f64 / t.cycles_n as f64),
                 "first pixel → class_valid".into(),
                 false,
-            );
+            ));
         }
         if let (Some(lo), Some(hi)) = (t.latency_min, t.latency_max) {
             let v = if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") };
-            tile("latency (cycles)", v, "last pixel → class_valid".into(), false);
+            tiles.push(("latency (cycles)", v, "last pixel → class_valid".into(), false));
         }
         let rate = if secs > 0.0 {
             format!("{:.0} images/s", t.images as f64 / secs)
         } else {
             String::new()
         };
-        tile("wall time", format!("{secs:.2} s"), rate, false);
-        h.push_str("</div>");
-        if let Some(f) = t.first_failure {
-            let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
-            write!(
-                h,
-                "<p class=\"first\">First failure: <b>{set}image {}</b>, first bad layer <b>{}</b>.</p>",
-                f.image,
-                t.layer_name(f.layer)
-            )?;
-        } else if self.timeouts > 0 {
-            h.push_str("<p class=\"first\">No layer mismatched, but images timed out.</p>");
+        tiles.push(("wall time", format!("{secs:.2} s"), rate, false));
+        html! {
+            section id="summary" {
+                h2 { "Summary" }
+                div class="tiles" {
+                    @for (name, value, note, bad) in &tiles {
+                        div class={ "tile" @if *bad { " bad" } } {
+                            div class="name" { (name) }
+                            div class="value" { (value) }
+                            div class="note" { (note) }
+                        }
+                    }
+                }
+                @if let Some(f) = t.first_failure {
+                    p class="first" {
+                        "First failure: "
+                        b {
+                            @if let Some(s) = f.set { "weight set " (s) ", " }
+                            "image " (f.image)
+                        }
+                        ", first bad layer "
+                        b { (t.layer_name(f.layer)) }
+                        "."
+                    }
+                } @else if self.timeouts > 0 {
+                    p class="first" { "No layer mismatched, but images timed out." }
+                }
+                @if let Some(cmd) = repro {
+                    p class="first" { "Reproduce it alone:" }
+                    pre class="repro" { code { (cmd) } }
+                }
+                @if t.mismatch_rows_dropped > 0 {
+                    p class="note" {
+                        "mismatches.csv lists the first " (t.mismatch_rows)
+                        " mismatching elements; " (t.mismatch_rows_dropped)
+                        " more were counted but not listed (--max-rows)."
+                    }
+                }
+            }
         }
-        if let Some(cmd) = repro {
-            write!(
-                h,
-                "<p class=\"first\">Reproduce it alone:</p><pre class=\"repro\"><code>{}</code></pre>",
-                esc(cmd)
-            )?;
-        }
-        if t.mismatch_rows_dropped > 0 {
-            write!(
-                h,
-                "<p class=\"note\">mismatches.csv lists the first {} mismatching elements; {} more \
-                 were counted but not listed (--max-rows).</p>",
-                t.mismatch_rows, t.mismatch_rows_dropped
-            )?;
-        }
-        h.push_str("</section>\n");
-        Ok(())
     }
 
-    fn confusion(&self, h: &mut String) -> Result<()> {
+    fn confusion(&self) -> Markup {
         if self.labelled == 0 {
-            h.push_str(
-                "<section id=\"confusion\"><h2>Confusion matrix</h2>\
-                 <p class=\"note\">No labels (random stimulus): no confusion matrix.</p></section>",
-            );
-            return Ok(());
+            return html! {
+                section id="confusion" {
+                    h2 { "Confusion matrix" }
+                    p class="note" { "No labels (random stimulus): no confusion matrix." }
+                }
+            };
         }
         let other = (0..10).any(|l| self.conf[l][OTHER_COL] > 0);
-        let cols: Vec<usize> = (0..=NONE_COL).chain(other.then_some(OTHER_COL)).collect::<Vec<_>>();
+        let cols: Vec<usize> = (0..=NONE_COL).chain(other.then_some(OTHER_COL)).collect();
         let max_off = (0..10)
             .flat_map(|l| cols.iter().filter(move |&&c| c != l).map(move |&c| (l, c)))
             .map(|(l, c)| self.conf[l][c])
             .max()
             .unwrap_or(0);
-        write!(
-            h,
-            "<section id=\"confusion\"><h2>Confusion matrix</h2>\
-             <p class=\"note\">{} labelled images; rows: label, columns: RTL class. \
-             A red outline marks cells holding images where the RTL class differs from the \
-             reference's; hover a cell for its image numbers.</p>\
-             <table class=\"cm\"><thead><tr><th class=\"corner\">label \\ RTL</th>",
-            self.labelled
-        )?;
-        for &c in &cols {
-            h.push_str("<th>");
-            h.push_str(&col_name(c));
-            h.push_str("</th>");
-        }
-        h.push_str(
-            "<th class=\"sum\">images</th><th class=\"sum\">RTL correct</th></tr></thead><tbody>",
-        );
-        for l in 0..10 {
-            let row_total: u64 = self.conf[l].iter().sum();
-            write!(h, "<tr><th>{l}</th>")?;
-            for &c in &cols {
-                let n = self.conf[l][c];
-                let div = self.conf_diverged[l][c];
-                let mut class = String::from(if c == l {
-                    "diag"
-                } else if n > 0 {
-                    "off"
-                } else {
-                    "zero"
-                });
-                if div > 0 {
-                    class.push_str(" div");
-                }
-                let style = if c != l && n > 0 {
-                    // 0.25..1.0 opacity of the off-diagonal red, by count.
-                    let a = 0.25 + 0.75 * (n as f64).ln_1p() / (max_off as f64).ln_1p();
-                    format!(" style=\"background:rgba(229,57,53,{a:.2})\"")
-                } else {
-                    String::new()
-                };
-                let mut tip = format!("label {l}, RTL {}: {n} images", col_name(c));
-                if div > 0 {
-                    let _ = write!(tip, "; {div} with RTL ≠ reference");
-                }
-                let samples = &self.conf_samples[l * COLS + c];
-                if !samples.is_empty() {
-                    let _ = write!(
-                        tip,
-                        "; images {}{}",
-                        samples.join(", "),
-                        if (samples.len() as u64) < n { ", …" } else { "" }
-                    );
-                }
-                write!(
-                    h,
-                    "<td id=\"cm-{l}-{}\" class=\"{class}\"{style} title=\"{}\">{}</td>",
-                    col_name(c),
-                    esc(&tip),
-                    if n > 0 { n.to_string() } else { String::new() }
-                )?;
+        // (class, style, hover text) of cell `l` × `c`.
+        let cell = |l: usize, c: usize| {
+            let n = self.conf[l][c];
+            let div = self.conf_diverged[l][c];
+            let kind = if c == l {
+                "diag"
+            } else if n > 0 {
+                "off"
+            } else {
+                "zero"
+            };
+            let class = if div > 0 { format!("{kind} div") } else { kind.to_string() };
+            // 0.25..1.0 opacity of the off-diagonal red, by count.
+            let style = (c != l && n > 0).then(|| {
+                let a = 0.25 + 0.75 * (n as f64).ln_1p() / (max_off as f64).ln_1p();
+                format!("background:rgba(229,57,53,{a:.2})")
+            });
+            let mut tip = vec![format!("label {l}, RTL {}: {n} images", col_name(c))];
+            if div > 0 {
+                tip.push(format!("{div} with RTL ≠ reference"));
             }
-            write!(
-                h,
-                "<td class=\"sum\">{row_total}</td><td class=\"sum\">{}</td></tr>",
-                if row_total > 0 {
-                    format!("{:.1} %", pct(self.conf[l][l], row_total))
-                } else {
-                    "–".into()
+            let samples = &self.conf_samples[l * COLS + c];
+            if !samples.is_empty() {
+                let more = if (samples.len() as u64) < n { ", …" } else { "" };
+                tip.push(format!("images {}{more}", samples.join(", ")));
+            }
+            (class, style, tip.join("; "))
+        };
+        html! {
+            section id="confusion" {
+                h2 { "Confusion matrix" }
+                p class="note" {
+                    (self.labelled) " labelled images; rows: label, columns: RTL class. \
+                     A red outline marks cells holding images where the RTL class differs from \
+                     the reference's; hover a cell for its image numbers."
                 }
-            )?;
+                table class="cm" {
+                    thead {
+                        tr {
+                            th class="corner" { "label \\ RTL" }
+                            @for &c in &cols { th { (col_name(c)) } }
+                            th class="sum" { "images" }
+                            th class="sum" { "RTL correct" }
+                        }
+                    }
+                    tbody {
+                        @for l in 0..10 {
+                            @let row_total: u64 = self.conf[l].iter().sum();
+                            tr {
+                                th { (l) }
+                                @for &c in &cols {
+                                    @let n = self.conf[l][c];
+                                    @let (class, style, tip) = cell(l, c);
+                                    td id={ "cm-" (l) "-" (col_name(c)) } class=(class)
+                                        style=[style] title=(tip) {
+                                        @if n > 0 { (n) }
+                                    }
+                                }
+                                td class="sum" { (row_total) }
+                                td class="sum" {
+                                    @if row_total > 0 {
+                                        (format!("{:.1} %", pct(self.conf[l][l], row_total)))
+                                    } @else {
+                                        "–"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        h.push_str("</tbody></table></section>");
-        Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn gallery(
         &self,
-        h: &mut String,
         id: &str,
         heading: &str,
         shown: &[Shown],
         total: u64,
         maps: usize,
         empty: &str,
-    ) -> Result<()> {
-        write!(
-            h,
-            "<section id=\"{id}\"><h2>{} <span class=\"count\">{total}</span></h2>",
-            esc(heading)
-        )?;
-        if total == 0 {
-            writeln!(h, "<p class=\"note\">None: {}</p></section>", esc(empty))?;
-            return Ok(());
-        }
-        if id == "failing" {
-            h.push_str(
-                "<p class=\"note\"><span class=\"key k-mismatch\">mismatch</span> a layer differs \
-                 from the reference; <span class=\"key k-timeout\">timeout</span> no class came in \
-                 time. The first failing images get mismatch maps below.</p>",
-            );
-        }
-        h.push_str("<div class=\"gallery\">");
-        for (i, s) in shown.iter().enumerate() {
-            let tip = format!(
-                "{}: mismatching elements {}; max |diff| {}",
-                s.name(),
-                self.counts_text(&s.counts, true),
-                self.counts_text(&s.max_abs_diff, false)
-            );
-            let link =
-                if i < maps { format!(" href=\"#heat-{}\"", s.key()) } else { String::new() };
-            write!(
-                h,
-                "<a class=\"thumb {}\" id=\"thumb-{}\"{link} title=\"{}\"><img src=\"{}\" width=\"56\" height=\"56\" alt=\"{}\">\
-                 <span class=\"idx\">{}</span><span>label {} · ref {}</span><span>RTL <b>{}</b></span>\
-                 <span class=\"st\">{}</span></a>",
-                s.kind.class(),
-                s.key(),
-                esc(&tip),
-                gray_png(&s.image[..], SIDE, SIDE)?,
-                esc(&s.name()),
-                match s.set {
-                    Some(set) => format!("#{} <small>set {set}</small>", s.index),
-                    None => format!("#{}", s.index),
-                },
-                opt(s.label),
-                s.ref_class,
-                opt(s.rtl_class),
-                match (s.kind, s.first_bad) {
-                    (Kind::Mismatch, Some(l)) => format!("mismatch @{}", self.taps[l].name),
-                    (k, _) => k.text().to_string(),
+    ) -> Result<Markup> {
+        Ok(html! {
+            section id=(id) {
+                h2 { (heading) " " span class="count" { (total) } }
+                @if total == 0 {
+                    p class="note" { "None: " (empty) }
+                } @else {
+                    @if id == "failing" {
+                        p class="note" {
+                            span class="key k-mismatch" { "mismatch" }
+                            " a layer differs from the reference; "
+                            span class="key k-timeout" { "timeout" }
+                            " no class came in time. The first failing images get mismatch \
+                             maps below."
+                        }
+                    }
+                    div class="gallery" {
+                        @for (i, s) in shown.iter().enumerate() {
+                            a class={ "thumb " (s.kind.class()) } id={ "thumb-" (s.key()) }
+                                href=[(i < maps).then(|| format!("#heat-{}", s.key()))]
+                                title={
+                                    (s.name()) ": mismatching elements "
+                                    (self.counts_text(&s.counts, true)) "; max |diff| "
+                                    (self.counts_text(&s.max_abs_diff, false))
+                                } {
+                                img src=(gray_png(&s.image[..], SIDE, SIDE)?) width="56"
+                                    height="56" alt=(s.name());
+                                span class="idx" {
+                                    "#" (s.index)
+                                    @if let Some(set) = s.set { " " small { "set " (set) } }
+                                }
+                                span { "label " (opt(s.label)) " · ref " (s.ref_class) }
+                                span { "RTL " b { (opt(s.rtl_class)) } }
+                                span class="st" {
+                                    @match (s.kind, s.first_bad) {
+                                        (Kind::Mismatch, Some(l)) => {
+                                            "mismatch @" (self.taps[l].name)
+                                        }
+                                        (k, _) => (k.text()),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if total > shown.len() as u64 {
+                        p class="more" {
+                            "… and " (total - shown.len() as u64)
+                            " more (summary.csv lists every image)."
+                        }
+                    }
                 }
-            )?;
-        }
-        h.push_str("</div>");
-        if total > shown.len() as u64 {
-            write!(
-                h,
-                "<p class=\"more\">… and {} more (summary.csv lists every image).</p>",
-                total - shown.len() as u64
-            )?;
-        }
-        h.push_str("</section>\n");
-        Ok(())
+            }
+        })
     }
 
-    fn heatmaps(&self, h: &mut String) -> Result<()> {
+    fn heatmaps(&self) -> Result<Markup> {
         if self.heats.is_empty() || self.map_taps.is_empty() {
-            return Ok(());
+            return Ok(html! {});
         }
         let names: Vec<&str> =
             self.map_taps.iter().map(|&(t, ..)| self.taps[t].name.as_str()).collect();
-        write!(
-            h,
-            "<section id=\"heatmaps\"><h2>Where {} mismatch</h2>\
-             <p class=\"note\">Each map is one channel, row ↓ column →. Grey: the input \
-             digit under the element (no mismatch); orange → dark red: |RTL − reference| \
-             (log scale, per map); <span class=\"swatch miss\"></span> blue: a value only one \
-             side produced (missing or extra tap beat).</p>",
-            esc(&names.join(", "))
-        )?;
-        // Over every failing image.
-        write!(
-            h,
-            "<div class=\"heat\"><h3>All {} failing images: mismatching images per element</h3>\
-             <div class=\"maps\">",
-            self.failing_total
-        )?;
-        for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&self.agg) {
-            for ch in 0..c {
-                let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
-                let n: u64 = plane.iter().map(|&v| v as u64).sum();
-                let name = format!("{} ch{ch}", self.taps[t].name);
-                map_figure(h, &name, n, plane, mh, mw, |_, _| 0)?;
-            }
-        }
-        h.push_str("</div>");
-        if self.agg_unkept > 0 {
-            write!(
-                h,
-                "<p class=\"note\">{} mismatches were counted but not kept as rows \
-                 (--max-rows per image) and are not in these maps.</p>",
-                self.agg_unkept
-            )?;
-        }
-        h.push_str("</div>");
-        for (s, heat) in self.failing.iter().zip(&self.heats) {
-            write!(
-                h,
-                "<div class=\"heat {}\" id=\"heat-{}\"><h3>{} · label {} · ref {} · RTL {} · {}{}</h3>\
-                 <p class=\"note\">mismatching elements: {}; max |diff|: {}</p>\
-                 <div class=\"heatbody\"><div class=\"maps\">",
-                s.kind.class(),
-                s.key(),
-                esc(&s.name()),
-                opt(s.label),
-                s.ref_class,
-                opt(s.rtl_class),
-                s.kind.text(),
-                s.first_bad
-                    .map(|l| format!(", first bad layer {}", self.taps[l].name))
-                    .unwrap_or_default(),
-                esc(&self.counts_text(&s.counts, true)),
-                esc(&self.counts_text(&s.max_abs_diff, false)),
-            )?;
-            write!(
-                h,
-                "<figure><img class=\"digit\" src=\"{}\" width=\"112\" height=\"112\" alt=\"input\">\
-                 <figcaption>input</figcaption></figure>",
-                gray_png(&s.image[..], SIDE, SIDE)?
-            )?;
-            // The input pixel under the centre of a map element.
-            let px = |r: usize, c: usize, mh: usize, mw: usize| {
-                s.image[((2 * r + 1) * SIDE / (2 * mh)).min(SIDE - 1) * SIDE
-                    + ((2 * c + 1) * SIDE / (2 * mw)).min(SIDE - 1)]
-            };
-            for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&heat.maps) {
-                for ch in 0..c {
-                    let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
-                    let count = plane.iter().filter(|&&v| v != 0).count() as u64;
-                    let name = format!("{} ch{ch}", self.taps[t].name);
-                    map_figure(h, &name, count, plane, mh, mw, |r, c| px(r, c, mh, mw))?;
+        Ok(html! {
+            section id="heatmaps" {
+                h2 { "Where " (names.join(", ")) " mismatch" }
+                p class="note" {
+                    "Each map is one channel, row ↓ column →. Grey: the input digit under the \
+                     element (no mismatch); orange → dark red: |RTL − reference| (log scale, \
+                     per map); "
+                    span class="swatch miss" {}
+                    " blue: a value only one side produced (missing or extra tap beat)."
+                }
+                // Over every failing image.
+                div class="heat" {
+                    h3 {
+                        "All " (self.failing_total)
+                        " failing images: mismatching images per element"
+                    }
+                    div class="maps" {
+                        @for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&self.agg) {
+                            @for ch in 0..c {
+                                @let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
+                                @let n: u64 = plane.iter().map(|&v| v as u64).sum();
+                                @let name = format!("{} ch{ch}", self.taps[t].name);
+                                (map_figure(&name, n, plane, mh, mw, |_, _| 0)?)
+                            }
+                        }
+                    }
+                    @if self.agg_unkept > 0 {
+                        p class="note" {
+                            (self.agg_unkept) " mismatches were counted but not kept as rows \
+                             (--max-rows per image) and are not in these maps."
+                        }
+                    }
+                }
+                @for (s, heat) in self.failing.iter().zip(&self.heats) {
+                    (self.heat(s, heat)?)
+                }
+                @if self.failing_total > self.heats.len() as u64 {
+                    p class="more" {
+                        "Maps for the first " (self.heats.len()) " failing images only; "
+                        (self.failing_total - self.heats.len() as u64)
+                        " more in mismatches.csv."
+                    }
                 }
             }
-            h.push_str("</div><div class=\"listed\">");
-            let total: u64 = s.counts.iter().sum();
-            let mut notes = Vec::new();
-            if (heat.rows_kept as u64) < total {
-                notes.push(format!(
-                    "the maps show the {} mismatches kept of {total} (--max-rows)",
-                    heat.rows_kept
-                ));
-            }
-            if heat.outside > 0 {
-                notes.push(format!("{} extra beats fall outside the maps", heat.outside));
-            }
-            if !notes.is_empty() {
-                write!(h, "<p class=\"note\">Note: {}.</p>", esc(&notes.join("; ")))?;
-            }
-            if !heat.listed.is_empty() {
-                h.push_str(
-                    "<table class=\"rows\"><thead><tr><th>layer</th><th>ch</th><th>row</th>\
-                     <th>col</th><th>expected</th><th>actual</th><th>diff</th></tr></thead><tbody>",
-                );
-                for m in &heat.listed {
-                    let diff = m.expected.zip(m.actual).map(|(e, a)| a - e);
-                    write!(
-                        h,
-                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        esc(&self.taps[m.layer].name),
-                        m.channel,
-                        m.row,
-                        m.col,
-                        opt(m.expected),
-                        opt(m.actual),
-                        opt(diff)
-                    )?;
-                }
-                h.push_str("</tbody></table>");
-                if heat.rows_kept > heat.listed.len() {
-                    write!(
-                        h,
-                        "<p class=\"note\">first {} of {} kept rows; mismatches.csv has the rest.</p>",
-                        heat.listed.len(),
-                        heat.rows_kept
-                    )?;
-                }
-            }
-            h.push_str("</div></div></div>\n");
+        })
+    }
+
+    /// The maps and first mismatch rows of one failing image.
+    fn heat(&self, s: &Shown, heat: &Heat) -> Result<Markup> {
+        // The input pixel under the centre of a map element.
+        let px = |r: usize, c: usize, mh: usize, mw: usize| {
+            s.image[((2 * r + 1) * SIDE / (2 * mh)).min(SIDE - 1) * SIDE
+                + ((2 * c + 1) * SIDE / (2 * mw)).min(SIDE - 1)]
+        };
+        let total: u64 = s.counts.iter().sum();
+        let mut notes = Vec::new();
+        if (heat.rows_kept as u64) < total {
+            notes.push(format!(
+                "the maps show the {} mismatches kept of {total} (--max-rows)",
+                heat.rows_kept
+            ));
         }
-        if self.failing_total > self.heats.len() as u64 {
-            write!(
-                h,
-                "<p class=\"more\">Maps for the first {} failing images only; {} more in \
-                 mismatches.csv.</p>",
-                self.heats.len(),
-                self.failing_total - self.heats.len() as u64
-            )?;
+        if heat.outside > 0 {
+            notes.push(format!("{} extra beats fall outside the maps", heat.outside));
         }
-        h.push_str("</section>\n");
-        Ok(())
+        Ok(html! {
+            div class={ "heat " (s.kind.class()) } id={ "heat-" (s.key()) } {
+                h3 {
+                    (s.name()) " · label " (opt(s.label)) " · ref " (s.ref_class)
+                    " · RTL " (opt(s.rtl_class)) " · " (s.kind.text())
+                    @if let Some(l) = s.first_bad { ", first bad layer " (self.taps[l].name) }
+                }
+                p class="note" {
+                    "mismatching elements: " (self.counts_text(&s.counts, true))
+                    "; max |diff|: " (self.counts_text(&s.max_abs_diff, false))
+                }
+                div class="heatbody" {
+                    div class="maps" {
+                        figure {
+                            img class="digit" src=(gray_png(&s.image[..], SIDE, SIDE)?)
+                                width="112" height="112" alt="input";
+                            figcaption { "input" }
+                        }
+                        @for (&(t, c, mh, mw), data) in self.map_taps.iter().zip(&heat.maps) {
+                            @for ch in 0..c {
+                                @let plane = &data[ch * mh * mw..(ch + 1) * mh * mw];
+                                @let count = plane.iter().filter(|&&v| v != 0).count() as u64;
+                                @let name = format!("{} ch{ch}", self.taps[t].name);
+                                (map_figure(&name, count, plane, mh, mw, |r, c| px(r, c, mh, mw))?)
+                            }
+                        }
+                    }
+                    div class="listed" {
+                        @if !notes.is_empty() {
+                            p class="note" { "Note: " (notes.join("; ")) "." }
+                        }
+                        @if !heat.listed.is_empty() {
+                            table class="rows" {
+                                thead {
+                                    tr {
+                                        th { "layer" } th { "ch" } th { "row" } th { "col" }
+                                        th { "expected" } th { "actual" } th { "diff" }
+                                    }
+                                }
+                                tbody {
+                                    @for m in &heat.listed {
+                                        @let diff = m.expected.zip(m.actual).map(|(e, a)| a - e);
+                                        tr {
+                                            td { (self.taps[m.layer].name) }
+                                            td { (m.channel) }
+                                            td { (m.row) }
+                                            td { (m.col) }
+                                            td { (opt(m.expected)) }
+                                            td { (opt(m.actual)) }
+                                            td { (opt(diff)) }
+                                        }
+                                    }
+                                }
+                            }
+                            @if heat.rows_kept > heat.listed.len() {
+                                p class="note" {
+                                    "first " (heat.listed.len()) " of " (heat.rows_kept)
+                                    " kept rows; mismatches.csv has the rest."
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
     }
 }
 
-fn layers(h: &mut String, t: &Totals) -> Result<()> {
-    h.push_str(
-        "<section id=\"layers\"><h2>Layers</h2><table class=\"layers\"><thead><tr><th rowspan=\"2\">layer</th>\
-         <th rowspan=\"2\">elements</th><th colspan=\"3\">end to end</th>\
-         <th colspan=\"2\">on the RTL's own input</th></tr><tr>\
-         <th>mismatching<br>elements</th><th>images with<br>mismatch</th>\
-         <th>max<br>|diff|</th><th>mismatching<br>elements</th><th>images with<br>mismatch</th>\
-         </tr></thead><tbody>",
-    );
+fn layers(t: &Totals) -> Markup {
     let first = t.first_failure.map(|f| f.layer);
-    for (i, l) in t.layers.iter().enumerate() {
-        let class = match (l.mismatching_elements > 0, first == Some(i)) {
-            (_, true) => " class=\"bad first-bad\"",
-            (true, false) => " class=\"bad\"",
-            _ => "",
-        };
-        let local = if l.local_mismatching_elements > 0 { " class=\"bad local\"" } else { "" };
-        write!(
-            h,
-            "<tr{class}><th>{}{}</th><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td>\
-             <td{local}>{}</td><td{local}>{}</td></tr>",
-            esc(&l.name),
-            if first == Some(i) { " <small>first bad</small>" } else { "" },
-            l.elements,
-            l.mismatching_elements,
-            if l.mismatching_elements > 0 && l.elements > 0 {
-                format!(" <small>({:.3} %)</small>", pct(l.mismatching_elements, l.elements))
-            } else {
-                String::new()
-            },
-            l.images_with_mismatch,
-            l.max_abs_diff,
-            l.local_mismatching_elements,
-            l.local_images_with_mismatch
-        )?;
+    html! {
+        section id="layers" {
+            h2 { "Layers" }
+            table class="layers" {
+                thead {
+                    tr {
+                        th rowspan="2" { "layer" }
+                        th rowspan="2" { "elements" }
+                        th colspan="3" { "end to end" }
+                        th colspan="2" { "on the RTL's own input" }
+                    }
+                    tr {
+                        th { "mismatching" br; "elements" }
+                        th { "images with" br; "mismatch" }
+                        th { "max" br; "|diff|" }
+                        th { "mismatching" br; "elements" }
+                        th { "images with" br; "mismatch" }
+                    }
+                }
+                tbody {
+                    @for (i, l) in t.layers.iter().enumerate() {
+                        @let is_first = first == Some(i);
+                        @let class = match (l.mismatching_elements > 0, is_first) {
+                            (_, true) => Some("bad first-bad"),
+                            (true, false) => Some("bad"),
+                            _ => None,
+                        };
+                        @let local = (l.local_mismatching_elements > 0).then_some("bad local");
+                        tr class=[class] {
+                            th { (l.name) @if is_first { " " small { "first bad" } } }
+                            td { (l.elements) }
+                            td {
+                                (l.mismatching_elements)
+                                @if l.mismatching_elements > 0 && l.elements > 0 {
+                                    @let share = pct(l.mismatching_elements, l.elements);
+                                    " " small { (format!("({share:.3} %)")) }
+                                }
+                            }
+                            td { (l.images_with_mismatch) }
+                            td { (l.max_abs_diff) }
+                            td class=[local] { (l.local_mismatching_elements) }
+                            td class=[local] { (l.local_images_with_mismatch) }
+                        }
+                    }
+                }
+            }
+        }
     }
-    h.push_str("</tbody></table></section>");
-    Ok(())
 }
 
 /// One `rows × cols` map as a figure: `bg(row, col)` is the input under an element.
 fn map_figure(
-    h: &mut String,
     name: &str,
     count: u64,
     plane: &[u32],
     rows: usize,
     cols: usize,
     bg: impl Fn(usize, usize) -> u8,
-) -> Result<()> {
+) -> Result<Markup> {
     let scale = (110 / rows.max(cols)).max(1);
-    write!(
-        h,
-        "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{name}\" title=\"{name}: {count}\">\
-         <figcaption>{name} <b>{count}</b></figcaption></figure>",
-        heat_png(plane, rows, cols, bg)?,
-        cols * scale,
-        rows * scale,
-    )?;
-    Ok(())
+    Ok(html! {
+        figure {
+            img src=(heat_png(plane, rows, cols, bg)?) width=(cols * scale) height=(rows * scale)
+                alt=(name) title={ (name) ": " (count) };
+            figcaption { (name) " " b { (count) } }
+        }
+    })
 }
 
 /// RGB map: grey input where equal, orange → dark red by log |diff|, blue where missing.
@@ -829,7 +828,7 @@ fn heat_png(
     rows: usize,
     cols: usize,
     bg: impl Fn(usize, usize) -> u8,
-) -> Result<String> {
+) -> Result<PreEscaped<String>> {
     let max = plane.iter().filter(|&&v| v != MISSING).max().copied().unwrap_or(0).max(1);
     let mut rgb = Vec::with_capacity(rows * cols * 3);
     for r in 0..rows {
@@ -853,11 +852,18 @@ fn heat_png(
     png_uri(rows, cols, png::ColorType::Rgb, &rgb)
 }
 
-fn gray_png(pixels: &[u8], rows: usize, cols: usize) -> Result<String> {
+fn gray_png(pixels: &[u8], rows: usize, cols: usize) -> Result<PreEscaped<String>> {
     png_uri(rows, cols, png::ColorType::Grayscale, pixels)
 }
 
-fn png_uri(rows: usize, cols: usize, color: png::ColorType, data: &[u8]) -> Result<String> {
+/// A PNG `data:` URI. Pre-escaped: base64 and the fixed prefix hold no character HTML
+/// would need escaped.
+fn png_uri(
+    rows: usize,
+    cols: usize,
+    color: png::ColorType,
+    data: &[u8],
+) -> Result<PreEscaped<String>> {
     let mut buf = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut buf, cols as u32, rows as u32);
@@ -867,7 +873,8 @@ fn png_uri(rows: usize, cols: usize, color: png::ColorType, data: &[u8]) -> Resu
         w.write_image_data(data).context("PNG data")?;
         w.finish().context("PNG end")?;
     }
-    Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&buf)))
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&buf);
+    Ok(PreEscaped(format!("data:image/png;base64,{b64}")))
 }
 
 fn col_name(c: usize) -> String {
@@ -888,22 +895,6 @@ fn pct(n: u64, of: u64) -> f64 {
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "–".into(), |v| v.to_string())
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 const CSS: &str = "\

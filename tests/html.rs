@@ -99,7 +99,22 @@ fn mm(
     Mismatch { layer, channel, row, col, expected: e, actual: a }
 }
 
+/// A result on the seed network (4 taps, the class last).
 fn result(
+    index: usize,
+    label: Option<u8>,
+    ref_class: u8,
+    rtl_class: Option<u8>,
+    rows: Vec<Mismatch>,
+    timed_out: bool,
+) -> ImageResult {
+    result_on(Layer::Class + 1, index, label, ref_class, rtl_class, rows, timed_out)
+}
+
+/// A result on a network of `taps` taps, the class last. Every mismatch counts end to end
+/// and on the RTL's own input alike.
+fn result_on(
+    taps: usize,
     index: usize,
     label: Option<u8>,
     ref_class: u8,
@@ -108,13 +123,13 @@ fn result(
     timed_out: bool,
 ) -> ImageResult {
     if rtl_class != Some(ref_class) {
-        rows.push(mm(Layer::Class, 0, 0, 0, Some(ref_class as i64), rtl_class.map(i64::from)));
+        rows.push(mm(taps - 1, 0, 0, 0, Some(ref_class as i64), rtl_class.map(i64::from)));
     }
     let mut cmp = Comparison {
-        counts: vec![0; 4],
-        max_abs_diff: vec![0; 4],
-        local_counts: vec![0; 4],
-        local_max_abs_diff: vec![0; 4],
+        counts: vec![0; taps],
+        max_abs_diff: vec![0; taps],
+        local_counts: vec![0; taps],
+        local_max_abs_diff: vec![0; taps],
         rows: Vec::new(),
     };
     for m in &rows {
@@ -202,12 +217,22 @@ fn build(
     set: Option<u64>,
     repro: Option<&str>,
 ) -> (PathBuf, String, Totals) {
+    build_on(&Network::seed(), dir, results, set, repro)
+}
+
+/// [`build`] for the network `net`.
+fn build_on(
+    net: &Network,
+    dir: &Path,
+    results: &[(ImageResult, Image)],
+    set: Option<u64>,
+    repro: Option<&str>,
+) -> (PathBuf, String, Totals) {
     let csv_dir = dir.join("csv");
-    let net = Network::seed();
     let taps = net.taps();
     let mut reports = Reports::create(&csv_dir, &taps, 1000, true).unwrap();
     let path = dir.join("reports").join("index.html");
-    let mut html = HtmlReport::new(&net, &taps, path.clone());
+    let mut html = HtmlReport::new(net, &taps, path.clone());
     for (r, img) in results {
         reports.push(r, set.map(|s| (s, 7))).unwrap();
         html.push(r, img, set);
@@ -443,6 +468,104 @@ fn random_stimulus_failures_name_their_weight_set() {
     assert!(html.contains("id=\"thumb-s3-1\" href=\"#heat-s3-1\""));
     assert!(html.contains("id=\"heat-s3-1\""));
     assert!(html.contains("set 3 image 1 · label – · ref 4 · RTL 4 · mismatch"));
+}
+
+#[test]
+fn two_conv_page_covers_every_tapped_layer() {
+    // two_conv's taps: conv1 3×24×24, pool1 3×12×12, conv2 3×8×8, pool2 3×4×4, fc1 10, class.
+    const CONV2: usize = 2;
+    const POOL2: usize = 3;
+    const FC1: usize = 4;
+    let net = Network::find("two_conv").unwrap();
+    let taps = net.taps();
+    let names: Vec<&str> = taps.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["conv1", "pool1", "conv2", "pool2", "fc1", "class"]);
+
+    // Image 2 goes wrong in conv2 ch1 (5 elements, its own input fine), which carries into
+    // pool2 ch1 (2 elements), fc1 and the class; images 0, 1 and 3 are bit-exact.
+    let results: Vec<_> = (0..4)
+        .map(|i| {
+            let label = [7u8, 2, 1, 0][i];
+            let img = digit(label, 0.0, 0.0);
+            if i != 2 {
+                return (result_on(6, i, Some(label), label, Some(label), vec![], false), img);
+            }
+            let mut rows: Vec<Mismatch> =
+                (0..5).map(|c| mm(CONV2, 1, 3, c + 2, Some(40), Some(43 + c as i64))).collect();
+            rows.push(mm(POOL2, 1, 1, 1, Some(40), Some(47)));
+            rows.push(mm(POOL2, 1, 1, 2, Some(40), Some(46)));
+            rows.push(mm(FC1, 3, 0, 0, Some(300), Some(500)));
+            let mut r = result_on(6, i, Some(label), 1, Some(3), rows, false);
+            // On the RTL's own input only conv2 is wrong: every later layer is fed its error.
+            for l in POOL2..6 {
+                r.cmp.local_counts[l] = 0;
+                r.cmp.local_max_abs_diff[l] = 0;
+            }
+            (r, img)
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, html, t) = build_on(&net, tmp.path(), &results, None, Some("cnn-cosim verify"));
+    assert_eq!((t.images, t.clean), (4, 3));
+    assert!(html.contains("3/4 images bit-exact; 0 timeouts; first failure: image 2, layer conv2"));
+    // The title is text wherever it shows, never markup.
+    assert!(html.contains("<h1>cnn-cosim verify: &lt;synthetic&gt; images 0..39</h1>"));
+    assert!(!html.contains("<synthetic>"));
+
+    // The layers table lists all six taps, each with its own element count.
+    let layers = section(&html, "layers");
+    for row in [
+        "<tr><th>conv1</th><td>6912</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
+        "<tr><th>pool1</th><td>1728</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
+        "<tr class=\"bad first-bad\"><th>conv2 <small>first bad</small></th><td>768</td>\
+         <td>5 <small>(0.651 %)</small></td><td>1</td><td>7</td>\
+         <td class=\"bad local\">5</td><td class=\"bad local\">1</td></tr>",
+        "<tr class=\"bad\"><th>pool2</th><td>192</td><td>2 <small>(1.042 %)</small></td>\
+         <td>1</td><td>7</td><td>0</td><td>0</td></tr>",
+        "<tr class=\"bad\"><th>fc1</th><td>40</td><td>1 <small>(2.500 %)</small></td>\
+         <td>1</td><td>200</td><td>0</td><td>0</td></tr>",
+        "<tr class=\"bad\"><th>class</th><td>4</td><td>1 <small>(25.000 %)</small></td>\
+         <td>1</td><td>2</td><td>0</td><td>0</td></tr>",
+    ] {
+        assert!(layers.contains(row), "layer table lacks {row}");
+    }
+    assert_eq!(layers.matches("<tr").count(), 2 + 6, "two header rows, one row per tap");
+
+    // The thumbnail names the first bad layer.
+    assert!(section(&html, "failing").contains("mismatch @conv2"));
+
+    // Mismatch maps: one per channel of every 2-D tap, for the run and for image 2.
+    let maps = section(&html, "heatmaps");
+    assert!(maps.contains("<h2>Where conv1, pool1, conv2, pool2 mismatch</h2>"));
+    let at = maps.find("id=\"heat-2\"").expect("no maps for image 2");
+    let (all, heat2) = maps.split_at(at);
+    for part in [all, heat2] {
+        for name in ["conv1", "pool1", "conv2", "pool2"] {
+            for ch in 0..3 {
+                let fig = format!("<figcaption>{name} ch{ch} <b>");
+                assert!(part.contains(&fig), "no map {name} ch{ch}");
+            }
+        }
+        assert!(!part.contains("fc1 ch"), "fc1 is a vector: no map");
+        assert!(part.contains("conv2 ch1 <b>5</b>") && part.contains("pool2 ch1 <b>2</b>"));
+        assert!(part.contains("conv1 ch0 <b>0</b>") && part.contains("pool1 ch2 <b>0</b>"));
+        assert!(part.contains("conv2 ch0 <b>0</b>") && part.contains("pool2 ch2 <b>0</b>"));
+        // Each map is scaled from its own shape to about 110 px.
+        for (alt, px) in
+            [("conv1 ch0", 96), ("pool1 ch0", 108), ("conv2 ch1", 104), ("pool2 ch1", 108)]
+        {
+            let img = format!("width=\"{px}\" height=\"{px}\" alt=\"{alt}\"");
+            assert!(part.contains(&img), "no {img}");
+        }
+    }
+    assert_eq!(heat2.matches("src=\"data:image/png;base64,").count(), 1 + 12, "input + 12 maps");
+    assert!(heat2.contains("first bad layer conv2"));
+    assert!(heat2.contains(
+        "<tr><td>conv2</td><td>1</td><td>3</td><td>2</td><td>40</td><td>43</td><td>3</td></tr>"
+    ));
+    assert!(heat2.contains(
+        "<tr><td>pool2</td><td>1</td><td>1</td><td>1</td><td>40</td><td>47</td><td>7</td></tr>"
+    ));
 }
 
 // ---- headless Chromium ------------------------------------------------------------------
