@@ -200,7 +200,9 @@ impl FloatWeights {
                                 for j in 0..*kw {
                                     let wij = wt[((o * c + ci) * kh + i) * kw + j];
                                     for r in 0..oh {
-                                        let Some(y) = (r * stride + i).checked_sub(*padding).filter(|&y| y < h)
+                                        let Some(y) = (r * stride + i)
+                                            .checked_sub(*padding)
+                                            .filter(|&y| y < h)
                                         else {
                                             continue;
                                         };
@@ -212,7 +214,10 @@ impl FloatWeights {
                                             }
                                         } else {
                                             for (col, d) in row.iter_mut().enumerate() {
-                                                if let Some(xc) = (col * stride + j).checked_sub(*padding).filter(|&xc| xc < w) {
+                                                if let Some(xc) = (col * stride + j)
+                                                    .checked_sub(*padding)
+                                                    .filter(|&xc| xc < w)
+                                                {
                                                     *d += plane[y * w + xc] * wij;
                                                 }
                                             }
@@ -224,7 +229,11 @@ impl FloatWeights {
                     }
                     out
                 }
-                (Op::MaxPool { kernel, stride }, Shape::Map { c, h, w }, Shape::Map { h: oh, w: ow, .. }) => {
+                (
+                    Op::MaxPool { kernel, stride },
+                    Shape::Map { c, h, w },
+                    Shape::Map { h: oh, w: ow, .. },
+                ) => {
                     let mut out = Vec::with_capacity(c * oh * ow);
                     for ch in 0..c {
                         let plane = &x[ch * h * w..(ch + 1) * h * w];

@@ -6,7 +6,7 @@
 //! partial sum fits, and in `i64` otherwise; both are exact (the description was rejected if
 //! the accumulator could exceed 64 bits).
 
-use crate::network::{Arith, FlattenOrder, Network, Op, Rounding, Shape};
+use crate::network::{Arith, FlattenOrder, IntType, Network, Op, Range, Rounding, Shape};
 use crate::weights::Params;
 use std::ops::{AddAssign, Mul};
 
@@ -44,34 +44,54 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u8 {
     best as u8
 }
 
-/// A network with its weights, ready to run: weights narrowed to `i32` once for the layers
-/// whose bounds allow it, biases pre-shifted.
+/// How a conv2d/linear layer's sums are computed; every tier is exact for inputs within the
+/// layer's derived input range (checked per call, so the layer-local path, which feeds
+/// the RTL's own values, falls back to `i64` when they are out of range).
+enum Kernel {
+    /// Inputs, weights and every product fit `i16` (the product is taken in 16 bits, which
+    /// vectorizes well), every partial sum fits `i32`.
+    P16(Vec<i16>),
+    /// Inputs and weights fit `i16`, every partial sum fits `i32`.
+    I16(Vec<i16>),
+    /// Products and partial sums fit `i32`.
+    I32(Vec<i32>),
+    /// Anything else (the bounds check guarantees 64 bits suffice).
+    I64,
+}
+
+/// A network with its weights, ready to run: weights narrowed once to the narrowest exact
+/// kernel per layer, biases pre-shifted.
 pub struct Model<'a> {
     pub net: &'a Network,
     pub params: &'a Params,
-    /// Per layer: `i32` weights when the `i32` kernel is exact there.
-    w32: Vec<Option<Vec<i32>>>,
+    kernels: Vec<Kernel>,
+    /// Per layer: the range its input can take.
+    input_range: Vec<Range>,
     /// Per layer: `b << bias_shift` per output (empty for layers without parameters).
     bias: Vec<Vec<i64>>,
 }
 
 impl<'a> Model<'a> {
     pub fn new(net: &'a Network, params: &'a Params) -> Model<'a> {
-        let mut w32 = Vec::with_capacity(net.layers.len());
+        let mut kernels = Vec::with_capacity(net.layers.len());
         let mut bias = Vec::with_capacity(net.layers.len());
+        let mut input_range = Vec::with_capacity(net.layers.len());
+        let mut x = Range { min: net.input_type.min(), max: net.input_type.max() };
         for (i, l) in net.layers.iter().enumerate() {
+            input_range.push(x);
             match (l.op.arith(), params.layers.get(i).and_then(|p| p.as_ref())) {
                 (Some(a), Some(p)) => {
-                    w32.push(fits_i32(l).then(|| narrow(&p.weight)));
+                    kernels.push(kernel(l, a, x, &p.weight));
                     bias.push(p.bias.iter().map(|&b| b << a.bias_shift).collect());
                 }
                 _ => {
-                    w32.push(None);
+                    kernels.push(Kernel::I64);
                     bias.push(Vec::new());
                 }
             }
+            x = l.bounds.out;
         }
-        Model { net, params, w32, bias }
+        Model { net, params, kernels, input_range, bias }
     }
 
     /// Runs the network on one image (`net.input_len()` values).
@@ -87,7 +107,7 @@ impl<'a> Model<'a> {
                 taps.push(vec![class as i64]);
                 break;
             }
-            x = self.apply(i, &x);
+            x = self.apply(i, &x, true);
             if l.tap {
                 taps.push(x.clone());
             }
@@ -101,13 +121,14 @@ impl<'a> Model<'a> {
     pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
         let mut cur = x.to_vec();
         for i in from..=to {
-            cur = self.apply(i, &cur);
+            cur = self.apply(i, &cur, false);
         }
         cur
     }
 
-    /// Layer `i` on its input `x`.
-    fn apply(&self, i: usize, x: &[i64]) -> Vec<i64> {
+    /// Layer `i` on its input `x`; `trusted` when `x` is the reference's own value of the
+    /// layer before (then within its bounds by construction).
+    fn apply(&self, i: usize, x: &[i64], trusted: bool) -> Vec<i64> {
         let l = &self.net.layers[i];
         match &l.op {
             Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
@@ -129,25 +150,43 @@ impl<'a> Model<'a> {
                     oh,
                     ow,
                 };
-                match &self.w32[i] {
-                    Some(w) => finish(&conv::<i32>(&narrow(x), w, &g), oh * ow, &self.bias[i], arith),
-                    None => finish(&conv::<i64>(x, &self.params.layer(i).weight, &g), oh * ow, &self.bias[i], arith),
+                let per = oh * ow;
+                let b = &self.bias[i];
+                match self.kernel(i, x, trusted) {
+                    Kernel::P16(w) => finish(&conv(&narrow(x), w, &g, mul_p16), per, b, arith),
+                    Kernel::I16(w) => {
+                        finish(&conv(&narrow(x), w, &g, mul::<i16, i32>), per, b, arith)
+                    }
+                    Kernel::I32(w) => {
+                        finish(&conv(&narrow(x), w, &g, mul::<i32, i32>), per, b, arith)
+                    }
+                    Kernel::I64 => {
+                        let w = &self.params.layer(i).weight;
+                        finish(&conv(x, w, &g, mul::<i64, i64>), per, b, arith)
+                    }
                 }
             }
-            Op::Linear { inputs, outputs, arith } => match &self.w32[i] {
-                Some(w) => {
-                    let x = narrow(x);
-                    let sums: Vec<i32> =
-                        w.chunks_exact(*inputs).take(*outputs).map(|row| dot::<i32>(&x, row)).collect();
-                    finish(&sums, 1, &self.bias[i], arith)
+            Op::Linear { inputs, outputs, arith } => {
+                fn rows<X: Copy, A: Copy + Default + AddAssign>(
+                    x: &[X],
+                    w: &[X],
+                    n: usize,
+                    mul: impl Fn(X, X) -> A + Copy,
+                ) -> Vec<A> {
+                    w.chunks_exact(n).map(|row| dot(x, row, mul)).collect()
                 }
-                None => {
-                    let w = &self.params.layer(i).weight;
-                    let sums: Vec<i64> =
-                        w.chunks_exact(*inputs).take(*outputs).map(|row| dot::<i64>(x, row)).collect();
-                    finish(&sums, 1, &self.bias[i], arith)
+                let (n, b) = (*inputs, &self.bias[i]);
+                debug_assert_eq!(self.params.layer(i).weight.len(), n * outputs);
+                match self.kernel(i, x, trusted) {
+                    Kernel::P16(w) => finish(&rows(&narrow(x), w, n, mul_p16), 1, b, arith),
+                    Kernel::I16(w) => finish(&rows(&narrow(x), w, n, mul::<i16, i32>), 1, b, arith),
+                    Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, arith),
+                    Kernel::I64 => {
+                        let w = &self.params.layer(i).weight;
+                        finish(&rows(x, w, n, mul::<i64, i64>), 1, b, arith)
+                    }
                 }
-            },
+            }
             Op::MaxPool { kernel, stride } => {
                 let Shape::Map { c, h, w } = l.input else {
                     unreachable!("validated: pool input is a map")
@@ -194,33 +233,55 @@ impl<'a> Model<'a> {
     }
 }
 
+impl Model<'_> {
+    /// Layer `i`'s kernel for input `x`: the prepared one when `x` lies within the layer's
+    /// input range (always, on the reference's own path), else `i64`.
+    fn kernel(&self, i: usize, x: &[i64], trusted: bool) -> &Kernel {
+        let r = self.input_range[i];
+        let inside = |v: &i64| (r.min..=r.max).contains(&(*v as i128));
+        match &self.kernels[i] {
+            Kernel::I64 => &Kernel::I64,
+            k if trusted || x.iter().all(inside) => k,
+            _ => &Kernel::I64,
+        }
+    }
+}
+
+/// The narrowest exact kernel for layer `l` with inputs in `x` and weights `w`.
+fn kernel(l: &crate::network::Layer, a: &Arith, x: Range, w: &[i64]) -> Kernel {
+    let fits = |bits: u32, v: i128| IntType { bits, signed: true }.holds(v);
+    let Some(p) = l.bounds.product else { return Kernel::I64 };
+    // Partial sums lie between the sum of the negative and of the positive extremes.
+    let terms = match (&l.op, l.input) {
+        (Op::Conv2d { kh, kw, .. }, Shape::Map { c, .. }) => (c * kh * kw) as i128,
+        (Op::Linear { inputs, .. }, _) => *inputs as i128,
+        _ => return Kernel::I64,
+    };
+    let sums32 = fits(32, p.min)
+        && fits(32, p.max)
+        && fits(32, terms * p.min.min(0))
+        && fits(32, terms * p.max.max(0));
+    let (wt, xt) = (a.weight.ty, x);
+    let in16 = fits(16, wt.min()) && fits(16, wt.max()) && fits(16, xt.min) && fits(16, xt.max);
+    if sums32 && in16 && fits(16, p.min) && fits(16, p.max) {
+        Kernel::P16(w.iter().map(|&v| v as i16).collect())
+    } else if sums32 && in16 {
+        Kernel::I16(w.iter().map(|&v| v as i16).collect())
+    } else if sums32 {
+        Kernel::I32(w.iter().map(|&v| v as i32).collect())
+    } else {
+        Kernel::I64
+    }
+}
+
 /// Runs the network on one image (prepares a [`Model`] each call: use one for many images).
 pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
     Model::new(net, params).run(image)
 }
 
-/// Whether every product and partial sum of a conv2d/linear fits `i32` (then the `i32`
-/// kernel gives the same sums as `i64`).
-fn fits_i32(l: &crate::network::Layer) -> bool {
-    let i32r = crate::network::IntType { bits: 32, signed: true };
-    let Some(p) = l.bounds.product else { return false };
-    // Partial sums lie between the sum of the negative and of the positive extremes.
-    let terms = match &l.op {
-        Op::Conv2d { kh, kw, .. } => match l.input {
-            Shape::Map { c, .. } => (c * kh * kw) as i128,
-            Shape::Vector(_) => return false,
-        },
-        Op::Linear { inputs, .. } => *inputs as i128,
-        _ => return false,
-    };
-    i32r.holds(p.min)
-        && i32r.holds(p.max)
-        && i32r.holds(terms * p.min.min(0))
-        && i32r.holds(terms * p.max.max(0))
-}
-
-fn narrow(v: &[i64]) -> Vec<i32> {
-    v.iter().map(|&x| x as i32).collect()
+/// `v` as `T` (the caller checked every value fits).
+fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
+    v.iter().map(|&x| T::try_from(x).unwrap_or_default()).collect()
 }
 
 /// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
@@ -268,13 +329,72 @@ struct ConvGeom {
     ow: usize,
 }
 
-/// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding.
-fn conv<T>(x: &[T], wt: &[T], g: &ConvGeom) -> Vec<T>
+/// `x·w` in `A`.
+#[inline(always)]
+fn mul<X: Into<A>, A: Mul<Output = A>>(x: X, w: X) -> A {
+    x.into() * w.into()
+}
+
+/// `x·w` taken in 16 bits (exact: the caller proved every product fits), widened to `i32`.
+#[inline(always)]
+fn mul_p16(x: i16, w: i16) -> i32 {
+    x.wrapping_mul(w) as i32
+}
+
+/// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding, values stored as
+/// `X` and summed as `A` (`mul` forms one product).
+fn conv<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
 where
-    T: Copy + Default + AddAssign + Mul<Output = T> + PartialEq,
+    X: Copy,
+    A: Copy + Default + AddAssign,
 {
-    let zero = T::default();
-    let mut out = vec![zero; g.oc * g.oh * g.ow];
+    if g.pad == 0 && g.stride == 1 {
+        conv_rows(x, wt, g, mul)
+    } else {
+        conv_general(x, wt, g, mul)
+    }
+}
+
+/// Stride 1, no padding. The sums are formed on a `oh × w` grid (the input's row pitch), so
+/// for each weight one long contiguous multiply-add covers the whole plane and vectorizes;
+/// the columns past `ow` are discarded at the end. The loop length `(oh−1)·w + ow` keeps
+/// every read inside the input plane.
+fn conv_rows<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
+where
+    X: Copy,
+    A: Copy + Default + AddAssign,
+{
+    let len = (g.oh - 1) * g.w + g.ow;
+    let mut wide = vec![A::default(); len];
+    let mut out = Vec::with_capacity(g.oc * g.oh * g.ow);
+    for o in 0..g.oc {
+        wide.fill(A::default());
+        for ci in 0..g.c {
+            let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+            for i in 0..g.kh {
+                let wrow = &wt[((o * g.c + ci) * g.kh + i) * g.kw..][..g.kw];
+                for (j, &wv) in wrow.iter().enumerate() {
+                    let src = &plane[i * g.w + j..][..len];
+                    for (d, &s) in wide.iter_mut().zip(src) {
+                        *d += mul(s, wv);
+                    }
+                }
+            }
+        }
+        for r in 0..g.oh {
+            out.extend_from_slice(&wide[r * g.w..r * g.w + g.ow]);
+        }
+    }
+    out
+}
+
+/// Any stride and zero padding: skips the padded (zero) terms.
+fn conv_general<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
+where
+    X: Copy,
+    A: Copy + Default + AddAssign,
+{
+    let mut out = vec![A::default(); g.oc * g.oh * g.ow];
     for o in 0..g.oc {
         let acc = &mut out[o * g.oh * g.ow..(o + 1) * g.oh * g.ow];
         for ci in 0..g.c {
@@ -282,27 +402,17 @@ where
             for i in 0..g.kh {
                 for j in 0..g.kw {
                     let wv = wt[((o * g.c + ci) * g.kh + i) * g.kw + j];
-                    if wv == zero {
-                        continue;
-                    }
                     for r in 0..g.oh {
                         let Some(y) = (r * g.stride + i).checked_sub(g.pad).filter(|&y| y < g.h)
                         else {
                             continue;
                         };
                         let dst = &mut acc[r * g.ow..(r + 1) * g.ow];
-                        if g.stride == 1 && g.pad == 0 {
-                            let src = &plane[y * g.w + j..y * g.w + j + g.ow];
-                            for (d, &s) in dst.iter_mut().zip(src) {
-                                *d += s * wv;
-                            }
-                        } else {
-                            for (col, d) in dst.iter_mut().enumerate() {
-                                if let Some(xc) =
-                                    (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w)
-                                {
-                                    *d += plane[y * g.w + xc] * wv;
-                                }
+                        for (col, d) in dst.iter_mut().enumerate() {
+                            if let Some(xc) =
+                                (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w)
+                            {
+                                *d += mul(plane[y * g.w + xc], wv);
                             }
                         }
                     }
@@ -313,13 +423,106 @@ where
     out
 }
 
-fn dot<T>(x: &[T], w: &[T]) -> T
-where
-    T: Copy + Default + AddAssign + Mul<Output = T>,
-{
-    let mut acc = T::default();
+fn dot<X: Copy, A: Copy + Default + AddAssign>(x: &[X], w: &[X], mul: impl Fn(X, X) -> A) -> A {
+    let mut acc = A::default();
     for (&a, &b) in x.iter().zip(w) {
-        acc += a * b;
+        acc += mul(a, b);
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stimulus;
+
+    /// The same network with every layer on the `i64` kernel.
+    fn all_i64<'a>(net: &'a Network, params: &'a Params) -> Model<'a> {
+        let mut m = Model::new(net, params);
+        m.kernels.iter_mut().for_each(|k| *k = Kernel::I64);
+        m
+    }
+
+    const PADDED: &str = r#"
+name = "padded"
+[input]
+shape = [1, 28, 28]
+bits = 8
+signed = false
+dataset = "mnist"
+[[layer]]
+name = "c1"
+op = "conv2d"
+tap = true
+in_channels = 1
+out_channels = 2
+kernel = [3, 4]
+stride = 2
+padding = 1
+weight = { bits = 8, signed = true, frac_bits = 7, file = "c1_{o}.mem" }
+bias = { bits = 8, signed = true, frac_bits = 7, shift = 3, file = "c1_b.mem" }
+shift = 4
+rounding = "half_even"
+out_bits = 10
+out_signed = true
+overflow = "wrap"
+[[layer]]
+name = "p"
+op = "maxpool"
+kernel = 2
+stride = 1
+[[layer]]
+name = "f"
+op = "flatten"
+order = "hwc"
+[[layer]]
+name = "l"
+op = "linear"
+tap = true
+in = 338
+out = 10
+weight = { bits = 16, signed = true, frac_bits = 12, file = "l.mem" }
+shift = 2
+rounding = "trunc"
+out_bits = 32
+out_signed = true
+[[layer]]
+name = "class"
+op = "argmax"
+"#;
+
+    #[test]
+    fn every_kernel_tier_equals_the_i64_one() {
+        let padded = Network::parse("padded", PADDED).unwrap();
+        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded] {
+            for set in 0..8 {
+                let (params, kind) = stimulus::weight_set(&net, 11, set);
+                let (fast, slow) = (Model::new(&net, &params), all_i64(&net, &params));
+                for i in 0..10 {
+                    let img = stimulus::image(11, set, i);
+                    assert_eq!(
+                        fast.run(&img),
+                        slow.run(&img),
+                        "{} set {set} ({kind}) image {i}",
+                        net.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rtl_values_outside_the_bounds_fall_back_to_i64() {
+        // The layer-local path feeds the RTL's own values, which a broken design can put
+        // outside the declared range: the narrow kernels must not be used on them.
+        let net = Network::seed();
+        let params = Params::filled(&net, 127);
+        let m = Model::new(&net, &params);
+        let fc = net.layers.iter().position(|l| l.name == "fc1").unwrap();
+        let mut pool = vec![0i64; 363];
+        pool[0] = 1 << 40; // far outside 0..6325
+        let got = m.run_layers(fc, fc, &pool);
+        let want = (((1i64 << 40) * 127) + (127 << 7)) >> 7;
+        assert_eq!(got[0], want);
+    }
 }
