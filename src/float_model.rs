@@ -191,6 +191,35 @@ impl FloatWeights {
                     let wt = self.tensor(&format!("{}.weight", l.param)).expect("checked on load");
                     let bias = self.tensor(&format!("{}.bias", l.param));
                     let mut out = vec![0f32; oc * oh * ow];
+                    if *stride == 1 && *padding == 0 {
+                        // Sums on a oh × w grid (the input's row pitch): one long
+                        // multiply-add per weight, which vectorizes whatever the widths; each
+                        // element still gets the bias first, then the taps in (channel, row,
+                        // column) order, so the sums are those of the plain loop.
+                        let len = (oh - 1) * w + ow;
+                        let mut wide = vec![0f32; len];
+                        for o in 0..oc {
+                            wide.fill(bias.map_or(0.0, |b| b[o]));
+                            for ci in 0..c {
+                                let plane = &x[ci * h * w..(ci + 1) * h * w];
+                                for i in 0..*kh {
+                                    for j in 0..*kw {
+                                        let wij = wt[((o * c + ci) * kh + i) * kw + j];
+                                        let src = &plane[i * w + j..][..len];
+                                        for (d, s) in wide.iter_mut().zip(src) {
+                                            *d += s * wij;
+                                        }
+                                    }
+                                }
+                            }
+                            for r in 0..oh {
+                                out[(o * oh + r) * ow..][..ow]
+                                    .copy_from_slice(&wide[r * w..r * w + ow]);
+                            }
+                        }
+                        x = out;
+                        continue;
+                    }
                     for o in 0..oc {
                         let dst = &mut out[o * oh * ow..(o + 1) * oh * ow];
                         dst.fill(bias.map_or(0.0, |b| b[o]));
@@ -207,19 +236,12 @@ impl FloatWeights {
                                             continue;
                                         };
                                         let row = &mut dst[r * ow..(r + 1) * ow];
-                                        if *stride == 1 && *padding == 0 {
-                                            let src = &plane[y * w + j..y * w + j + ow];
-                                            for (d, s) in row.iter_mut().zip(src) {
-                                                *d += s * wij;
-                                            }
-                                        } else {
-                                            for (col, d) in row.iter_mut().enumerate() {
-                                                if let Some(xc) = (col * stride + j)
-                                                    .checked_sub(*padding)
-                                                    .filter(|&xc| xc < w)
-                                                {
-                                                    *d += plane[y * w + xc] * wij;
-                                                }
+                                        for (col, d) in row.iter_mut().enumerate() {
+                                            if let Some(xc) = (col * stride + j)
+                                                .checked_sub(*padding)
+                                                .filter(|&xc| xc < w)
+                                            {
+                                                *d += plane[y * w + xc] * wij;
                                             }
                                         }
                                     }
@@ -233,36 +255,10 @@ impl FloatWeights {
                     Op::MaxPool { kernel, stride },
                     Shape::Map { c, h, w },
                     Shape::Map { h: oh, w: ow, .. },
-                ) => {
-                    let mut out = Vec::with_capacity(c * oh * ow);
-                    for ch in 0..c {
-                        let plane = &x[ch * h * w..(ch + 1) * h * w];
-                        for r in 0..oh {
-                            for col in 0..ow {
-                                let mut m = f32::NEG_INFINITY;
-                                for dr in 0..*kernel {
-                                    let row = &plane[(r * stride + dr) * w + col * stride..];
-                                    for &v in &row[..*kernel] {
-                                        m = m.max(v);
-                                    }
-                                }
-                                out.push(m);
-                            }
-                        }
-                    }
-                    out
-                }
+                ) => crate::ops::maxpool(&x, (c, h, w), *kernel, *stride, (oh, ow), f32::max),
                 (Op::Relu, _, _) => x.iter().map(|&v| v.max(0.0)).collect(),
                 (Op::Flatten { order: FlattenOrder::Hwc }, Shape::Map { c, h, w }, _) => {
-                    let mut out = Vec::with_capacity(x.len());
-                    for r in 0..h {
-                        for col in 0..w {
-                            for ch in 0..c {
-                                out.push(x[(ch * h + r) * w + col]);
-                            }
-                        }
-                    }
-                    out
+                    crate::ops::flatten_hwc(&x, (c, h, w))
                 }
                 (Op::Flatten { .. }, _, _) => x,
                 (Op::Linear { inputs, outputs, .. }, _, _) => {

@@ -21,6 +21,7 @@ pub mod memfile;
 pub mod merge;
 pub mod mnist;
 pub mod network;
+pub mod ops;
 pub mod reference;
 pub mod report;
 pub mod rtl;

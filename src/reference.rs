@@ -194,38 +194,12 @@ impl<'a> Model<'a> {
                 let Shape::Map { h: oh, w: ow, .. } = l.output else {
                     unreachable!("pool output is a map")
                 };
-                let mut out = Vec::with_capacity(c * oh * ow);
-                for ch in 0..c {
-                    let plane = &x[ch * h * w..(ch + 1) * h * w];
-                    for r in 0..oh {
-                        for col in 0..ow {
-                            let mut m = i64::MIN;
-                            for dr in 0..*kernel {
-                                let row = &plane[(r * stride + dr) * w + col * stride..];
-                                for &v in &row[..*kernel] {
-                                    m = m.max(v);
-                                }
-                            }
-                            out.push(m);
-                        }
-                    }
-                }
-                out
+                crate::ops::maxpool(x, (c, h, w), *kernel, *stride, (oh, ow), i64::max)
             }
             Op::Relu => x.iter().map(|&v| v.max(0)).collect(),
             Op::Flatten { order: FlattenOrder::Chw } => x.to_vec(),
             Op::Flatten { order: FlattenOrder::Hwc } => match l.input {
-                Shape::Map { c, h, w } => {
-                    let mut out = Vec::with_capacity(x.len());
-                    for r in 0..h {
-                        for col in 0..w {
-                            for ch in 0..c {
-                                out.push(x[(ch * h + r) * w + col]);
-                            }
-                        }
-                    }
-                    out
-                }
+                Shape::Map { c, h, w } => crate::ops::flatten_hwc(x, (c, h, w)),
                 Shape::Vector(_) => x.to_vec(),
             },
             Op::Argmax => vec![argmax(x) as i64],

@@ -328,3 +328,70 @@ pub fn generic_run(w: &QuantWeights, x: &Image) -> Layers {
     }
     l
 }
+
+// ---- The float forward pass as src/float_model.rs had it for the seed network ----
+
+const F_CHANNELS: usize = 3;
+const F_KERNEL: usize = 7;
+const F_CONV_SIDE: usize = 22;
+const F_POOL_SIDE: usize = 11;
+const F_FC_IN: usize = 363;
+
+impl OldFloat {
+    /// From the generic float weights of the seed network.
+    pub fn from_generic(f: &cnn_cosim::float_model::FloatWeights) -> OldFloat {
+        let t = |n: &str| f.tensor(n).expect("seed tensor").to_vec();
+        OldFloat {
+            conv1_weight: t("conv1.weight"),
+            conv1_bias: t("conv1.bias"),
+            fc_weight: t("fc_1.weight"),
+            fc_bias: t("fc_1.bias"),
+        }
+    }
+
+    /// The network's ten outputs (before log-softmax) for one image, in f32 like PyTorch.
+    pub fn logits(&self, image: &Image) -> [f32; 10] {
+        let mut x = [0f32; SIDE * SIDE];
+        for (d, &p) in x.iter_mut().zip(image.iter()) {
+            *d = p as f32 / 255.0;
+        }
+        // conv1 (valid, stride 1) + bias.
+        let mut conv = [0f32; F_CHANNELS * F_CONV_SIDE * F_CONV_SIDE];
+        for k in 0..F_CHANNELS {
+            let w = &self.conv1_weight[k * F_KERNEL * F_KERNEL..(k + 1) * F_KERNEL * F_KERNEL];
+            let out = &mut conv[k * F_CONV_SIDE * F_CONV_SIDE..(k + 1) * F_CONV_SIDE * F_CONV_SIDE];
+            out.fill(self.conv1_bias[k]);
+            for i in 0..F_KERNEL {
+                for j in 0..F_KERNEL {
+                    let wij = w[i * F_KERNEL + j];
+                    for r in 0..F_CONV_SIDE {
+                        let src = &x[(r + i) * SIDE + j..(r + i) * SIDE + j + F_CONV_SIDE];
+                        let dst = &mut out[r * F_CONV_SIDE..(r + 1) * F_CONV_SIDE];
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += s * wij;
+                        }
+                    }
+                }
+            }
+        }
+        // 2×2 max-pool, then ReLU, flattened (channel, row, col).
+        let mut p = [0f32; F_FC_IN];
+        for k in 0..F_CHANNELS {
+            let c = &conv[k * F_CONV_SIDE * F_CONV_SIDE..];
+            for r in 0..F_POOL_SIDE {
+                for col in 0..F_POOL_SIDE {
+                    let at = |dr: usize, dc: usize| c[(2 * r + dr) * F_CONV_SIDE + 2 * col + dc];
+                    let m = at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
+                    p[(k * F_POOL_SIDE + r) * F_POOL_SIDE + col] = m.max(0.0);
+                }
+            }
+        }
+        // fc.
+        let mut out = [0f32; 10];
+        for (o, y) in out.iter_mut().enumerate() {
+            let w = &self.fc_weight[o * F_FC_IN..(o + 1) * F_FC_IN];
+            *y = w.iter().zip(&p).map(|(a, b)| a * b).sum::<f32>() + self.fc_bias[o];
+        }
+        out
+    }
+}
