@@ -57,10 +57,10 @@ mod tests {
 
     #[test]
     fn pool_and_flatten_by_hand() {
-        // One 4×4 plane: 2×2/2 and 3×3/1 windows.
-        let x: Vec<i64> = (0..16).map(|v| if v == 5 { 99 } else { v }).collect();
+        // One 4×4 plane 0..15 with a 99 in the corner: 2×2/2 and 3×3/1 windows.
+        let x: Vec<i64> = (0..16).map(|v| if v == 0 { 99 } else { v }).collect();
         assert_eq!(maxpool(&x, (1, 4, 4), 2, 2, (2, 2), i64::max), [99, 7, 13, 15]);
-        assert_eq!(maxpool(&x, (1, 4, 4), 3, 1, (2, 2), i64::max), [99, 99, 99, 15]);
+        assert_eq!(maxpool(&x, (1, 4, 4), 3, 1, (2, 2), i64::max), [99, 11, 14, 15]);
         let f: Vec<f32> = vec![-1.0, -3.0, -2.0, -4.0];
         assert_eq!(maxpool(&f, (1, 2, 2), 2, 2, (1, 1), f32::max), [-1.0]);
         // 2 channels × 1 × 2: chw [a0 a1 b0 b1] → hwc [a0 b0 a1 b1].
