@@ -280,6 +280,119 @@ struct SetRun {
     cfg: Config,
 }
 
+/// What a verify run will do, worked out (and every input read and checked) before any
+/// report file is opened.
+struct Plan {
+    title: String,
+    /// The run's description for the baseline.
+    run: String,
+    has_float: bool,
+    images: usize,
+    /// MNIST: its one set, ready; random: the set numbers, built one at a time.
+    mnist: Option<SetRun>,
+    random: Vec<u64>,
+}
+
+impl Plan {
+    fn new(a: &VerifyArgs, net: &Network) -> Result<Plan> {
+        let d = a.driver();
+        let netnote = if a.net == crate::network::DEFAULT_NET {
+            String::new()
+        } else {
+            format!(", network {}", net.name)
+        };
+        let rtl = format!("RTL {} ({})", rtl::RTL_DIR, rtl::VERILATOR_VERSION);
+        let timing = |what: &str| {
+            format!("{what}{netnote}, {}, bubbles {}{}", d.between, d.bubbles, shard_note(&d))
+        };
+        match a.stimulus {
+            StimulusKind::Mnist => {
+                let test = mnist::load(&a.mnist, Split::Test)?;
+                let range = select(a.start, a.limit, test.len())?;
+                let weights = weights_dir(net, a.weights.as_deref());
+                let wd = WeightDir::load(net, &weights)?;
+                let fw = load_float(net, &weights)?;
+                let images = format!("images {}..{}", range.start, range.end - 1);
+                Ok(Plan {
+                    title: format!(
+                        "cnn-cosim verify: MNIST test {images}{} from {}, weights {}{netnote}, {rtl}",
+                        shard_note(&d),
+                        a.mnist.display(),
+                        weights.display(),
+                    ),
+                    run: timing(&format!("mnist {images}, weights {}", weights.display())),
+                    has_float: fw.is_some(),
+                    images: range.len(),
+                    mnist: Some(SetRun {
+                        info: SetInfo {
+                            set: None,
+                            seed: d.seed,
+                            name: format!("weights {}", weights.display()),
+                        },
+                        wd,
+                        fw,
+                        images: test.images[range.clone()].to_vec(),
+                        labels: Some(test.labels[range.clone()].to_vec()),
+                        first: range.start,
+                        cfg: d.clone(),
+                    }),
+                    random: Vec::new(),
+                })
+            }
+            StimulusKind::Random => {
+                let sets: Vec<u64> = match a.set {
+                    Some(k) => vec![k],
+                    None => (0..a.sets).collect(),
+                };
+                let range = select(a.start, a.limit, a.count)?;
+                let which = match a.set {
+                    Some(k) => k.to_string(),
+                    None => format!("0..{}", a.sets.saturating_sub(1)),
+                };
+                let images = format!("images {}..{}", range.start, range.end - 1);
+                Ok(Plan {
+                    title: format!(
+                        "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, {images} per set{}{netnote}, {rtl}",
+                        d.seed,
+                        shard_note(&d),
+                    ),
+                    run: timing(&format!("random seed {}, weight sets {which}, {images}", d.seed)),
+                    has_float: false,
+                    images: sets.len() * range.len(),
+                    mnist: None,
+                    random: sets,
+                })
+            }
+        }
+    }
+}
+
+/// Random weight set `set` of the campaign: its weights (in a temporary `.mem` directory)
+/// and images.
+fn random_set(a: &VerifyArgs, net: &Network, set: u64) -> Result<SetRun> {
+    let d = a.driver();
+    let range = select(a.start, a.limit, a.count)?;
+    let kind = stimulus::weight_set(net, d.seed, set).1;
+    let segs_per_set = a.count.div_ceil(driver::SEGMENT);
+    Ok(SetRun {
+        info: SetInfo {
+            set: Some(set),
+            seed: d.seed,
+            name: format!("random weight set {set} ({kind}), seed {}", d.seed),
+        },
+        wd: WeightDir::random(net, d.seed, set)?,
+        fw: None,
+        images: range.clone().map(|i| stimulus::image(d.seed, set, i as u64)).collect(),
+        labels: None,
+        first: range.start,
+        cfg: Config {
+            seed: set_seed(d.seed, set),
+            shard: d.shard.map(|sh| Shard { base: set as usize * segs_per_set, ..sh }),
+            ..d
+        },
+    })
+}
+
 /// `verify`: RTL against reference. Ok(true) when bit-exact everywhere.
 pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let net = Network::find(&a.net)?;
@@ -288,196 +401,94 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         return debug_image(a, &net, i);
     }
     let t0 = Instant::now();
-    let d = a.driver();
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
-    let taps = net.taps();
-    let netnote = if a.net == crate::network::DEFAULT_NET {
-        String::new()
-    } else {
-        format!(", network {}", net.name)
-    };
-    // Every input is read and checked before any report file is opened.
-    let (title, run, sets, has_float): (String, String, Vec<u64>, bool);
-    let mut mnist_set = None;
-    match a.stimulus {
-        StimulusKind::Mnist => {
-            let test = mnist::load(&a.mnist, Split::Test)?;
-            let range = select(a.start, a.limit, test.len())?;
-            let weights = weights_dir(&net, a.weights.as_deref());
-            let wd = WeightDir::load(&net, &weights)?;
-            let fw = load_float(&net, &weights)?;
-            title = format!(
-                "cnn-cosim verify: MNIST test images {}..{}{} from {}, weights {}{netnote}, RTL {} ({})",
-                range.start,
-                range.end - 1,
-                shard_note(&d),
-                a.mnist.display(),
-                weights.display(),
-                rtl::RTL_DIR,
-                rtl::VERILATOR_VERSION
-            );
-            run = format!(
-                "mnist images {}..{}, weights {}{netnote}, {}, bubbles {}{}",
-                range.start,
-                range.end - 1,
-                weights.display(),
-                d.between,
-                d.bubbles,
-                shard_note(&d)
-            );
-            has_float = fw.is_some();
-            sets = vec![0];
-            mnist_set = Some(SetRun {
-                info: SetInfo {
-                    set: None,
-                    seed: d.seed,
-                    name: format!("weights {}", weights.display()),
-                },
-                wd,
-                fw,
-                images: test.images[range.clone()].to_vec(),
-                labels: Some(test.labels[range.clone()].to_vec()),
-                first: range.start,
-                cfg: d.clone(),
-            });
-        }
-        StimulusKind::Random => {
-            sets = match a.set {
-                Some(k) => vec![k],
-                None => (0..a.sets).collect(),
-            };
-            let range = select(a.start, a.limit, a.count)?;
-            let which = match a.set {
-                Some(k) => k.to_string(),
-                None => format!("0..{}", a.sets.saturating_sub(1)),
-            };
-            title = format!(
-                "cnn-cosim verify: random stimulus, seed {}, weight sets {which}, images {}..{} per set{}{netnote}, RTL {} ({})",
-                d.seed,
-                range.start,
-                range.end - 1,
-                shard_note(&d),
-                rtl::RTL_DIR,
-                rtl::VERILATOR_VERSION
-            );
-            run = format!(
-                "random seed {}, weight sets {which}, images {}..{}{netnote}, {}, bubbles {}{}",
-                d.seed,
-                range.start,
-                range.end - 1,
-                d.between,
-                d.bubbles,
-                shard_note(&d)
-            );
-            has_float = false;
-        }
-    }
-    let range = select(a.start, a.limit, a.count).unwrap_or(0..0);
-    // A random set is built when its turn comes (its weights, a temporary .mem directory).
-    let random_set = |set: u64| -> Result<SetRun> {
-        let kind = stimulus::weight_set(&net, d.seed, set).1;
-        let segs_per_set = a.count.div_ceil(driver::SEGMENT);
-        Ok(SetRun {
-            info: SetInfo {
-                set: Some(set),
-                seed: d.seed,
-                name: format!("random weight set {set} ({kind}), seed {}", d.seed),
-            },
-            wd: WeightDir::random(&net, d.seed, set)?,
-            fw: None,
-            images: range.clone().map(|i| stimulus::image(d.seed, set, i as u64)).collect(),
-            labels: None,
-            first: range.start,
-            cfg: Config {
-                seed: set_seed(d.seed, set),
-                shard: d.shard.map(|sh| Shard { base: set as usize * segs_per_set, ..sh }),
-                ..d.clone()
-            },
-        })
-    };
+    let mut plan = Plan::new(a, &net)?;
     if !a.quiet {
-        println!("{title}");
+        println!("{}", plan.title);
     }
-    let total = match &mnist_set {
-        Some(m) => m.images.len(),
-        None => sets.len() * range.len(),
-    };
-    let mut reports = Reports::create(&a.reports, &taps, a.max_rows, has_float)?;
+    // The results flow one way: driver → CSV reports (which keep the totals) → every sink.
+    let taps = net.taps();
+    let mut reports = Reports::create(&a.reports, &taps, a.max_rows, plan.has_float)?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(Progress::new(total as u64, a.quiet)),
+        Box::new(Progress::new(plan.images as u64, a.quiet)),
         Box::new(HtmlReport::new(&net, &taps, a.reports.join("index.html"))),
     ];
     if let Some(path) = &a.junit {
         sinks.push(Box::new(JunitReport::new(&taps, path.clone())));
     }
-    let mut one = mnist_set;
-    for &set in &sets {
-        let sr = match one.take() {
-            Some(m) => m,
-            None => random_set(set)?,
-        };
+    let sets = plan.mnist.take().into_iter().map(Ok);
+    let random = plan.random.iter().map(|&set| random_set(a, &net, set));
+    for sr in sets.chain(random) {
+        let sr = sr?;
         let t_set = Instant::now();
-        for s in sinks.iter_mut() {
-            s.start_set(&sr.info);
-        }
+        sinks.iter_mut().for_each(|s| s.start_set(&sr.info));
         let reference = Reference::new(&net, &sr.wd.params);
         let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
         driver::run(&stim, &reference, sr.fw.as_ref(), &sr.wd.path, &sr.cfg, |r| {
             let image = &sr.images[r.index - sr.first];
             reports.push(&r, sr.info.set.map(|k| (k, sr.info.seed)))?;
-            for s in sinks.iter_mut() {
-                s.push(&r, image, &sr.info)?;
-            }
-            Ok(())
+            sinks.iter_mut().try_for_each(|s| s.push(&r, image, &sr.info))
         })?;
-        for s in sinks.iter_mut() {
-            s.end_set(t_set.elapsed().as_secs_f64());
-        }
+        sinks.iter_mut().for_each(|s| s.end_set(t_set.elapsed().as_secs_f64()));
     }
     let t = reports.finish()?;
     let secs = t0.elapsed().as_secs_f64();
     let repro = |set: Option<u64>, image: usize| a.repro_command(set, image);
-    let end = RunEnd { totals: &t, title: &title, secs, repro: &repro };
-    for s in sinks.iter_mut() {
-        s.finish(&end)?;
-    }
+    let end = RunEnd { totals: &t, title: &plan.title, secs, repro: &repro };
+    sinks.iter_mut().try_for_each(|s| s.finish(&end))?;
     print_summary(&t, a, secs);
-    let now = Baseline::from_totals(&run, &t);
+    let regressed = check_baseline(a, &plan.run, &t, baseline.as_ref())?;
+    write_failure_waves(a, &net, &t)?;
+    Ok(t.clean == t.images && !regressed)
+}
+
+/// `--write-baseline` / `--baseline`: records this run, or compares it; Ok(true) when a
+/// count changed or the RTL got slower.
+fn check_baseline(
+    a: &VerifyArgs,
+    run: &str,
+    t: &Totals,
+    baseline: Option<&Baseline>,
+) -> Result<bool> {
+    let now = Baseline::from_totals(run, t);
     if let Some(path) = &a.write_baseline {
         now.save(path)?;
         println!("baseline written to {}", path.display());
     }
-    let mut regressed = false;
-    if let (Some(base), Some(path)) = (&baseline, &a.baseline) {
-        let names: Vec<String> = t.layers.iter().map(|l| l.name.clone()).collect();
-        let (worse, better) = base.compare(&now, &names, path)?;
-        for w in &worse {
-            println!("baseline REGRESSION: {w}");
-        }
-        for b in &better {
-            println!("baseline: {b}; record it with --write-baseline {}", path.display());
-        }
-        if worse.is_empty() {
-            println!("baseline: counts and RTL timing match {}", path.display());
-        }
-        regressed = !worse.is_empty();
+    let (Some(base), Some(path)) = (baseline, &a.baseline) else { return Ok(false) };
+    let names: Vec<String> = t.layers.iter().map(|l| l.name.clone()).collect();
+    let (worse, better) = base.compare(&now, &names, path)?;
+    for w in &worse {
+        println!("baseline REGRESSION: {w}");
     }
-    if a.trace_failures > 0 && !t.failures.is_empty() {
-        let dir = a.reports.join("waves");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create waveform directory", dir.display()))?;
-        for f in t.failures.iter().take(a.trace_failures) {
-            let name = match f.set {
-                Some(k) => format!("set{k}_image{}.fst", f.image),
-                None => format!("image{}.fst", f.image),
-            };
-            let path = dir.join(name);
-            replay(a, &net, f.set, f.image, Some(&path))?;
-            let set = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
-            println!("waveform of {set}image {}: {}", f.image, path.display());
-        }
+    for b in &better {
+        println!("baseline: {b}; record it with --write-baseline {}", path.display());
     }
-    Ok(t.clean == t.images && !regressed)
+    if worse.is_empty() {
+        println!("baseline: counts and RTL timing match {}", path.display());
+    }
+    Ok(!worse.is_empty())
+}
+
+/// `--trace-failures K`: replays the first K failing images with the traced model.
+fn write_failure_waves(a: &VerifyArgs, net: &Network, t: &Totals) -> Result<()> {
+    if a.trace_failures == 0 || t.failures.is_empty() {
+        return Ok(());
+    }
+    let dir = a.reports.join("waves");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: cannot create waveform directory", dir.display()))?;
+    for f in t.failures.iter().take(a.trace_failures) {
+        let name = match f.set {
+            Some(k) => format!("set{k}_image{}.fst", f.image),
+            None => format!("image{}.fst", f.image),
+        };
+        let path = dir.join(name);
+        replay(a, net, f.set, f.image, Some(&path))?;
+        let set = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
+        println!("waveform of {set}image {}: {}", f.image, path.display());
+    }
+    Ok(())
 }
 
 /// `, shard K/N` for sharded runs.
