@@ -32,10 +32,14 @@ synth:
 unit:
 	$(CARGO) test --release
 
-# All 10,000 MNIST images back-to-back (checked against the committed baseline), again with
-# random bubbles between pixels, and a seeded random campaign: 24 weight sets x 100 images.
+# The network descriptions' derived bounds and both networks' accuracies; all 10,000 MNIST
+# images back-to-back (checked against the committed baseline), again with random bubbles
+# between pixels, and a seeded random campaign: 24 weight sets x 100 images.
 campaigns:
+	$(VERIFY) net show seed
+	$(VERIFY) net show two_conv
 	$(VERIFY) eval
+	$(VERIFY) eval --net two_conv
 	$(VERIFY) verify --quiet --baseline vectors/baseline.json --junit reports/junit.xml
 	$(VERIFY) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
 	$(VERIFY) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
