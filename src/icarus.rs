@@ -41,7 +41,8 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
 /// Parses the testbench's tap log into one capture per image (split at `class` lines).
 pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
     let mut images = Vec::new();
-    let empty = Capture { taps: vec![Vec::new(); rtl::TAPS.len()], class: None };
+    let bound = rtl::taps();
+    let empty = Capture { taps: vec![Vec::new(); bound.len()], class: None };
     let mut cur = empty.clone();
     for (n, line) in text.lines().enumerate() {
         let mut f = line.split_whitespace();
@@ -50,7 +51,7 @@ pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
             .map(|v| v.parse())
             .collect::<Result<_, _>>()
             .with_context(|| format!("{}:{}: not a tap line: {line:?}", path.display(), n + 1))?;
-        let tap = rtl::TAPS.iter().position(|&(name, lanes)| name == tag && lanes == nums.len());
+        let tap = bound.iter().position(|(name, lanes)| name == tag && *lanes == nums.len());
         match (tag, nums.len()) {
             _ if tap.is_some() => cur.taps[tap.expect("matched")].extend_from_slice(&nums),
             ("class", 1) => {

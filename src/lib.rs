@@ -9,6 +9,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod binding;
 pub mod commands;
 pub mod compare;
 pub mod debug;

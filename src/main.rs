@@ -2,6 +2,7 @@
 //! reference (verify), 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
+use cnn_cosim::binding::Binding;
 use cnn_cosim::commands::{self, VerifyArgs};
 use cnn_cosim::float_model::FloatWeights;
 use cnn_cosim::icarus;
@@ -75,6 +76,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: NetCmd,
     },
+    /// RTL bindings (docs/binding-format.md).
+    Bind {
+        #[command(subcommand)]
+        cmd: BindCmd,
+    },
     /// Throughput against the ceiling (a bare C++ loop on the same Verilated model): (a) the
     /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
     /// medians of interleaved runs, ratios, peak RSS (docs/performance.md).
@@ -133,6 +139,19 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
+enum BindCmd {
+    /// Check a binding against its network description and print what it binds.
+    Show {
+        /// The RTL directory holding binding.toml.
+        #[arg(default_value = "rtl", value_name = "DIR")]
+        rtl: PathBuf,
+        /// A binding file elsewhere (instead of DIR/binding.toml).
+        #[arg(long, value_name = "FILE")]
+        bind: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum NetCmd {
     /// Print every layer's shapes and the exact bounds of its products, accumulator and
     /// output over any weights and inputs of the declared widths, with the bits each needs.
@@ -157,6 +176,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Net { cmd: NetCmd::Show { net } } => {
             print!("{}", Network::find(&net)?.show());
+            Ok(true)
+        }
+        Cmd::Bind { cmd: BindCmd::Show { rtl, bind } } => {
+            print!("{}", Binding::find(&rtl, bind.as_deref())?.show());
             Ok(true)
         }
         Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only } => {

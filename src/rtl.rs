@@ -94,9 +94,12 @@ static TRACED: Api = Api {
     dump: cnn_trace_dump,
 };
 
-/// The taps the built-in RTL (`cnn_top`) brings out, in pipeline order: name and values per
-/// beat (docs/rtl.md). A network verified against it must tap exactly these layers.
-pub const TAPS: [(&str, usize); 3] = [("conv1", 3), ("pool1", 3), ("fc1", 10)];
+/// The taps the built-in RTL brings out, in pipeline order: name and values per beat, as
+/// its binding (`rtl/binding.toml`) states them; the shim (`csrc/cnn_shim.cpp`) fills one
+/// buffer per tap in this order.
+pub fn taps() -> Vec<(String, usize)> {
+    crate::binding::Binding::own().taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect()
+}
 
 /// Checks that `net` taps exactly the layers the built-in RTL brings out, with the same
 /// values per beat.
@@ -107,7 +110,7 @@ pub fn check_taps(net: &crate::network::Network) -> Result<()> {
         .filter(|t| !t.is_class)
         .map(|t| (t.name.clone(), t.shape.beats().0))
         .collect();
-    let want: Vec<(String, usize)> = TAPS.iter().map(|(n, l)| (n.to_string(), *l)).collect();
+    let want = self::taps();
     if taps != want {
         let show = |v: &[(String, usize)]| {
             v.iter().map(|(n, l)| format!("{n} ({l} per beat)")).collect::<Vec<_>>().join(", ")
@@ -206,15 +209,11 @@ impl Model {
     }
 
     /// Runs one clock cycle per element of `inputs` (reset high), appending every tap beat to
-    /// `taps` (one buffer per tap of [`TAPS`], `lanes` values per beat), and stops early right
+    /// `taps` (one buffer per tap of [`taps`], `lanes` values per beat), and stops early right
     /// after the first cycle with `class_valid`; the cycles go into C++ in one call.
     pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
         let [conv1, pool1, fc1] = taps else {
-            bail!(
-                "internal error: the built-in RTL has {} taps, {} buffers given",
-                TAPS.len(),
-                taps.len()
-            )
+            bail!("internal error: the built-in RTL has 3 taps, {} buffers given", taps.len())
         };
         let mut done = 0usize;
         loop {

@@ -1,0 +1,554 @@
+//! The RTL binding (`docs/binding-format.md`): how the harness reaches into a design — its
+//! sources and top, clock and reset, the pixel stream's handshake, how it loads weights, and
+//! which signals carry which tapped layer of the network it implements. One TOML file beside
+//! the RTL ([`FILE_NAME`]); errors carry `file:line:column` and the key.
+//!
+//! [`Binding::load`] checks the binding against its network description: every tap names a
+//! tapped layer, its beats cover exactly the layer's elements, and its element width holds
+//! the layer's derived bounds. Signals are checked against the design itself when it is
+//! elaborated.
+
+use crate::network::{IntType, Network, Shape};
+use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The binding's file name inside an RTL directory (`verify --rtl DIR` looks for it).
+pub const FILE_NAME: &str = "binding.toml";
+
+/// The project's own RTL binding, compiled in with the RTL `build.rs` builds.
+const OWN_TOML: &str = include_str!("../rtl/binding.toml");
+
+/// One or several signals: a port, a hierarchical path (`u_conv.sum_q`), a list (one per
+/// lane), or an unpacked-array range `name[a..b]` (expanded to `name[a]` … `name[b]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Signals {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Signals {
+    /// The individual signals, ranges expanded.
+    pub fn expand(&self) -> Result<Vec<String>> {
+        let list: Vec<&String> = match self {
+            Signals::One(s) => vec![s],
+            Signals::Many(v) => v.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for s in list {
+            out.extend(expand_range(s)?);
+        }
+        Ok(out)
+    }
+}
+
+/// `name[a..b]` → `name[a]`, …, `name[b]` (inclusive); anything else as it is.
+fn expand_range(s: &str) -> Result<Vec<String>> {
+    let Some(open) = s.rfind('[') else { return Ok(vec![s.to_string()]) };
+    let Some(inner) = s[open + 1..].strip_suffix(']') else { return Ok(vec![s.to_string()]) };
+    let Some((a, b)) = inner.split_once("..") else { return Ok(vec![s.to_string()]) };
+    let (a, b): (usize, usize) = match (a.trim().parse(), b.trim().parse()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => bail!("{s:?}: a range is written name[FIRST..LAST] with whole numbers"),
+    };
+    if b < a {
+        bail!("{s:?}: the range runs backwards");
+    }
+    Ok((a..=b).map(|i| format!("{}[{i}]", &s[..open])).collect())
+}
+
+/// Which level holds the design in reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    High,
+}
+
+/// How the design finds its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightLoad {
+    /// A plusarg naming the weight directory (`arg`, with a `{weights}` placeholder).
+    Plusarg,
+    /// A top-level parameter set to the weight directory (`arg` names the parameter).
+    Parameter,
+    /// Fixed file names its `$readmemh` opens relative to the working directory: the
+    /// harness runs it in a directory holding the weight files.
+    Workdir,
+}
+
+/// The design's sources and how to elaborate them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Design {
+    /// Globs relative to the binding file (a directory with testbenches and other tops
+    /// works: only `top` and what it instantiates is elaborated).
+    pub sources: Vec<String>,
+    pub top: String,
+    #[serde(default)]
+    pub include_dirs: Vec<String>,
+    #[serde(default)]
+    pub defines: BTreeMap<String, String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub plusargs: Vec<String>,
+    /// Extra Verilator flags (a warning the design needs waived, say).
+    #[serde(default)]
+    pub verilator_flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clock {
+    pub port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reset {
+    pub port: String,
+    pub active: Level,
+    /// Cycles the reset is held.
+    #[serde(default = "two")]
+    pub cycles: u32,
+    /// Wait for `ready` to rise after reset before the first pixel.
+    #[serde(default)]
+    pub wait_for_ready: bool,
+}
+
+fn two() -> u32 {
+    2
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The pixel stream.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub data: Signals,
+    /// Without one, the design takes one beat every clock from `start_after_reset`.
+    pub valid: Option<String>,
+    /// With one, a beat counts only in a cycle with valid && ready.
+    pub ready: Option<String>,
+    /// Pixels per beat.
+    #[serde(default = "one")]
+    pub lanes: usize,
+    /// Cycles after reset before the first pixel is taken.
+    #[serde(default)]
+    pub start_after_reset: u32,
+}
+
+/// What the design needs between images (the default of `--between`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stream {
+    #[serde(default = "back_to_back")]
+    pub between: String,
+}
+
+fn back_to_back() -> String {
+    "back-to-back".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub load: WeightLoad,
+    /// plusarg: the argument (`+weights={weights}`); parameter: the parameter's name;
+    /// workdir: unused.
+    #[serde(default)]
+    pub arg: Option<String>,
+}
+
+/// One tapped layer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapBinding {
+    /// The network layer it carries.
+    pub layer: String,
+    pub valid: String,
+    /// One packed signal (`lanes × bits`, lane `k` at bits `[k·bits +: bits]`) or one signal
+    /// per lane.
+    pub data: Signals,
+    /// Values per beat: a map's channels (beats in raster order), or a divisor of a
+    /// vector's length (beats in index order).
+    pub lanes: usize,
+    pub bits: u32,
+    pub signed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassBinding {
+    pub valid: String,
+    pub data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    network: String,
+    design: Design,
+    clock: Clock,
+    reset: Reset,
+    input: Input,
+    #[serde(default)]
+    stream: Option<Stream>,
+    weights: Weights,
+    #[serde(default, rename = "tap")]
+    taps: Vec<toml::Spanned<TapBinding>>,
+    class: ClassBinding,
+}
+
+/// A validated binding and the network it implements.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// Where it was read from, for messages.
+    pub source: String,
+    /// The directory relative paths are taken from.
+    pub dir: PathBuf,
+    pub network: Network,
+    pub design: Design,
+    pub clock: Clock,
+    pub reset: Reset,
+    pub input: Input,
+    /// `back-to-back`, `idle:N` or `reset`.
+    pub between: String,
+    pub weights: Weights,
+    /// In pipeline order.
+    pub taps: Vec<TapBinding>,
+    pub class: ClassBinding,
+}
+
+impl Binding {
+    /// The project's own `rtl/` binding (the compiled-in default).
+    pub fn own() -> Binding {
+        Binding::parse("rtl/binding.toml", Path::new("rtl"), OWN_TOML, Some(Network::seed()))
+            .expect("rtl/binding.toml is valid")
+    }
+
+    /// `--rtl DIR` (its [`FILE_NAME`]) or `--bind FILE`.
+    pub fn find(rtl: &Path, bind: Option<&Path>) -> Result<Binding> {
+        let path = match bind {
+            Some(p) => p.to_path_buf(),
+            None => rtl.join(FILE_NAME),
+        };
+        if bind.is_none() && !path.is_file() {
+            bail!(
+                "{}: no binding file in the RTL directory (write {FILE_NAME}, see \
+                 docs/binding-format.md, or pass --bind FILE)",
+                path.display()
+            );
+        }
+        Binding::load(&path)
+    }
+
+    /// Reads and validates a binding file.
+    pub fn load(path: &Path) -> Result<Binding> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("{}: cannot read binding ({e})", path.display()))?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Binding::parse(&path.display().to_string(), dir, &text, None)
+    }
+
+    /// Parses and validates binding text; `network` overrides the one it names (tests).
+    pub fn parse(
+        source: &str,
+        dir: &Path,
+        text: &str,
+        network: Option<Network>,
+    ) -> Result<Binding> {
+        let raw: RawBinding = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+            anyhow!("{source}{at}: {}", e.message().trim())
+        })?;
+        let network = match network {
+            Some(n) => n,
+            None => find_network(source, dir, &raw.network)?,
+        };
+        let mut taps = Vec::new();
+        for spanned in raw.taps {
+            let at = line_col(text, spanned.span().start);
+            let t = spanned.into_inner();
+            check_tap(&format!("{source}{at}: tap {:?}", t.layer), &network, &t, &taps)?;
+            taps.push(t);
+        }
+        // Pipeline order, whatever order the file lists them in.
+        let order = |t: &TapBinding| network.layers.iter().position(|l| l.name == t.layer);
+        taps.sort_by_key(order);
+        let b = Binding {
+            source: source.to_string(),
+            dir: dir.to_path_buf(),
+            network,
+            design: raw.design,
+            clock: raw.clock,
+            reset: raw.reset,
+            input: raw.input,
+            between: raw.stream.map_or_else(back_to_back, |s| s.between),
+            weights: raw.weights,
+            taps,
+            class: raw.class,
+        };
+        b.check(source)?;
+        Ok(b)
+    }
+
+    fn check(&self, source: &str) -> Result<()> {
+        if self.design.sources.is_empty() {
+            bail!("{source}: [design] sources lists no files");
+        }
+        if self.design.top.trim().is_empty() {
+            bail!("{source}: [design] top is empty");
+        }
+        let i = &self.input;
+        if i.lanes == 0 || !self.network.input_len().is_multiple_of(i.lanes) {
+            bail!(
+                "{source}: [input] lanes = {}: it must divide the {} pixels of an image",
+                i.lanes,
+                self.network.input_len()
+            );
+        }
+        if i.ready.is_some() && i.valid.is_none() {
+            bail!("{source}: [input] ready without valid: a ready/valid input needs both");
+        }
+        if self.reset.wait_for_ready && i.ready.is_none() {
+            bail!("{source}: [reset] wait_for_ready = true, but [input] names no ready");
+        }
+        if i.valid.is_some() && i.start_after_reset > 0 {
+            bail!(
+                "{source}: [input] start_after_reset applies to a design without valid; this \
+                 one has valid {:?}",
+                i.valid.as_deref().unwrap_or_default()
+            );
+        }
+        if self.between.parse::<crate::driver::Between>().is_err() {
+            bail!(
+                "{source}: [stream] between = {:?} is not back-to-back, idle:N or reset",
+                self.between
+            );
+        }
+        match (self.weights.load, self.weights.arg.as_deref()) {
+            (WeightLoad::Plusarg, Some(a)) if a.starts_with('+') && a.contains("{weights}") => {}
+            (WeightLoad::Plusarg, _) => bail!(
+                "{source}: [weights] load = \"plusarg\" needs arg = \"+NAME={{weights}}\" (the \
+                 {{weights}} placeholder becomes the weight directory)"
+            ),
+            (WeightLoad::Parameter, Some(a)) if !a.trim().is_empty() => {}
+            (WeightLoad::Parameter, _) => {
+                bail!("{source}: [weights] load = \"parameter\" needs arg = the parameter's name")
+            }
+            (WeightLoad::Workdir, _) => {}
+        }
+        Ok(())
+    }
+
+    /// The tap bound to `layer`, if any.
+    pub fn tap(&self, layer: &str) -> Option<&TapBinding> {
+        self.taps.iter().find(|t| t.layer == layer)
+    }
+
+    /// The network's tapped layers that this binding does not bring out (reported as "not
+    /// tapped" rather than compared).
+    pub fn untapped(&self) -> Vec<String> {
+        self.network
+            .taps()
+            .into_iter()
+            .filter(|t| !t.is_class && self.tap(&t.name).is_none())
+            .map(|t| t.name)
+            .collect()
+    }
+
+    /// The weight arguments for a run on `weights`: plusargs, or a parameter override.
+    pub fn weight_args(&self, weights: &Path) -> Vec<String> {
+        let dir = weights.display().to_string();
+        match (self.weights.load, &self.weights.arg) {
+            (WeightLoad::Plusarg, Some(a)) => vec![a.replace("{weights}", &dir)],
+            (WeightLoad::Parameter, Some(p)) => vec![format!("-G{p}=\"{dir}\"")],
+            _ => Vec::new(),
+        }
+    }
+
+    /// What `bind show` prints.
+    pub fn show(&self) -> String {
+        let mut s = String::new();
+        let d = &self.design;
+        let _ = writeln!(
+            s,
+            "binding {}: top {} from {} ({}), network {} ({})",
+            self.source,
+            d.top,
+            d.sources.join(" "),
+            self.dir.display(),
+            self.network.name,
+            self.network.source
+        );
+        let r = &self.reset;
+        let _ = writeln!(
+            s,
+            "clock {}; reset {} active {}, {} cycles{}",
+            self.clock.port,
+            r.port,
+            match r.active {
+                Level::Low => "low",
+                Level::High => "high",
+            },
+            r.cycles,
+            if r.wait_for_ready { ", then wait for ready" } else { "" }
+        );
+        let i = &self.input;
+        let _ = writeln!(
+            s,
+            "input {} ({} pixel{} per beat){}{}; between images: {}",
+            i.data.expand().map(|v| v.join(", ")).unwrap_or_default(),
+            i.lanes,
+            if i.lanes == 1 { "" } else { "s" },
+            i.valid.as_ref().map(|v| format!(", valid {v}")).unwrap_or_else(|| {
+                format!(
+                    ", no valid: one beat per clock from cycle {} after reset",
+                    i.start_after_reset
+                )
+            }),
+            i.ready.as_ref().map(|r| format!(", ready {r}")).unwrap_or_default(),
+            self.between
+        );
+        let _ = writeln!(
+            s,
+            "weights: {}",
+            match (self.weights.load, &self.weights.arg) {
+                (WeightLoad::Plusarg, Some(a)) => format!("plusarg {a}"),
+                (WeightLoad::Parameter, Some(p)) => format!("parameter {p}"),
+                _ => "fixed file names in the working directory".into(),
+            }
+        );
+        for t in &self.taps {
+            let _ = writeln!(
+                s,
+                "tap {:<8} valid {}, data {}, {} × {} bits {}",
+                t.layer,
+                t.valid,
+                t.data.expand().map(|v| v.join(", ")).unwrap_or_default(),
+                t.lanes,
+                t.bits,
+                if t.signed { "signed" } else { "unsigned" }
+            );
+        }
+        for u in self.untapped() {
+            let _ = writeln!(s, "tap {u:<8} not tapped (not compared)");
+        }
+        let _ = writeln!(s, "class    valid {}, data {}", self.class.valid, self.class.data);
+        s
+    }
+}
+
+/// The network a binding names: a project name, or a path relative to the binding.
+fn find_network(source: &str, dir: &Path, spec: &str) -> Result<Network> {
+    let rel = dir.join(spec);
+    let net = if (spec.contains('/') || spec.ends_with(".toml")) && rel.is_file() {
+        Network::load(&rel)
+    } else {
+        Network::find(spec)
+    };
+    net.map_err(|e| anyhow!("{source}: network = {spec:?}: {e:#}"))
+}
+
+/// Checks one tap against the network and the taps before it.
+fn check_tap(wh: &str, net: &Network, t: &TapBinding, earlier: &[TapBinding]) -> Result<()> {
+    let taps = net.taps();
+    let Some(nt) = taps.iter().find(|x| x.name == t.layer && !x.is_class) else {
+        let names: Vec<&str> =
+            taps.iter().filter(|x| !x.is_class).map(|x| x.name.as_str()).collect();
+        bail!(
+            "{wh}: network {:?} has no tapped layer {:?} (its tapped layers: {}; the class \
+             is bound by [class])",
+            net.name,
+            t.layer,
+            names.join(", ")
+        );
+    };
+    if earlier.iter().any(|e| e.layer == t.layer) {
+        bail!("{wh}: the layer is bound twice");
+    }
+    let n = nt.shape.len();
+    match nt.shape {
+        Shape::Map { c, .. } if t.lanes != c => bail!(
+            "{wh}: lanes = {}, but layer {} is {} and its beats carry its {c} channels (one beat \
+             per raster position)",
+            t.lanes,
+            t.layer,
+            nt.shape
+        ),
+        Shape::Vector(_) if t.lanes == 0 || n % t.lanes != 0 => {
+            bail!("{wh}: lanes = {}: it must divide the layer's {n} values", t.lanes)
+        }
+        _ => {}
+    }
+    let signals = t.data.expand().map_err(|e| anyhow!("{wh}: data: {e}"))?;
+    if signals.len() != 1 && signals.len() != t.lanes {
+        bail!(
+            "{wh}: data names {} signals; give one packed signal or one per lane ({})",
+            signals.len(),
+            t.lanes
+        );
+    }
+    if t.bits == 0 || t.bits > 64 {
+        bail!("{wh}: bits = {}: 1..64 supported", t.bits);
+    }
+    let ty = IntType { bits: t.bits, signed: t.signed };
+    let layer = &net.layers[nt.layer];
+    let r = layer.bounds.out;
+    if !ty.holds(r.min) || !ty.holds(r.max) {
+        bail!(
+            "{wh}: {ty} cannot hold the layer's values {}..{} (they need {}; `net show {}`)",
+            crate::network::group(r.min),
+            crate::network::group(r.max),
+            r.needed(),
+            net.name
+        );
+    }
+    Ok(())
+}
+
+/// `:line:column` of byte offset `at` (1-based).
+fn line_col(text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!(":{line}:{col}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_binding_matches_the_compiled_in_shim() {
+        let b = Binding::own();
+        assert_eq!(b.design.top, "cnn_top");
+        let taps: Vec<(String, usize, u32, bool)> =
+            b.taps.iter().map(|t| (t.layer.clone(), t.lanes, t.bits, t.signed)).collect();
+        // What csrc/cnn_shim.cpp unpacks (docs/rtl.md).
+        let want = [("conv1", 3, 14, true), ("pool1", 3, 13, false), ("fc1", 10, 23, true)];
+        assert_eq!(taps.len(), want.len());
+        for ((n, l, bits, s), (wn, wl, wb, ws)) in taps.iter().zip(want) {
+            assert_eq!((n.as_str(), *l, *bits, *s), (wn, wl, wb, ws));
+        }
+        assert!(b.untapped().is_empty());
+        assert_eq!(b.weight_args(Path::new("/w")), ["+weights=/w"]);
+    }
+
+    #[test]
+    fn ranges_expand() {
+        let s = Signals::One("u_fc.out_q[0..2]".into());
+        assert_eq!(s.expand().unwrap(), ["u_fc.out_q[0]", "u_fc.out_q[1]", "u_fc.out_q[2]"]);
+        assert_eq!(Signals::One("a[3]".into()).expand().unwrap(), ["a[3]"]);
+        assert!(Signals::One("a[3..1]".into()).expand().is_err());
+    }
+}
