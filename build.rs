@@ -17,6 +17,15 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
+// The binding's TOML form and the glue generator, shared with the crate (src/binding.rs
+// checks bindings; src/glue.rs is the one implementation of ports, taps and packing).
+#[path = "src/binding_file.rs"]
+#[allow(dead_code)]
+mod binding_file;
+#[path = "src/glue.rs"]
+#[allow(dead_code)]
+mod glue;
+
 const TOP: &str = "cnn_top";
 const PREFIX: &str = "Vcnn_top";
 const PREFIX_TRACE: &str = "Vcnn_top_trace";
@@ -49,6 +58,14 @@ fn main() {
         println!("cargo:rerun-if-changed={}", s.display());
     }
     println!("cargo:rustc-env=CNN_COSIM_RTL_DIR={}", rtl.display());
+    // The glue from the RTL's binding: its own binding.toml, else the project's (a copied
+    // tree with cnn_top's ports, as the broken-RTL tests build).
+    let bind = [rtl.join("binding.toml"), manifest.join("rtl/binding.toml")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| fail("rtl/binding.toml is missing"));
+    println!("cargo:rerun-if-changed={}", bind.display());
+    write_glue(&bind, &out);
 
     let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
     let version = check_version(&verilator);
@@ -86,6 +103,7 @@ fn main() {
             .debug(false)
             .warnings(false)
             .include(mdir)
+            .include(&out)
             .include(root.join("include"))
             .include(root.join("include/vltstd"))
             .flag_if_supported("-faligned-new")
@@ -123,6 +141,25 @@ fn main() {
         println!("cargo:rustc-link-lib=z");
     }
     println!("cargo:rustc-link-lib=pthread");
+}
+
+/// Generates `OUT_DIR/cnn_glue.h` (the shim's port code) from the binding at `bind`.
+fn write_glue(bind: &Path, out: &Path) {
+    let text = std::fs::read_to_string(bind)
+        .unwrap_or_else(|e| fail(&format!("{}: cannot read binding: {e}", bind.display())));
+    let file = binding_file::parse(&text)
+        .unwrap_or_else(|e| fail(&format!("{}: {}", bind.display(), e.message())));
+    if file.design.top != TOP {
+        fail(&format!(
+            "{}: top {:?}: the compiled-in model is built for {TOP}",
+            bind.display(),
+            file.design.top
+        ));
+    }
+    let header = glue::generate(&file, &bind.display().to_string())
+        .unwrap_or_else(|e| fail(&format!("{}: {e}", bind.display())));
+    std::fs::write(out.join("cnn_glue.h"), header)
+        .unwrap_or_else(|e| fail(&format!("cannot write cnn_glue.h: {e}")));
 }
 
 /// What one `verilator --cc` run produced.

@@ -1,8 +1,8 @@
 // extern "C" shim between the Verilated cnn_top and Rust (src/rtl.rs).
 //
-// One CnnModel owns one VerilatedContext and one model. The port contract (names, widths,
-// packing) is docs/rtl.md; the shim unpacks the taps into plain integers so Rust never sees
-// Verilator types. $stop/$fatal and Verilator-internal fatal errors are turned into an error
+// One CnnModel owns one VerilatedContext and one model. Which ports the clock, reset and
+// pixels drive and how each tap is unpacked into plain integers (so Rust never sees Verilator
+// types) is generated from the design's binding (rtl/binding.toml → cnn_glue.h, src/glue.rs). $stop/$fatal and Verilator-internal fatal errors are turned into an error
 // string on the model instead of aborting the process.
 //
 // Compiled twice by build.rs: as the fast model's shim (functions cnn_*) and, with
@@ -84,16 +84,14 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
 
 extern "C" {
 
-// A batch of cycles (cnn_run). The caller owns the beat buffers: `*_len` beats are already
-// there, room for `*_cap`; the shim appends each beat's values (3, 3 and 10 int64 each).
-// Keep in sync with `RunBuf` in src/rtl.rs.
+// A batch of cycles (cnn_run). The caller owns one beat buffer per tap: `len[i]` beats are
+// already there, room for `cap[i]`; the shim appends each beat's values (the tap's lanes,
+// int64 each). Keep in sync with `RunBuf` in src/rtl.rs.
+#define CNN_MAX_TAPS 8
 struct CnnRun {
-    int64_t* conv1;
-    int64_t* pool1;
-    int64_t* fc1;
-    uint32_t conv1_len, conv1_cap;
-    uint32_t pool1_len, pool1_cap;
-    uint32_t fc1_len, fc1_cap;
+    int64_t* tap[CNN_MAX_TAPS];
+    uint32_t len[CNN_MAX_TAPS];
+    uint32_t cap[CNN_MAX_TAPS];
     // Out: cycles run, and whether the last of them had class_valid (then class_id).
     uint32_t cycles;
     uint8_t class_valid;
@@ -128,35 +126,18 @@ void dump(CnnModel* m) {
 #endif
 }
 
+#include "cnn_glue.h"
+
 // A cycle: inputs applied with the clock low, then the rising edge; outputs read after it.
-void cycle(CnnModel* m, uint8_t rst_n, uint8_t valid, uint8_t pixel) {
+void cycle(CnnModel* m, bool in_reset, uint8_t valid, uint8_t pixel) {
     CNN_TOP* t = m->top;
-    t->clk_i = 0;
-    t->rst_ni = rst_n;
-    t->pixel_valid_i = valid;
-    t->pixel_i = pixel;
+    cnn_set_inputs(t, 0, in_reset, valid, pixel);
     t->eval();
     dump(m);
-    t->clk_i = 1;
+    cnn_set_inputs(t, 1, in_reset, valid, pixel);
     t->eval();
     dump(m);
     if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
-}
-
-// Appends the beats of the cycle just run to `r`.
-inline void append_taps(const CNN_TOP* t, CnnRun* r) {
-    if (t->conv1_valid_o) {
-        int64_t* d = r->conv1 + 3 * r->conv1_len++;
-        for (int k = 0; k < 3; ++k) d[k] = field(t->conv1_data_o, 14 * k, 14, true);
-    }
-    if (t->pool1_valid_o) {
-        int64_t* d = r->pool1 + 3 * r->pool1_len++;
-        for (int k = 0; k < 3; ++k) d[k] = field(t->pool1_data_o, 13 * k, 13, false);
-    }
-    if (t->fc1_valid_o) {
-        int64_t* d = r->fc1 + 10 * r->fc1_len++;
-        for (int i = 0; i < 10; ++i) d[i] = field(t->fc1_data_o, 23 * i, 23, true);
-    }
 }
 
 }  // namespace
@@ -186,10 +167,7 @@ CnnModel* CNN_API(new)(const char* weights_dir, uint64_t seed, const char* fst_p
             m->top = new CNN_TOP(m->ctx, "top");
         }
         Verilated::threadContextp(m->ctx);
-        m->top->clk_i = 0;
-        m->top->rst_ni = 0;
-        m->top->pixel_valid_i = 0;
-        m->top->pixel_i = 0;
+        cnn_set_inputs(m->top, 0, true, 0, 0);
         m->top->eval();  // runs the initial blocks: $readmemh and the file checks
         if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish while loading weights");
 #ifdef CNN_TRACED
@@ -230,7 +208,7 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     if (!m->error.empty()) return -1;
     try {
         Verilated::threadContextp(m->ctx);
-        for (uint32_t i = 0; i < cycles; ++i) cycle(m, 0, 0, 0);
+        for (uint32_t i = 0; i < cycles; ++i) cycle(m, true, 0, 0);
     } catch (const std::exception& e) {
         set_error(m, e.what());
         return -1;
@@ -238,7 +216,7 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     return 0;
 }
 
-// Up to `n` clock cycles, cycle i with pixel_valid_i = in[2i], pixel_i = in[2i+1] (rst_n high),
+// Up to `n` clock cycles, cycle i with pixel valid = in[2i], pixel = in[2i+1] (out of reset),
 // appending every tap beat to `r`. Stops after the first cycle with class_valid, or before a
 // cycle when a beat buffer is full (the caller makes room and calls again), or after `n`.
 // `r->cycles` says how many ran. Returns 0, or -1 on error (r->cycles still counts the cycles
@@ -251,15 +229,14 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
         Verilated::threadContextp(m->ctx);
         CNN_TOP* t = m->top;
         for (uint32_t i = 0; i < n; ++i) {
-            if (r->conv1_len == r->conv1_cap || r->pool1_len == r->pool1_cap ||
-                r->fc1_len == r->fc1_cap)
-                return 0;
-            cycle(m, 1, in[2 * i], in[2 * i + 1]);
+            for (int k = 0; k < CNN_NTAPS; ++k)
+                if (r->len[k] == r->cap[k]) return 0;
+            cycle(m, false, in[2 * i], in[2 * i + 1]);
             r->cycles = i + 1;
-            append_taps(t, r);
-            if (t->class_valid_o) {
+            cnn_append_taps(t, r);
+            if (cnn_class_valid(t)) {
                 r->class_valid = 1;
-                r->class_id = t->class_o;
+                r->class_id = cnn_class(t);
                 return 0;
             }
         }
@@ -283,6 +260,8 @@ void CNN_API(dump)(CnnModel* m, int on) {
 
 #ifndef CNN_TRACED
 const char* cnn_verilator_version(void) { return Verilated::productVersion(); }
+// The taps the generated glue brings out (src/rtl.rs checks it against the binding).
+int cnn_ntaps(void) { return CNN_NTAPS; }
 #endif
 
 }  // extern "C"

@@ -10,11 +10,13 @@
 pub mod baseline;
 pub mod bench;
 pub mod binding;
+pub mod binding_file;
 pub mod commands;
 pub mod compare;
 pub mod debug;
 pub mod driver;
 pub mod float_model;
+pub mod glue;
 pub mod html;
 pub mod icarus;
 pub mod junit;

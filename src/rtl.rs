@@ -26,15 +26,9 @@ pub struct RunEnd {
 /// Layout shared with `CnnRun` in `csrc/cnn_shim.cpp`.
 #[repr(C)]
 struct RunBuf {
-    conv1: *mut i64,
-    pool1: *mut i64,
-    fc1: *mut i64,
-    conv1_len: u32,
-    conv1_cap: u32,
-    pool1_len: u32,
-    pool1_cap: u32,
-    fc1_len: u32,
-    fc1_cap: u32,
+    tap: [*mut i64; MAX_TAPS],
+    len: [u32; MAX_TAPS],
+    cap: [u32; MAX_TAPS],
     cycles: u32,
     class_valid: u8,
     class_id: u8,
@@ -53,7 +47,11 @@ extern "C" {
     fn cnn_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_dump(m: *mut CnnModel, on: c_int);
     fn cnn_verilator_version() -> *const c_char;
+    fn cnn_ntaps() -> c_int;
 }
+
+/// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS` in `csrc/cnn_shim.cpp`).
+const MAX_TAPS: usize = crate::glue::MAX_TAPS;
 
 #[cfg(feature = "trace")]
 extern "C" {
@@ -137,6 +135,8 @@ pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 pub struct Model {
     ptr: NonNull<CnnModel>,
     api: &'static Api,
+    /// Values per beat of each tap, in the shim's order.
+    lanes: Vec<usize>,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -175,7 +175,16 @@ impl Model {
         // SAFETY: both are valid C strings for the call; `new` never returns null.
         let raw = unsafe { (api.new)(dir.as_ptr(), seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
-        let model = Model { ptr, api, _not_sync: PhantomData };
+        let lanes: Vec<usize> = taps().into_iter().map(|(_, l)| l).collect();
+        // SAFETY: returns a constant.
+        let ntaps = unsafe { cnn_ntaps() } as usize;
+        let model = Model { ptr, api, lanes, _not_sync: PhantomData };
+        if ntaps != model.lanes.len() {
+            bail!(
+                "internal error: the shim was built for {ntaps} taps, the binding has {}",
+                model.lanes.len()
+            );
+        }
         model.check(0)?;
         Ok(model)
     }
@@ -208,53 +217,46 @@ impl Model {
         self.check(rc)
     }
 
-    /// Runs one clock cycle per element of `inputs` (reset high), appending every tap beat to
-    /// `taps` (one buffer per tap of [`taps`], `lanes` values per beat), and stops early right
-    /// after the first cycle with `class_valid`; the cycles go into C++ in one call.
+    /// Runs one clock cycle per element of `inputs` (out of reset), appending every tap
+    /// beat to `taps` (one buffer per tap of [`taps`], its lanes' values per beat), and stops
+    /// early right after the first cycle with the class valid; the cycles go into C++ in one
+    /// call.
     pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
-        let [conv1, pool1, fc1] = taps else {
-            bail!("internal error: the built-in RTL has 3 taps, {} buffers given", taps.len())
-        };
+        let lanes = &self.lanes;
+        if taps.len() != lanes.len() {
+            bail!("internal error: the RTL has {} taps, {} buffers given", lanes.len(), taps.len());
+        }
         let mut done = 0usize;
         loop {
-            // Room for at least a few beats of each tap; the shim stops when one is full.
-            conv1.reserve(64 * 3);
-            pool1.reserve(16 * 3);
-            fc1.reserve(2 * 10);
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
-            let beats =
-                |v: &Vec<i64>, lanes: usize| u32::try_from(v.len() / lanes).unwrap_or(u32::MAX);
-            let cap = |v: &Vec<i64>, lanes: usize| {
-                u32::try_from(v.capacity() / lanes).unwrap_or(u32::MAX)
-            };
             let mut r = RunBuf {
-                conv1: conv1.as_mut_ptr(),
-                pool1: pool1.as_mut_ptr(),
-                fc1: fc1.as_mut_ptr(),
-                conv1_len: beats(conv1, 3),
-                conv1_cap: cap(conv1, 3),
-                pool1_len: beats(pool1, 3),
-                pool1_cap: cap(pool1, 3),
-                fc1_len: beats(fc1, 10),
-                fc1_cap: cap(fc1, 10),
+                tap: [std::ptr::null_mut(); MAX_TAPS],
+                len: [0; MAX_TAPS],
+                cap: [0; MAX_TAPS],
                 cycles: 0,
                 class_valid: 0,
                 class_id: 0,
             };
+            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+                // Room for at least a few beats; the shim stops when a buffer is full.
+                buf.reserve(16 * l);
+                r.tap[i] = buf.as_mut_ptr();
+                r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
+                r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
+            }
             // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` cycles
-            // of 2 bytes; each buffer pointer has room for `*_cap` beats of its tap (`lanes`
-            // contiguous i64s each), of which the first `*_len` are initialized (the buffers
-            // only ever hold whole beats); the shim writes only beats `*_len..*_cap` and
-            // reports the new lengths.
+            // of 2 bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
+            // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
+            // whole beats); the shim writes only beats `len[i]..cap[i]` of its `CNN_NTAPS`
+            // (= `lanes.len()`, checked when the model was built) taps and reports the new
+            // lengths.
             let rc = unsafe {
                 (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
             };
-            // SAFETY: the shim initialized every beat below the returned lengths, which it
-            // keeps within the capacities.
-            unsafe {
-                conv1.set_len(r.conv1_len as usize * 3);
-                pool1.set_len(r.pool1_len as usize * 3);
-                fc1.set_len(r.fc1_len as usize * 10);
+            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+                // SAFETY: the shim initialized every beat below the returned length, which it
+                // keeps within the capacity.
+                unsafe { buf.set_len(r.len[i] as usize * l) };
             }
             if rc != 0 {
                 self.check(rc)?;

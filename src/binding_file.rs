@@ -1,0 +1,200 @@
+//! The binding file's TOML form (`docs/binding-format.md`), with no dependency on the rest
+//! of the crate: `build.rs` reads it too (`#[path]`), to generate the compiled-in model's glue
+//! from the project's own `rtl/binding.toml`. [`crate::binding`] checks it against the
+//! network; [`crate::glue`] turns it into C++.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One or several signals: a port, a hierarchical path (`u_conv.sum_q`), a list (one per
+/// lane), or an unpacked-array range `name[a..b]` (expanded to `name[a]` … `name[b]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Signals {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Signals {
+    /// The individual signals, ranges expanded.
+    pub fn expand(&self) -> Result<Vec<String>, String> {
+        let list: Vec<&String> = match self {
+            Signals::One(s) => vec![s],
+            Signals::Many(v) => v.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for s in list {
+            out.extend(expand_range(s)?);
+        }
+        Ok(out)
+    }
+}
+
+/// `name[a..b]` → `name[a]`, …, `name[b]` (inclusive); anything else as it is.
+fn expand_range(s: &str) -> Result<Vec<String>, String> {
+    let Some(open) = s.rfind('[') else { return Ok(vec![s.to_string()]) };
+    let Some(inner) = s[open + 1..].strip_suffix(']') else { return Ok(vec![s.to_string()]) };
+    let Some((a, b)) = inner.split_once("..") else { return Ok(vec![s.to_string()]) };
+    let (a, b): (usize, usize) = match (a.trim().parse(), b.trim().parse()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return Err(format!("{s:?}: a range is written name[FIRST..LAST] with whole numbers")),
+    };
+    if b < a {
+        return Err(format!("{s:?}: the range runs backwards"));
+    }
+    Ok((a..=b).map(|i| format!("{}[{i}]", &s[..open])).collect())
+}
+
+/// Which level holds the design in reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    High,
+}
+
+/// How the design finds its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightLoad {
+    /// A plusarg naming the weight directory (`arg`, with a `{weights}` placeholder).
+    Plusarg,
+    /// A top-level parameter set to the weight directory (`arg` names the parameter).
+    Parameter,
+    /// Fixed file names its `$readmemh` opens relative to the working directory: the
+    /// harness runs it in a directory holding the weight files.
+    Workdir,
+}
+
+/// The design's sources and how to elaborate them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Design {
+    /// Globs relative to the binding file (a directory with testbenches and other tops
+    /// works: only `top` and what it instantiates is elaborated).
+    pub sources: Vec<String>,
+    pub top: String,
+    #[serde(default)]
+    pub include_dirs: Vec<String>,
+    #[serde(default)]
+    pub defines: BTreeMap<String, String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub plusargs: Vec<String>,
+    /// Extra Verilator flags (a warning the design needs waived, say).
+    #[serde(default)]
+    pub verilator_flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clock {
+    pub port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reset {
+    pub port: String,
+    pub active: Level,
+    /// Cycles the reset is held.
+    #[serde(default = "two")]
+    pub cycles: u32,
+    /// Wait for `ready` to rise after reset before the first pixel.
+    #[serde(default)]
+    pub wait_for_ready: bool,
+}
+
+fn two() -> u32 {
+    2
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The pixel stream.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub data: Signals,
+    /// Without one, the design takes one beat every clock from `start_after_reset`.
+    pub valid: Option<String>,
+    /// With one, a beat counts only in a cycle with valid && ready.
+    pub ready: Option<String>,
+    /// Pixels per beat.
+    #[serde(default = "one")]
+    pub lanes: usize,
+    /// Cycles after reset before the first pixel is taken.
+    #[serde(default)]
+    pub start_after_reset: u32,
+}
+
+/// What the design needs between images (the default of `--between`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stream {
+    #[serde(default = "back_to_back")]
+    pub between: String,
+}
+
+pub fn back_to_back() -> String {
+    "back-to-back".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub load: WeightLoad,
+    /// plusarg: the argument (`+weights={weights}`); parameter: the parameter's name;
+    /// workdir: unused.
+    #[serde(default)]
+    pub arg: Option<String>,
+}
+
+/// One tapped layer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapBinding {
+    /// The network layer it carries.
+    pub layer: String,
+    pub valid: String,
+    /// One packed signal (`lanes × bits`, lane `k` at bits `[k·bits +: bits]`) or one signal
+    /// per lane.
+    pub data: Signals,
+    /// Values per beat: a map's channels (beats in raster order), or a divisor of a
+    /// vector's length (beats in index order).
+    pub lanes: usize,
+    pub bits: u32,
+    pub signed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassBinding {
+    pub valid: String,
+    pub data: String,
+}
+
+/// A whole binding file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub network: String,
+    pub design: Design,
+    pub clock: Clock,
+    pub reset: Reset,
+    pub input: Input,
+    #[serde(default)]
+    pub stream: Option<Stream>,
+    pub weights: Weights,
+    #[serde(default, rename = "tap")]
+    pub taps: Vec<toml::Spanned<TapBinding>>,
+    pub class: ClassBinding,
+}
+
+/// Parses a binding file's text (the errors carry a byte span for `line:column`).
+pub fn parse(text: &str) -> Result<File, toml::de::Error> {
+    toml::from_str(text)
+}
