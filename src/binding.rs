@@ -12,7 +12,7 @@ use crate::binding_file::back_to_back;
 pub use crate::binding_file::{
     ClassBinding, Clock, Design, Input, Level, Reset, Signals, TapBinding, WeightLoad, Weights,
 };
-use crate::network::{IntType, Network, Shape};
+use crate::network::{line_col, IntType, Network, Shape};
 use anyhow::{anyhow, bail, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -329,14 +329,6 @@ fn check_tap(wh: &str, net: &Network, t: &TapBinding, earlier: &[TapBinding]) ->
         );
     }
     Ok(())
-}
-
-/// `:line:column` of byte offset `at` (1-based).
-fn line_col(text: &str, at: usize) -> String {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    format!(":{line}:{col}")
 }
 
 #[cfg(test)]

@@ -528,7 +528,7 @@ pub fn group(v: i128) -> String {
 }
 
 /// `:line:column` of byte offset `at` (1-based).
-fn line_col(text: &str, at: usize) -> String {
+pub(crate) fn line_col(text: &str, at: usize) -> String {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;

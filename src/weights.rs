@@ -7,7 +7,7 @@
 
 use crate::float_model::FloatWeights;
 use crate::memfile::{self, Rounding};
-use crate::network::{Network, Op, Param};
+use crate::network::{Arith, Layer, Network, Op, Param};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -57,6 +57,14 @@ fn input_channels(net: &Network, layer: usize) -> usize {
     }
 }
 
+/// The parametrized layers: (index, layer, outputs, weights per output, arithmetic).
+fn parametrized(net: &Network) -> impl Iterator<Item = (usize, &Layer, usize, usize, &Arith)> {
+    net.layers.iter().enumerate().filter_map(move |(i, l)| {
+        let (outs, per) = weight_dims(&l.op, input_channels(net, i))?;
+        Some((i, l, outs, per, l.op.arith()?))
+    })
+}
+
 /// Every file of one tensor: (file name, range of the tensor it holds).
 fn files_of(p: &Param, outputs: usize, per_output: usize) -> Vec<(String, std::ops::Range<usize>)> {
     if p.files.per_output() {
@@ -102,12 +110,7 @@ impl Params {
             bail!("{}: weight directory not found", dir.display());
         }
         let mut out = Params { layers: vec![None; net.layers.len()] };
-        for (i, l) in net.layers.iter().enumerate() {
-            let (Some((outs, per)), Some(a)) =
-                (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
-            else {
-                continue;
-            };
+        for (i, l, outs, per, a) in parametrized(net) {
             let mut lp = LayerParams { weight: vec![0; outs * per], bias: Vec::new() };
             for (name, range) in files_of(&a.weight, outs, per) {
                 let v = memfile::read_values(&dir.join(&name), range.len(), a.weight.ty)
@@ -132,12 +135,8 @@ impl Params {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create weight directory", dir.display()))?;
         let mut written = Vec::new();
-        for (i, l) in net.layers.iter().enumerate() {
-            let (Some((outs, per)), Some(a), Some(lp)) =
-                (weight_dims(&l.op, input_channels(net, i)), l.op.arith(), &self.layers[i])
-            else {
-                continue;
-            };
+        for (i, _, outs, per, a) in parametrized(net) {
+            let Some(lp) = &self.layers[i] else { continue };
             let mut tensors = vec![(&a.weight, &lp.weight, per)];
             if let Some(b) = &a.bias {
                 tensors.push((b, &lp.bias, 1));
@@ -162,12 +161,7 @@ impl Params {
     ) -> Result<(Params, Vec<Saturation>)> {
         let mut sat = Vec::new();
         let mut out = Params { layers: vec![None; net.layers.len()] };
-        for (i, l) in net.layers.iter().enumerate() {
-            let (Some((outs, per)), Some(a)) =
-                (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
-            else {
-                continue;
-            };
+        for (i, l, outs, per, a) in parametrized(net) {
             let mut q = |p: &Param, suffix: &str, per: usize| -> Result<Vec<i64>> {
                 let name = format!("{}.{suffix}", l.param);
                 let src = fw.tensor(&name).with_context(|| {
@@ -219,21 +213,4 @@ pub fn param(net: &Network, i: usize, which: Which) -> &Param {
         Which::Weight => &a.weight,
         Which::Bias => a.bias.as_ref().expect("a layer with a bias"),
     }
-}
-
-/// The files a network's weights occupy, in the order they are written.
-pub fn file_names(net: &Network) -> Vec<String> {
-    let mut v = Vec::new();
-    for (i, l) in net.layers.iter().enumerate() {
-        let (Some((outs, per)), Some(a)) =
-            (weight_dims(&l.op, input_channels(net, i)), l.op.arith())
-        else {
-            continue;
-        };
-        v.extend(files_of(&a.weight, outs, per).into_iter().map(|f| f.0));
-        if let Some(b) = &a.bias {
-            v.extend(files_of(b, outs, 1).into_iter().map(|f| f.0));
-        }
-    }
-    v
 }
