@@ -1,0 +1,480 @@
+//! The description's TOML form and its validation: each layer's keys checked against its
+//! op, shapes chained, and every conv2d/linear layer's exact bounds derived (and the
+//! description refused when a declared width can overflow).
+
+use super::{
+    group, line_col, Arith, Bounds, DataSet, Files, FlattenOrder, IntType, Layer, Network, Op,
+    Overflow, Param, Range, Rounding, Shape,
+};
+use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Parses and validates description text; `source` names it in errors.
+pub(super) fn parse(source: &str, text: &str) -> Result<Network> {
+    let raw: RawNetwork = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+        anyhow!("{source}{at}: {}", e.message().trim())
+    })?;
+    build(source, text, raw)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)] // free text for people; not used
+    description: Option<String>,
+    weights: Option<PathBuf>,
+    input: RawInput,
+    #[serde(rename = "layer")]
+    layers: Vec<toml::Spanned<RawLayer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    shape: [usize; 3],
+    bits: u32,
+    signed: bool,
+    dataset: DataSet,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(untagged)]
+enum Pair {
+    One(usize),
+    Two([usize; 2]),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    bits: u32,
+    signed: bool,
+    frac_bits: u32,
+    file: String,
+    #[serde(default)]
+    per_line: Option<usize>,
+    /// Bias only: `b << shift` joins the accumulator.
+    #[serde(default)]
+    shift: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    name: String,
+    op: String,
+    #[serde(default)]
+    tap: bool,
+    param: Option<String>,
+    // conv2d
+    in_channels: Option<usize>,
+    out_channels: Option<usize>,
+    kernel: Option<Pair>,
+    stride: Option<usize>,
+    padding: Option<usize>,
+    // linear
+    #[serde(rename = "in")]
+    inputs: Option<usize>,
+    #[serde(rename = "out")]
+    outputs: Option<usize>,
+    // arithmetic (conv2d, linear)
+    weight: Option<RawParam>,
+    bias: Option<RawParam>,
+    acc_bits: Option<u32>,
+    shift: Option<u32>,
+    rounding: Option<Rounding>,
+    out_bits: Option<u32>,
+    out_signed: Option<bool>,
+    overflow: Option<Overflow>,
+    // flatten
+    order: Option<FlattenOrder>,
+    // argmax
+    ties: Option<String>,
+}
+
+/// Keys each op accepts besides name/op/tap.
+fn allowed(op: &str) -> &'static [&'static str] {
+    const ARITH: [&str; 8] =
+        ["weight", "bias", "acc_bits", "shift", "rounding", "out_bits", "out_signed", "overflow"];
+    match op {
+        "conv2d" => &[
+            "param",
+            "in_channels",
+            "out_channels",
+            "kernel",
+            "stride",
+            "padding",
+            ARITH[0],
+            ARITH[1],
+            ARITH[2],
+            ARITH[3],
+            ARITH[4],
+            ARITH[5],
+            ARITH[6],
+            ARITH[7],
+        ],
+        "linear" => &[
+            "param", "in", "out", ARITH[0], ARITH[1], ARITH[2], ARITH[3], ARITH[4], ARITH[5],
+            ARITH[6], ARITH[7],
+        ],
+        "maxpool" => &["kernel", "stride"],
+        "flatten" => &["order"],
+        "argmax" => &["ties"],
+        _ => &[],
+    }
+}
+
+impl RawLayer {
+    /// The optional keys this layer sets.
+    fn present(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |set: bool, k: &'static str| {
+            if set {
+                v.push(k)
+            }
+        };
+        add(self.param.is_some(), "param");
+        add(self.in_channels.is_some(), "in_channels");
+        add(self.out_channels.is_some(), "out_channels");
+        add(self.kernel.is_some(), "kernel");
+        add(self.stride.is_some(), "stride");
+        add(self.padding.is_some(), "padding");
+        add(self.inputs.is_some(), "in");
+        add(self.outputs.is_some(), "out");
+        add(self.weight.is_some(), "weight");
+        add(self.bias.is_some(), "bias");
+        add(self.acc_bits.is_some(), "acc_bits");
+        add(self.shift.is_some(), "shift");
+        add(self.rounding.is_some(), "rounding");
+        add(self.out_bits.is_some(), "out_bits");
+        add(self.out_signed.is_some(), "out_signed");
+        add(self.overflow.is_some(), "overflow");
+        add(self.order.is_some(), "order");
+        add(self.ties.is_some(), "ties");
+        v
+    }
+}
+
+/// Builds layer by layer, deriving shapes and bounds.
+fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
+    let [c, h, w] = raw.input.shape;
+    let input = Shape::Map { c, h, w };
+    let input_type = IntType { bits: raw.input.bits, signed: raw.input.signed };
+    match raw.input.dataset {
+        DataSet::Mnist => {
+            if raw.input.shape != [1, 28, 28] || input_type != (IntType { bits: 8, signed: false })
+            {
+                bail!(
+                    "{source}: [input]: MNIST images are 1×28×28, 8 bits unsigned; the \
+                     description says {input}, {input_type}"
+                );
+            }
+        }
+    }
+    if raw.layers.is_empty() {
+        bail!("{source}: no [[layer]] given");
+    }
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut shape = input;
+    let mut range = Range { min: input_type.min(), max: input_type.max() };
+    let n = raw.layers.len();
+    for (i, spanned) in raw.layers.into_iter().enumerate() {
+        let at = line_col(text, spanned.span().start);
+        let l = spanned.into_inner();
+        let wh = format!("{source}{at}: layer {:?} ({})", l.name, l.op);
+        if layers.iter().any(|p| p.name == l.name) {
+            bail!("{wh}: the name is used by an earlier layer");
+        }
+        if !["conv2d", "maxpool", "relu", "flatten", "linear", "argmax"].contains(&l.op.as_str()) {
+            bail!(
+                "{source}{at}: layer {:?}: unknown op {:?} (conv2d, maxpool, relu, flatten, \
+                 linear or argmax)",
+                l.name,
+                l.op
+            );
+        }
+        for k in l.present() {
+            if !allowed(&l.op).contains(&k) {
+                bail!("{wh}: key `{k}` does not apply to {}", l.op);
+            }
+        }
+        let (op, out_shape, bounds) = layer(&wh, &l, shape, range)?;
+        if op == Op::Argmax && i + 1 != n {
+            bail!("{wh}: argmax must be the last layer");
+        }
+        if op != Op::Argmax && i + 1 == n {
+            bail!("{wh}: the last layer must be an argmax (the class)");
+        }
+        if op == Op::Argmax && l.tap {
+            bail!("{wh}: `tap` does not apply to the argmax: the class is always compared");
+        }
+        range = bounds.out;
+        shape = out_shape;
+        layers.push(Layer {
+            param: l.param.clone().unwrap_or_else(|| l.name.clone()),
+            name: l.name,
+            op,
+            tap: l.tap,
+            input: match layers.last() {
+                Some(p) => p.output,
+                None => input,
+            },
+            output: out_shape,
+            bounds,
+        });
+    }
+    Ok(Network {
+        name: raw.name,
+        source: source.to_string(),
+        input,
+        input_type,
+        dataset: raw.input.dataset,
+        layers,
+        weights: raw.weights,
+    })
+}
+
+fn need<T: Copy>(wh: &str, v: Option<T>, key: &str) -> Result<T> {
+    v.ok_or_else(|| anyhow!("{wh}: missing key `{key}`"))
+}
+
+fn pair(p: Option<Pair>) -> Option<(usize, usize)> {
+    p.map(|p| match p {
+        Pair::One(k) => (k, k),
+        Pair::Two([a, b]) => (a, b),
+    })
+}
+
+/// One layer's op, output shape and bounds, from its input shape and range.
+fn layer(wh: &str, l: &RawLayer, input: Shape, x: Range) -> Result<(Op, Shape, Bounds)> {
+    let plain = |out: Range| Bounds { product: None, acc: None, rounded: None, out };
+    match l.op.as_str() {
+        "conv2d" => {
+            let Shape::Map { c, h, w } = input else {
+                bail!(
+                    "{wh}: its input is a vector of {}, conv2d needs channels × rows × columns",
+                    input.len()
+                );
+            };
+            let in_ch = need(wh, l.in_channels, "in_channels")?;
+            if in_ch != c {
+                bail!("{wh}: in_channels = {in_ch}, but its input has {c} channels ({input})");
+            }
+            let out_channels = need(wh, l.out_channels, "out_channels")?;
+            let (kh, kw) = need(wh, pair(l.kernel), "kernel")?;
+            let stride = l.stride.unwrap_or(1);
+            let padding = l.padding.unwrap_or(0);
+            if out_channels == 0 || kh == 0 || kw == 0 || stride == 0 {
+                bail!("{wh}: out_channels, kernel and stride must be at least 1");
+            }
+            if kh > h + 2 * padding || kw > w + 2 * padding {
+                bail!("{wh}: a {kh}×{kw} kernel does not fit its {input} input with padding {padding}");
+            }
+            let out = Shape::Map {
+                c: out_channels,
+                h: (h + 2 * padding - kh) / stride + 1,
+                w: (w + 2 * padding - kw) / stride + 1,
+            };
+            // Zero padding only adds zero terms: the extremes are those of a full window.
+            let terms = (in_ch * kh * kw) as i128;
+            let x = if padding > 0 { Range { min: x.min.min(0), max: x.max.max(0) } } else { x };
+            let (arith, bounds) = arithmetic(wh, l, x, terms)?;
+            Ok((Op::Conv2d { out_channels, kh, kw, stride, padding, arith }, out, bounds))
+        }
+        "linear" => {
+            let inputs = need(wh, l.inputs, "in")?;
+            let outputs = need(wh, l.outputs, "out")?;
+            let Shape::Vector(n) = input else {
+                bail!("{wh}: its input is {input}; a linear layer needs a vector (add a flatten)");
+            };
+            if n != inputs {
+                bail!("{wh}: in = {inputs}, but the layer before it gives {n} values");
+            }
+            if outputs == 0 {
+                bail!("{wh}: out must be at least 1");
+            }
+            let (arith, bounds) = arithmetic(wh, l, x, inputs as i128)?;
+            Ok((Op::Linear { inputs, outputs, arith }, Shape::Vector(outputs), bounds))
+        }
+        "maxpool" => {
+            let Shape::Map { c, h, w } = input else {
+                bail!("{wh}: its input is a vector; maxpool needs channels × rows × columns");
+            };
+            let kernel = match need(wh, pair(l.kernel), "kernel")? {
+                (a, b) if a == b => a,
+                (a, b) => bail!("{wh}: only square pooling windows are supported, not {a}×{b}"),
+            };
+            let stride = l.stride.unwrap_or(kernel);
+            if kernel == 0 || stride == 0 || kernel > h || kernel > w {
+                bail!("{wh}: a {kernel}×{kernel} window with stride {stride} does not fit {input}");
+            }
+            let out = Shape::Map { c, h: (h - kernel) / stride + 1, w: (w - kernel) / stride + 1 };
+            Ok((Op::MaxPool { kernel, stride }, out, plain(x)))
+        }
+        "relu" => Ok((Op::Relu, input, plain(Range { min: x.min.max(0), max: x.max.max(0) }))),
+        "flatten" => {
+            let order = l.order.unwrap_or(FlattenOrder::Chw);
+            Ok((Op::Flatten { order }, Shape::Vector(input.len()), plain(x)))
+        }
+        "argmax" => {
+            if let Some(t) = &l.ties {
+                if t != "lowest" {
+                    bail!(
+                        "{wh}: ties = {t:?}: only \"lowest\" (the lowest index wins) is supported"
+                    );
+                }
+            }
+            let Shape::Vector(n) = input else {
+                bail!("{wh}: its input is {input}; argmax needs a vector");
+            };
+            if n == 0 || n > 256 {
+                bail!("{wh}: argmax over {n} values (1..256 supported)");
+            }
+            Ok((Op::Argmax, Shape::Vector(1), plain(Range { min: 0, max: n as i128 - 1 })))
+        }
+        other => bail!("{wh}: unknown op {other:?}"),
+    }
+}
+
+fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
+    if p.bits == 0 || p.bits > 32 {
+        bail!("{wh}: {key}.bits = {}: 1..32 supported", p.bits);
+    }
+    if p.file.is_empty() {
+        bail!("{wh}: {key}.file is empty");
+    }
+    let rest = p.file.replace("{o}", "").replace("{o+1}", "");
+    if rest.contains('{') || rest.contains('}') {
+        bail!("{wh}: {key}.file {:?}: the only placeholders are {{o}} and {{o+1}}", p.file);
+    }
+    if p.frac_bits > 30 {
+        bail!("{wh}: {key}.frac_bits = {}: at most 30", p.frac_bits);
+    }
+    Ok(Param {
+        ty: IntType { bits: p.bits, signed: p.signed },
+        frac_bits: p.frac_bits,
+        files: Files { pattern: p.file.clone(), per_line: p.per_line.unwrap_or(1).max(1) },
+    })
+}
+
+/// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`.
+fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, Bounds)> {
+    let weight = param(
+        wh,
+        "weight",
+        l.weight.as_ref().ok_or_else(|| anyhow!("{wh}: missing key `weight`"))?,
+    )?;
+    if l.weight.as_ref().is_some_and(|w| w.shift.is_some()) {
+        bail!("{wh}: weight.shift does not exist (bias.shift aligns the bias)");
+    }
+    let bias = l.bias.as_ref().map(|b| param(wh, "bias", b)).transpose()?;
+    let bias_shift = l.bias.as_ref().and_then(|b| b.shift).unwrap_or(0);
+    let shift = l.shift.unwrap_or(0);
+    if shift > 62 || bias_shift > 62 {
+        bail!("{wh}: shift and bias.shift must be below 63");
+    }
+    let rounding = match (shift, l.rounding) {
+        (0, Some(r)) => bail!(
+            "{wh}: rounding = {:?} with shift = 0 is impossible: nothing is divided, so nothing \
+             is rounded (drop `rounding` or set `shift`)",
+            r.name()
+        ),
+        (0, None) => Rounding::Floor,
+        (_, Some(r)) => r,
+        (_, None) => {
+            bail!("{wh}: missing key `rounding` (shift = {shift} divides the accumulator)")
+        }
+    };
+    let out = IntType {
+        bits: need(wh, l.out_bits, "out_bits")?,
+        signed: need(wh, l.out_signed, "out_signed")?,
+    };
+    if out.bits == 0 || out.bits > 62 {
+        bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
+    }
+    if let Some(a) = l.acc_bits {
+        if a == 0 || a > 64 {
+            bail!("{wh}: acc_bits = {a}: 1..64 supported");
+        }
+    }
+    let arith = Arith {
+        weight,
+        bias,
+        bias_shift,
+        acc_bits: l.acc_bits,
+        shift,
+        rounding,
+        out,
+        overflow: l.overflow,
+    };
+    // Exact extremes: every product takes its extreme independently.
+    let (wmin, wmax) = (arith.weight.ty.min(), arith.weight.ty.max());
+    let corners = [x.min * wmin, x.min * wmax, x.max * wmin, x.max * wmax];
+    let product = Range {
+        min: *corners.iter().min().unwrap_or(&0),
+        max: *corners.iter().max().unwrap_or(&0),
+    };
+    let (bmin, bmax) = match &arith.bias {
+        Some(b) => (b.ty.min() << bias_shift, b.ty.max() << bias_shift),
+        None => (0, 0),
+    };
+    let acc = Range { min: terms * product.min + bmin, max: terms * product.max + bmax };
+    let i64_range = IntType { bits: 64, signed: true };
+    if !i64_range.holds(acc.min) || !i64_range.holds(acc.max) {
+        bail!(
+            "{wh}: the accumulator can reach {}..{}, beyond 64 bits: narrow the weights or inputs",
+            group(acc.min),
+            group(acc.max)
+        );
+    }
+    if let Some(a) = arith.acc_bits {
+        let t = IntType { bits: a, signed: true };
+        if !t.holds(acc.min) || !t.holds(acc.max) {
+            bail!(
+                "{wh}: acc_bits = {a} can overflow: the accumulator reaches {}..{}, which needs {}",
+                group(acc.min),
+                group(acc.max),
+                acc.needed()
+            );
+        }
+    }
+    let rounded = Range {
+        min: rounding.apply(acc.min as i64, shift) as i128,
+        max: rounding.apply(acc.max as i64, shift) as i128,
+    };
+    let out_range = match arith.overflow {
+        None => {
+            if !out.holds(rounded.min) || !out.holds(rounded.max) {
+                bail!(
+                    "{wh}: out_bits = {} ({}) can overflow: the output reaches {}..{}, which \
+                     needs {} (or set overflow = \"saturate\" or \"wrap\")",
+                    out.bits,
+                    if out.signed { "signed" } else { "unsigned" },
+                    group(rounded.min),
+                    group(rounded.max),
+                    rounded.needed()
+                );
+            }
+            rounded
+        }
+        Some(Overflow::Saturate) => Range {
+            min: rounded.min.clamp(out.min(), out.max()),
+            max: rounded.max.clamp(out.min(), out.max()),
+        },
+        Some(Overflow::Wrap) => {
+            if out.holds(rounded.min) && out.holds(rounded.max) {
+                rounded
+            } else {
+                Range { min: out.min(), max: out.max() }
+            }
+        }
+    };
+    Ok((
+        arith,
+        Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
+    ))
+}
