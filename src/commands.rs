@@ -564,6 +564,12 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             t.mismatch_rows, t.mismatch_rows_dropped
         );
     }
+    if let Some((image, what)) = &t.first_protocol {
+        println!(
+            "protocol: {} images with a handshake problem; the first, image {image}: {what}",
+            t.protocol_images
+        );
+    }
     let local_bad: Vec<&str> = t
         .layers
         .iter()

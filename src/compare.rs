@@ -62,6 +62,9 @@ pub struct Comparison {
     pub local_max_abs_diff: Vec<u64>,
     /// The end-to-end mismatches themselves, at most `max_rows` of them.
     pub rows: Vec<Mismatch>,
+    /// Handshake problems in words (a tap with fewer or more beats than its layer has by the
+    /// time the class came; a class that never came), for the reports.
+    pub protocol: Vec<String>,
 }
 
 impl Comparison {
@@ -155,7 +158,16 @@ pub fn compare(
         local_counts: vec![0; n],
         local_max_abs_diff: vec![0; n],
         rows: Vec::new(),
+        protocol: Vec::new(),
     };
+    for (t, tap) in taps.iter().filter(|t| !t.is_class).enumerate() {
+        let (lanes, want) = tap.shape.beats();
+        let beats = got.taps[t].len() / lanes.max(1);
+        let when = if got.class.is_some() { "when the class came" } else { "and no class came" };
+        if beats != want {
+            out.protocol.push(format!("{}: {beats} of {want} beats {when}", tap.name));
+        }
+    }
     for (t, tap) in taps.iter().enumerate() {
         let (e2e, max) = if tap.is_class {
             let e = expected.class as i64;
@@ -213,4 +225,53 @@ pub fn compare(
         out.local_max_abs_diff[t] = lm;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Network;
+    use crate::weights::Params;
+
+    #[test]
+    fn missing_and_extra_beats_are_said_in_words() {
+        let net = Network::seed();
+        let params = Params::filled(&net, 1);
+        let model = Model::new(&net, &params);
+        let taps = net.taps();
+        let img = [7u8; 784];
+        let expected = model.run(&img);
+        // The RTL's capture: conv1 one beat short, fc1 one beat too many, pool1 exact.
+        let mut got = Capture::for_taps(&taps);
+        got.taps[0] = {
+            let (lanes, beats) = taps[0].shape.beats();
+            let mut v = Vec::new();
+            for b in 0..beats - 1 {
+                for k in 0..lanes {
+                    v.push(expected.taps[0][k * beats + b]);
+                }
+            }
+            v
+        };
+        let (lanes, beats) = taps[1].shape.beats();
+        got.taps[1] = (0..beats)
+            .flat_map(|b| (0..lanes).map(move |k| (b, k)))
+            .map(|(b, k)| expected.taps[1][k * beats + b])
+            .collect();
+        got.taps[2] = [expected.taps[2].clone(), expected.taps[2].clone()].concat();
+        got.class = Some(expected.class);
+        let cmp = compare(&model, &taps, &expected, &got, 100);
+        assert_eq!(
+            cmp.protocol,
+            [
+                "conv1: 483 of 484 beats when the class came",
+                "fc1: 2 of 1 beats when the class came"
+            ]
+        );
+        // The missing beat's 3 elements and the extra beat's 10 are mismatches too.
+        assert_eq!(cmp.counts, [3, 0, 10, 0]);
+        got.class = None;
+        let cmp = compare(&model, &taps, &expected, &got, 100);
+        assert_eq!(cmp.protocol[0], "conv1: 483 of 484 beats and no class came");
+    }
 }

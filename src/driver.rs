@@ -556,7 +556,10 @@ fn finish(
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
     let expected = rf.model.run(img);
-    let cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
+    let mut cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
+    if timed_out {
+        cmp.protocol.push(format!("no class within {} cycles of the last pixel", sh.watchdog));
+    }
     let index = sh.stim.first + p.i;
     ImageResult {
         index,

@@ -60,6 +60,9 @@ pub struct Totals {
     pub latency_max: Option<u64>,
     pub mismatch_rows: u64,
     pub mismatch_rows_dropped: u64,
+    /// Images with a handshake problem (`protocol` in summary.csv), and the first one.
+    pub protocol_images: u64,
+    pub first_protocol: Option<(usize, String)>,
     /// The first failing image and its first bad layer.
     pub first_failure: Option<Failure>,
     /// The first [`MAX_FAILURES_KEPT`] failing images, in order.
@@ -123,8 +126,16 @@ impl Reports {
         header
             .extend(taps.iter().filter(|t| !t.is_class).map(|t| format!("{}_mismatches", t.name)));
         header.extend(
-            ["class_match", "first_bad_layer", "status", "latency", "weight_set", "seed"]
-                .map(String::from),
+            [
+                "class_match",
+                "first_bad_layer",
+                "status",
+                "latency",
+                "weight_set",
+                "seed",
+                "protocol",
+            ]
+            .map(String::from),
         );
         summary.write_record(&header)?;
         let mut mismatches = open(MISMATCHES)?;
@@ -216,7 +227,12 @@ impl Reports {
             opt(r.latency),
             opt(set.map(|s| s.0)),
             opt(set.map(|s| s.1)),
+            r.cmp.protocol.join("; "),
         ]);
+        if let Some(first) = r.cmp.protocol.first() {
+            t.protocol_images += 1;
+            t.first_protocol.get_or_insert_with(|| (r.index, first.clone()));
+        }
         self.summary.write_record(&row)?;
         let mut written = 0u64;
         for m in &r.cmp.rows {

@@ -131,6 +131,7 @@ fn result_on(
         local_counts: vec![0; taps],
         local_max_abs_diff: vec![0; taps],
         rows: Vec::new(),
+        protocol: Vec::new(),
     };
     for m in &rows {
         let l = m.layer;
