@@ -411,7 +411,7 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let mut reports = Reports::create(&a.reports, &taps, a.max_rows, plan.has_float)?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Progress::new(plan.images as u64, a.quiet)),
-        Box::new(HtmlReport::new(&net, &taps, a.reports.join("index.html"))),
+        Box::new(HtmlReport::new(&taps, a.reports.join("index.html"))),
     ];
     if let Some(path) = &a.junit {
         sinks.push(Box::new(JunitReport::new(&taps, path.clone())));

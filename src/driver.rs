@@ -163,14 +163,13 @@ pub struct Stimulus<'a> {
 
 /// The reference side of a run: the network with its integer weights, and its taps.
 pub struct Reference<'a> {
-    pub net: &'a Network,
     pub model: reference::Model<'a>,
     pub taps: Vec<Tap>,
 }
 
 impl<'a> Reference<'a> {
     pub fn new(net: &'a Network, params: &'a Params) -> Reference<'a> {
-        Reference { net, model: reference::Model::new(net, params), taps: net.taps() }
+        Reference { model: reference::Model::new(net, params), taps: net.taps() }
     }
 }
 
@@ -247,7 +246,7 @@ pub fn run(
     cfg: &Config,
     mut sink: impl FnMut(ImageResult) -> Result<()>,
 ) -> Result<()> {
-    let shared = Shared::new(stim, reference.net, Some(reference), fw, cfg);
+    let shared = Shared::new(stim, reference.model.net, Some(reference), fw, cfg);
     // The images that run, in the order the sink gets them.
     let order: Vec<usize> = shared.segments.iter().flat_map(|s| s.clone()).collect();
     let n = order.len();

@@ -13,7 +13,7 @@
 use crate::compare::Mismatch;
 use crate::driver::ImageResult;
 use crate::mnist::{Image, SIDE};
-use crate::network::{Network, Shape, Tap};
+use crate::network::{Shape, Tap};
 use crate::report::Totals;
 use anyhow::{Context, Result};
 use base64::Engine as _;
@@ -175,9 +175,8 @@ fn abs_diff(m: &Mismatch) -> u32 {
 }
 
 impl HtmlReport {
-    /// A page for `net`'s `taps`, written to `path` when the run finishes.
-    pub fn new(net: &Network, taps: &[Tap], path: std::path::PathBuf) -> HtmlReport {
-        let _ = net;
+    /// A page for a network's `taps`, written to `path` when the run finishes.
+    pub fn new(taps: &[Tap], path: std::path::PathBuf) -> HtmlReport {
         let map_taps: Vec<(usize, usize, usize, usize)> = taps
             .iter()
             .enumerate()

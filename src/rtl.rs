@@ -96,7 +96,12 @@ static TRACED: Api = Api {
 /// its binding (`rtl/binding.toml`) states them; the shim (`csrc/cnn_shim.cpp`) fills one
 /// buffer per tap in this order.
 pub fn taps() -> Vec<(String, usize)> {
-    crate::binding::Binding::own().taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect()
+    // Parsed once per process, not once per worker model.
+    static TAPS: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
+    TAPS.get_or_init(|| {
+        crate::binding::Binding::own().taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect()
+    })
+    .clone()
 }
 
 /// Checks that `net` taps exactly the layers the built-in RTL brings out, with the same

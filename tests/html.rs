@@ -233,7 +233,7 @@ fn build_on(
     let taps = net.taps();
     let mut reports = Reports::create(&csv_dir, &taps, 1000, true).unwrap();
     let path = dir.join("reports").join("index.html");
-    let mut html = HtmlReport::new(net, &taps, path.clone());
+    let mut html = HtmlReport::new(&taps, path.clone());
     for (r, img) in results {
         reports.push(r, set.map(|s| (s, 7))).unwrap();
         html.push(r, img, set);
