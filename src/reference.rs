@@ -1,14 +1,17 @@
 //! The golden model: interprets a [`Network`] description in integers and returns every
 //! tapped layer (`docs/network-format.md` defines each op's arithmetic).
 //!
-//! Values are `i64` between layers. Inside a conv2d/linear the products are summed in `i32`
-//! when the layer's derived bounds ([`crate::network::Bounds`]) prove every product and
-//! partial sum fits, and in `i64` otherwise; both are exact (the description was rejected if
-//! the accumulator could exceed 64 bits).
+//! Values are `i64` between layers. Inside a conv2d/linear the products are taken from
+//! 16-bit values and summed in `i32` when the layer's derived bounds
+//! ([`crate::network::Bounds`]) prove inputs and weights fit 16 bits and every partial sum
+//! fits 32, in `i32` when products and sums fit 32 bits, and in `i64` otherwise; all are
+//! exact (the description was rejected if the accumulator could exceed 64 bits).
 
 use crate::network::{Arith, FlattenOrder, IntType, Network, Op, Range, Rounding, Shape};
 use crate::weights::Params;
+use std::borrow::Cow;
 use std::ops::{AddAssign, Mul};
+use wide::{i16x8, i32x4};
 
 /// Every tapped layer of one image, in [`Network::taps`] order (the class last, as one value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +51,9 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u8 {
 /// layer's derived input range (checked per call, so the layer-local path, which feeds
 /// the RTL's own values, falls back to `i64` when they are out of range).
 enum Kernel {
-    /// Inputs, weights and every product fit `i16` (the product is taken in 16 bits, which
-    /// vectorizes well), every partial sum fits `i32`.
-    P16(Vec<i16>),
-    /// Inputs and weights fit `i16`, every partial sum fits `i32`.
+    /// Inputs and weights fit `i16`, every partial sum fits `i32`: pairs of 16-bit products
+    /// summed in 32 bits (`pmaddwd`). A conv2d's weights are stored with each kernel row
+    /// zero-padded to a multiple of 8 ([`conv16`]).
     I16(Vec<i16>),
     /// Products and partial sums fit `i32`.
     I32(Vec<i32>),
@@ -97,22 +99,34 @@ impl<'a> Model<'a> {
     /// Runs the network on one image (`net.input_len()` values).
     pub fn run(&self, image: &[u8]) -> Outputs {
         let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
-        let mut taps = Vec::new();
-        let mut logits = Vec::new();
-        let mut class = 0;
+        let mut taps: Vec<Vec<i64>> = Vec::new();
+        // Whether the current value is the last tap (moved there, not copied).
+        let mut in_taps = false;
         for (i, l) in self.net.layers.iter().enumerate() {
+            let input = match (in_taps, taps.last()) {
+                (true, Some(t)) => t.as_slice(),
+                _ => x.as_slice(),
+            };
             if l.op == Op::Argmax {
-                class = argmax(&x);
-                logits = x;
+                let (class, logits) = (argmax(input), input.to_vec());
                 taps.push(vec![class as i64]);
-                break;
+                return Outputs { taps, logits, class };
             }
-            x = self.apply(i, &x, true);
-            if l.tap {
-                taps.push(x.clone());
+            match (self.apply(i, input, true), l.tap) {
+                // An identity (flatten in channel-row-column order): the value stays put.
+                (Cow::Borrowed(_), false) => {}
+                (y, true) => {
+                    let y = y.into_owned();
+                    taps.push(y);
+                    in_taps = true;
+                }
+                (Cow::Owned(y), false) => {
+                    x = y;
+                    in_taps = false;
+                }
             }
         }
-        Outputs { taps, logits, class }
+        unreachable!("validated: the last layer is the argmax")
     }
 
     /// Runs layers `from..=to` on `x`, the input of layer `from`; returns layer `to`'s
@@ -121,16 +135,16 @@ impl<'a> Model<'a> {
     pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
         let mut cur = x.to_vec();
         for i in from..=to {
-            cur = self.apply(i, &cur, false);
+            cur = self.apply(i, &cur, false).into_owned();
         }
         cur
     }
 
     /// Layer `i` on its input `x`; `trusted` when `x` is the reference's own value of the
     /// layer before (then within its bounds by construction).
-    fn apply(&self, i: usize, x: &[i64], trusted: bool) -> Vec<i64> {
+    fn apply<'x>(&self, i: usize, x: &'x [i64], trusted: bool) -> Cow<'x, [i64]> {
         let l = &self.net.layers[i];
-        match &l.op {
+        Cow::Owned(match &l.op {
             Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
                 let Shape::Map { c, h, w } = l.input else {
                     unreachable!("validated: conv input is a map")
@@ -153,10 +167,7 @@ impl<'a> Model<'a> {
                 let per = oh * ow;
                 let b = &self.bias[i];
                 match self.kernel(i, x, trusted) {
-                    Kernel::P16(w) => finish(&conv(&narrow(x), w, &g, mul_p16), per, b, arith),
-                    Kernel::I16(w) => {
-                        finish(&conv(&narrow(x), w, &g, mul::<i16, i32>), per, b, arith)
-                    }
+                    Kernel::I16(w) => finish(&conv16(x, w, &g), per, b, arith),
                     Kernel::I32(w) => {
                         finish(&conv(&narrow(x), w, &g, mul::<i32, i32>), per, b, arith)
                     }
@@ -178,8 +189,15 @@ impl<'a> Model<'a> {
                 let (n, b) = (*inputs, &self.bias[i]);
                 debug_assert_eq!(self.params.layer(i).weight.len(), n * outputs);
                 match self.kernel(i, x, trusted) {
-                    Kernel::P16(w) => finish(&rows(&narrow(x), w, n, mul_p16), 1, b, arith),
-                    Kernel::I16(w) => finish(&rows(&narrow(x), w, n, mul::<i16, i32>), 1, b, arith),
+                    Kernel::I16(w) => {
+                        let x = narrow::<i16>(x);
+                        finish(
+                            &w.chunks_exact(n).map(|row| dot16(&x, row)).collect::<Vec<_>>(),
+                            1,
+                            b,
+                            arith,
+                        )
+                    }
                     Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, arith),
                     Kernel::I64 => {
                         let w = &self.params.layer(i).weight;
@@ -197,13 +215,13 @@ impl<'a> Model<'a> {
                 crate::ops::maxpool(x, (c, h, w), *kernel, *stride, (oh, ow), i64::max)
             }
             Op::Relu => x.iter().map(|&v| v.max(0)).collect(),
-            Op::Flatten { order: FlattenOrder::Chw } => x.to_vec(),
+            Op::Flatten { order: FlattenOrder::Chw } => return Cow::Borrowed(x),
             Op::Flatten { order: FlattenOrder::Hwc } => match l.input {
                 Shape::Map { c, h, w } => crate::ops::flatten_hwc(x, (c, h, w)),
-                Shape::Vector(_) => x.to_vec(),
+                Shape::Vector(_) => return Cow::Borrowed(x),
             },
             Op::Argmax => vec![argmax(x) as i64],
-        }
+        })
     }
 }
 
@@ -237,10 +255,21 @@ fn kernel(l: &crate::network::Layer, a: &Arith, x: Range, w: &[i64]) -> Kernel {
         && fits(32, terms * p.max.max(0));
     let (wt, xt) = (a.weight.ty, x);
     let in16 = fits(16, wt.min()) && fits(16, wt.max()) && fits(16, xt.min) && fits(16, xt.max);
-    if sums32 && in16 && fits(16, p.min) && fits(16, p.max) {
-        Kernel::P16(w.iter().map(|&v| v as i16).collect())
-    } else if sums32 && in16 {
-        Kernel::I16(w.iter().map(|&v| v as i16).collect())
+    if sums32 && in16 {
+        let w16 = w.iter().map(|&v| v as i16);
+        match l.op {
+            Op::Conv2d { kw, .. } => {
+                // Each kernel row padded with zero weights to a multiple of 8.
+                let kwp = kw.next_multiple_of(8);
+                let mut padded = Vec::with_capacity(w.len() / kw * kwp);
+                for row in w16.collect::<Vec<_>>().chunks_exact(kw) {
+                    padded.extend_from_slice(row);
+                    padded.resize(padded.len() + kwp - kw, 0);
+                }
+                Kernel::I16(padded)
+            }
+            _ => Kernel::I16(w16.collect()),
+        }
     } else if sums32 {
         Kernel::I32(w.iter().map(|&v| v as i32).collect())
     } else {
@@ -260,6 +289,7 @@ fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
 
 /// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
 /// output channel. The rounding and overflow rule are chosen once per layer, not per value.
+#[inline(never)]
 fn finish<T: Copy + Into<i64>>(sums: &[T], per: usize, bias: &[i64], a: &Arith) -> Vec<i64> {
     fn go<T: Copy + Into<i64>>(
         sums: &[T],
@@ -309,10 +339,115 @@ fn mul<X: Into<A>, A: Mul<Output = A>>(x: X, w: X) -> A {
     x.into() * w.into()
 }
 
-/// `x·w` taken in 16 bits (exact: the caller proved every product fits), widened to `i32`.
+/// `Σ x·w` of 16-bit values in 32 bits, 8 at a time in pairs (`pmaddwd` through `wide`).
+/// Wrapping adds: exact whenever every partial sum fits `i32`, which the caller proved.
+fn dot16(x: &[i16], w: &[i16]) -> i32 {
+    let mut acc = i32x4::ZERO;
+    let (xc, xt) = x.as_chunks::<8>();
+    let (wc, wt) = w.as_chunks::<8>();
+    for (a, b) in xc.iter().zip(wc) {
+        acc += i16x8::new(*a).dot(i16x8::new(*b));
+    }
+    let tail = xt.iter().zip(wt).fold(0i32, |s, (&a, &b)| s.wrapping_add(a as i32 * b as i32));
+    sum4(acc, tail)
+}
+
+/// `t + Σ lanes of v`, wrapping.
 #[inline(always)]
-fn mul_p16(x: i16, w: i16) -> i32 {
-    x.wrapping_mul(w) as i32
+fn sum4(v: i32x4, t: i32) -> i32 {
+    v.to_array().iter().fold(t, |s, &x| s.wrapping_add(x))
+}
+
+/// For each of `P` windows (slices starting at a window's top-left corner), the 4 channels'
+/// partial sums over the chunks at `offsets` with the block's weights `wb` (`[chunk][4]`).
+#[inline(always)]
+fn window_sums<const P: usize>(
+    windows: [&[i16]; P],
+    offsets: &[usize],
+    wb: &[[i16x8; 4]],
+) -> [[i32x4; 4]; P] {
+    let mut acc = [[i32x4::ZERO; 4]; P];
+    for (&off, w) in offsets.iter().zip(wb) {
+        for (a, win) in acc.iter_mut().zip(windows) {
+            let xv = i16x8::from_slice_unaligned(&win[off..]);
+            for l in 0..4 {
+                a[l] += xv.dot(w[l]);
+            }
+        }
+    }
+    acc
+}
+
+/// A conv2d on 16-bit inputs and weights with 32-bit sums, any stride and padding. The input
+/// is copied once into a zero-bordered plane whose rows have room for a whole padded kernel
+/// row past the last window (`pitch = w + 2·pad + kwp − kw`), so every window row is one
+/// fixed 8-wide `pmaddwd` step per 8 weights, with the padding weights multiplying zeros or
+/// in-plane values by 0. `wt` is `[oc][c][kh][kwp]` (see [`kernel`]).
+#[inline(never)]
+fn conv16(x: &[i64], wt: &[i16], g: &ConvGeom) -> Vec<i32> {
+    let kwp = g.kw.next_multiple_of(8);
+    let (ph, pitch) = (g.h + 2 * g.pad, g.w + 2 * g.pad + kwp - g.kw);
+    let mut xp = vec![0i16; g.c * ph * pitch];
+    for ci in 0..g.c {
+        for y in 0..g.h {
+            let dst = &mut xp[(ci * ph + y + g.pad) * pitch + g.pad..][..g.w];
+            let src = &x[(ci * g.h + y) * g.w..][..g.w];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s as i16;
+            }
+        }
+    }
+    // Offset of every 8-wide window chunk from the window's top-left corner, in the order
+    // of each output channel's chunks in `wt`.
+    let offsets: Vec<usize> = (0..g.c * g.kh)
+        .flat_map(|row| (0..kwp / 8).map(move |q| ((row / g.kh) * ph + row % g.kh) * pitch + 8 * q))
+        .collect();
+    // The output channels in blocks of 4 (the last padded with zero weights), each block's
+    // weights chunk-major (`[block][chunk][4]`): each input chunk is loaded once per block
+    // and the block's 4 sums stay in registers.
+    let chunks = wt.as_chunks::<8>().0;
+    let n = offsets.len();
+    let blocks = g.oc.div_ceil(4);
+    let w8: Vec<[i16x8; 4]> = (0..blocks * n)
+        .map(|bk| {
+            let (blk, k) = (bk / n, bk % n);
+            std::array::from_fn(|l| {
+                let o = 4 * blk + l;
+                if o < g.oc {
+                    i16x8::new(chunks[o * n + k])
+                } else {
+                    i16x8::ZERO
+                }
+            })
+        })
+        .collect();
+    let per = g.oh * g.ow;
+    let mut out = vec![0i32; g.oc * per];
+    let mut store = |pos: usize, blk: usize, acc: [i32x4; 4]| {
+        for (l, &a) in acc.iter().enumerate().take(g.oc - 4 * blk) {
+            out[(4 * blk + l) * per + pos] = sum4(a, 0);
+        }
+    };
+    let at = |r: usize, col: usize| &xp[r * g.stride * pitch + col * g.stride..];
+    for r in 0..g.oh {
+        // Two neighbouring outputs at a time share each weight load.
+        let mut col = 0;
+        while col + 1 < g.ow {
+            for (blk, wb) in w8.chunks_exact(n).enumerate() {
+                let [a, b] = window_sums([at(r, col), at(r, col + 1)], &offsets, wb);
+                store(r * g.ow + col, blk, a);
+                store(r * g.ow + col + 1, blk, b);
+            }
+            col += 2;
+        }
+        if col < g.ow {
+            for (blk, wb) in w8.chunks_exact(n).enumerate() {
+                let [a] = window_sums([at(r, col)], &offsets, wb);
+                store(r * g.ow + col, blk, a);
+            }
+        }
+    }
+    out
 }
 
 /// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding, values stored as
@@ -465,13 +600,60 @@ name = "class"
 op = "argmax"
 "#;
 
+    /// Five output channels (a full block of 4 and one of 1), a 9-wide kernel (two 8-wide
+    /// chunks per row), an odd output width (a single-column tail).
+    const WIDE: &str = r#"
+name = "wide"
+[input]
+shape = [1, 28, 28]
+bits = 8
+signed = false
+dataset = "mnist"
+[[layer]]
+name = "c1"
+op = "conv2d"
+tap = true
+in_channels = 1
+out_channels = 5
+kernel = [3, 9]
+weight = { bits = 8, signed = true, frac_bits = 7, file = "c1_{o}.mem" }
+bias = { bits = 8, signed = true, frac_bits = 7, file = "c1_b.mem" }
+shift = 3
+rounding = "floor"
+out_bits = 16
+out_signed = true
+overflow = "saturate"
+[[layer]]
+name = "f"
+op = "flatten"
+order = "chw"
+[[layer]]
+name = "l"
+op = "linear"
+tap = true
+in = 2600
+out = 10
+weight = { bits = 8, signed = true, frac_bits = 7, file = "l.mem" }
+shift = 7
+rounding = "floor"
+out_bits = 32
+out_signed = true
+overflow = "wrap"
+[[layer]]
+name = "class"
+op = "argmax"
+"#;
+
     #[test]
     fn every_kernel_tier_equals_the_i64_one() {
         let padded = Network::parse("padded", PADDED).unwrap();
-        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded] {
+        let wide = Network::parse("wide", WIDE).unwrap();
+        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded, wide] {
             for set in 0..8 {
                 let (params, kind) = stimulus::weight_set(&net, 11, set);
                 let (fast, slow) = (Model::new(&net, &params), all_i64(&net, &params));
+                // The first conv2d of every one of these networks takes the 16-bit path.
+                assert!(matches!(fast.kernels[0], Kernel::I16(_)), "{}", net.name);
                 for i in 0..10 {
                     let img = stimulus::image(11, set, i);
                     assert_eq!(
