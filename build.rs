@@ -25,12 +25,16 @@ mod binding_file;
 #[path = "src/glue.rs"]
 #[allow(dead_code)]
 mod glue;
+// Verilator's output file lists and tuning flags, shared with run-time Verilation
+// (src/verilate.rs).
+#[path = "src/verilator_files.rs"]
+#[allow(dead_code)]
+mod verilator_files;
+use verilator_files::VERILATOR_OPT;
 
 const TOP: &str = "cnn_top";
 const PREFIX: &str = "Vcnn_top";
 const PREFIX_TRACE: &str = "Vcnn_top_trace";
-/// Verilator's tuning flags unless CNN_COSIM_VERILATOR_OPT replaces them.
-const VERILATOR_OPT: &str = "-O3 --x-assign fast --x-initial fast";
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
@@ -107,12 +111,10 @@ fn main() {
             .include(root.join("include"))
             .include(root.join("include/vltstd"))
             .flag_if_supported("-faligned-new")
-            .flag_if_supported("-fcf-protection=none")
-            .define("VM_COVERAGE", "0")
-            .define("VM_SC", "0")
-            .define("VL_USER_FINISH", None)
-            .define("VL_USER_STOP", None)
-            .define("VL_USER_FATAL", None);
+            .flag_if_supported("-fcf-protection=none");
+        for (name, value) in verilator_files::DEFINES {
+            b.define(name, *value);
+        }
         for f in cxxflags.split_whitespace() {
             b.flag(f);
         }
@@ -156,7 +158,7 @@ fn write_glue(bind: &Path, out: &Path) {
             file.design.top
         ));
     }
-    let header = glue::generate(&file, &bind.display().to_string())
+    let header = glue::generate(&file, &bind.display().to_string(), None, 8)
         .unwrap_or_else(|e| fail(&format!("{}: {e}", bind.display())));
     std::fs::write(out.join("cnn_glue.h"), header)
         .unwrap_or_else(|e| fail(&format!("cannot write cnn_glue.h: {e}")));
@@ -201,12 +203,8 @@ fn verilate(
     }
     let mk = std::fs::read_to_string(mdir.join(format!("{prefix}_classes.mk")))
         .unwrap_or_else(|e| fail(&format!("verilator wrote no {prefix}_classes.mk: {e}")));
-    let mut model_files = Vec::new();
-    for var in ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"] {
-        model_files.extend(mk_list(&mk, var).iter().map(|n| mdir.join(format!("{n}.cpp"))));
-    }
-    let mut globals = mk_list(&mk, "VM_GLOBAL_FAST");
-    globals.extend(mk_list(&mk, "VM_GLOBAL_SLOW"));
+    let (own, globals) = verilator_files::model_files(&mk);
+    let model_files = own.iter().map(|n| mdir.join(format!("{n}.cpp"))).collect();
     Verilated { mdir: mdir.to_path_buf(), model_files, globals }
 }
 
@@ -301,27 +299,4 @@ fn run(cmd: &mut Command, what: &str) -> String {
         fail(&format!("verilator {what} failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The names listed under `VAR += \` … in a Verilator `_classes.mk`.
-fn mk_list(mk: &str, var: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut inside = false;
-    for line in mk.lines() {
-        let t = line.trim();
-        if !inside {
-            if t.starts_with(var) && t[var.len()..].trim_start().starts_with("+=") {
-                let rest = t[var.len()..].trim_start()[2..].trim().trim_end_matches('\\').trim();
-                names.extend(rest.split_whitespace().map(String::from));
-                inside = t.ends_with('\\');
-            }
-            continue;
-        }
-        let item = t.trim_end_matches('\\').trim();
-        names.extend(item.split_whitespace().map(String::from));
-        if !t.ends_with('\\') {
-            inside = false;
-        }
-    }
-    names
 }

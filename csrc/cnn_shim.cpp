@@ -1,12 +1,16 @@
-// extern "C" shim between the Verilated cnn_top and Rust (src/rtl.rs).
+// extern "C" shim between a Verilated design and Rust (src/rtl.rs).
 //
-// One CnnModel owns one VerilatedContext and one model. Which ports the clock, reset and
-// pixels drive and how each tap is unpacked into plain integers (so Rust never sees Verilator
-// types) is generated from the design's binding (rtl/binding.toml → cnn_glue.h, src/glue.rs). $stop/$fatal and Verilator-internal fatal errors are turned into an error
-// string on the model instead of aborting the process.
+// One CnnModel owns one VerilatedContext and one model. Which signals the clock, reset and
+// pixels drive, whether the input has a ready, and how each tap is read and unpacked into
+// plain integers (so Rust never sees Verilator types) is generated from the design's binding
+// (binding.toml → cnn_glue.h, src/glue.rs); the design is always Verilated with
+// `--prefix Vcnn_top`, whatever its top is called. $stop/$fatal, Verilator-internal fatal
+// errors and a $readmem file that is not found are turned into an error string on the model
+// instead of aborting the process or running on zeros.
 //
-// Compiled twice by build.rs: as the fast model's shim (functions cnn_*) and, with
-// CNN_TRACED, as the FST-traced model's (functions cnn_trace_*).
+// Compiled twice: as the fast model's shim (functions cnn_*) and, with CNN_TRACED, as the
+// FST-traced model's (functions cnn_trace_*) — by build.rs for the compiled-in RTL, by
+// src/verilate.rs into a shared library for a design Verilated at run time.
 
 #include "verilated.h"
 #ifdef CNN_TRACED
@@ -25,6 +29,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -82,6 +87,27 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
 }
 #endif
 
+// Where a weight-loading problem of the model whose initial blocks are running on this
+// thread goes (set while cnn_new evaluates them); shared by both models.
+extern thread_local std::string* cnn_loading_error;
+
+#ifndef CNN_TRACED
+thread_local std::string* cnn_loading_error = nullptr;
+
+// Verilator calls this for run-time warnings (-DVL_USER_WARN). A $readmem file that is not
+// found is only a warning to Verilator, and the design would then run on zeros: here it is
+// an error of the model being built.
+void vl_warn(const char* filename, int linenum, const char*, const char* msg) VL_MT_UNSAFE {
+    const std::string m(msg);
+    if (cnn_loading_error && m.find("$readmem") != std::string::npos && cnn_loading_error->empty()) {
+        *cnn_loading_error = std::string(filename) + ": " + m +
+                             " (the design's $readmemh found no weights there)";
+        return;
+    }
+    VL_PRINTF("%%Warning: %s%s\n", where(filename, linenum).c_str(), msg);
+}
+#endif
+
 extern "C" {
 
 // A batch of cycles (cnn_run). The caller owns one beat buffer per tap: `len[i]` beats are
@@ -92,8 +118,17 @@ struct CnnRun {
     int64_t* tap[CNN_MAX_TAPS];
     uint32_t len[CNN_MAX_TAPS];
     uint32_t cap[CNN_MAX_TAPS];
-    // Out: cycles run, and whether the last of them had class_valid (then class_id).
+    // In: with a ready, the most cycles in a row a pixel may wait for it.
+    uint32_t stall_limit;
+    // Out: cycles run, inputs consumed (with a ready, a pixel is consumed in the cycle it is
+    // accepted), the cycle (1-based, within this call) in which the first and the last
+    // consumed pixel (valid input) were accepted (0: none), whether a pixel waited longer
+    // than stall_limit, and whether the last cycle had class_valid (then class_id).
     uint32_t cycles;
+    uint32_t consumed;
+    uint32_t first_accept;
+    uint32_t last_accept;
+    uint8_t stalled;
     uint8_t class_valid;
     uint8_t class_id;
 };
@@ -106,6 +141,8 @@ struct CnnModel {
     VerilatedContext* ctx = nullptr;
     CNN_TOP* top = nullptr;
     std::string error;
+    // Whether ready has been high since the last reset (for CNN_WAIT_READY).
+    bool ready_seen = false;
 #ifdef CNN_TRACED
     VerilatedFstC* fst = nullptr;
     bool dumping = false;
@@ -129,37 +166,46 @@ void dump(CnnModel* m) {
 #include "cnn_glue.h"
 
 // A cycle: inputs applied with the clock low, then the rising edge; outputs read after it.
-void cycle(CnnModel* m, bool in_reset, uint8_t valid, uint8_t pixel) {
+// Returns whether the input was accepted at the edge: ready as it was before the edge (a
+// design without ready accepts every cycle).
+bool cycle(CnnModel* m, bool in_reset, uint8_t valid, uint8_t pixel) {
     CNN_TOP* t = m->top;
     cnn_set_inputs(t, 0, in_reset, valid, pixel);
     t->eval();
     dump(m);
+#if CNN_HAS_READY
+    const bool ready = cnn_ready(t);
+#else
+    const bool ready = true;
+#endif
     cnn_set_inputs(t, 1, in_reset, valid, pixel);
     t->eval();
     dump(m);
     if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
+    return ready;
 }
 
 }  // namespace
 
 extern "C" {
 
-// Builds a model that loads its weights from `weights_dir` (+weights=DIR) and evaluates the
-// initial blocks. Never returns null; check cnn_error().
+// Builds a model with the plusargs `args` (the binding's: how it finds its weights, and its
+// own) and evaluates the initial blocks (where designs $readmemh their weights). Never
+// returns null; check cnn_error().
 // `fst_path` (traced model only) names the waveform file; dumping starts with
 // cnn_trace_dump(m, 1).
-CnnModel* CNN_API(new)(const char* weights_dir, uint64_t seed, const char* fst_path) {
+CnnModel* CNN_API(new)(const char* const* args, uint32_t nargs, uint64_t seed, const char* fst_path) {
     CnnModel* m = new CnnModel;
     try {
         {
             std::lock_guard<std::mutex> lock(cnn_construct_mutex);
             m->ctx = new VerilatedContext;
-            const std::string plus = std::string("+weights=") + weights_dir;
             // Verilator takes seeds in 1..2^31-1.
             const std::string rs = "+verilator+seed+" + std::to_string(seed % 2147483646ULL + 1);
             // With --x-initial unique (the unique-init lane) every register starts random.
-            const char* argv[] = {"cnn-cosim", plus.c_str(), rs.c_str(), "+verilator+rand+reset+2"};
-            m->ctx->commandArgs(4, argv);
+            std::vector<const char*> argv = {"cnn-cosim", rs.c_str(), "+verilator+rand+reset+2"};
+            for (uint32_t i = 0; i < nargs; ++i) argv.push_back(args[i]);
+            m->ctx->commandArgs(static_cast<int>(argv.size()), argv.data());
             m->ctx->fatalOnError(false);
 #ifdef CNN_TRACED
             m->ctx->traceEverOn(true);
@@ -168,7 +214,16 @@ CnnModel* CNN_API(new)(const char* weights_dir, uint64_t seed, const char* fst_p
         }
         Verilated::threadContextp(m->ctx);
         cnn_set_inputs(m->top, 0, true, 0, 0);
-        m->top->eval();  // runs the initial blocks: $readmemh and the file checks
+        std::string load_error;
+        cnn_loading_error = &load_error;
+        try {
+            m->top->eval();  // runs the initial blocks: $readmemh and the file checks
+        } catch (...) {
+            cnn_loading_error = nullptr;
+            throw;
+        }
+        cnn_loading_error = nullptr;
+        if (!load_error.empty()) throw SimStop(load_error);
         if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish while loading weights");
 #ifdef CNN_TRACED
         m->fst = new VerilatedFstC;
@@ -203,11 +258,12 @@ void CNN_API(free)(CnnModel* m) {
 // The first error the model hit, or null. After an error the model only returns errors.
 const char* CNN_API(error)(const CnnModel* m) { return m->error.empty() ? nullptr : m->error.c_str(); }
 
-// Holds rst_n low for `cycles` cycles. Returns 0, or -1 on error.
+// Holds the reset active for `cycles` cycles. Returns 0, or -1 on error.
 int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     if (!m->error.empty()) return -1;
     try {
         Verilated::threadContextp(m->ctx);
+        m->ready_seen = false;
         for (uint32_t i = 0; i < cycles; ++i) cycle(m, true, 0, 0);
     } catch (const std::exception& e) {
         set_error(m, e.what());
@@ -216,29 +272,65 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     return 0;
 }
 
-// Up to `n` clock cycles, cycle i with pixel valid = in[2i], pixel = in[2i+1] (out of reset),
-// appending every tap beat to `r`. Stops after the first cycle with class_valid, or before a
-// cycle when a beat buffer is full (the caller makes room and calls again), or after `n`.
-// `r->cycles` says how many ran. Returns 0, or -1 on error (r->cycles still counts the cycles
-// completed before it).
+// Consumes up to `n` inputs, input i being pixel valid = in[2i], pixel = in[2i+1] (out of
+// reset), one clock cycle each, except that with a ready a valid input is held until a cycle
+// accepts it (and, with CNN_WAIT_READY, presented only once ready has been high since the
+// reset); appends every tap beat to `r`. Stops after the first cycle with class_valid, or
+// before a cycle when a beat buffer is full (the caller makes room and calls again), or when
+// a pixel has waited `r->stall_limit` cycles (`r->stalled`), or after `n` inputs. `r` says how
+// many cycles ran and inputs were consumed. Returns 0, or -1 on error (r still counts the
+// cycles and inputs completed before it).
 int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
     r->cycles = 0;
+    r->consumed = 0;
+    r->first_accept = 0;
+    r->last_accept = 0;
+    r->stalled = 0;
     r->class_valid = 0;
     if (!m->error.empty()) return -1;
     try {
         Verilated::threadContextp(m->ctx);
         CNN_TOP* t = m->top;
-        for (uint32_t i = 0; i < n; ++i) {
+        uint32_t waited = 0;
+        while (r->consumed < n) {
             for (int k = 0; k < CNN_NTAPS; ++k)
                 if (r->len[k] == r->cap[k]) return 0;
-            cycle(m, false, in[2 * i], in[2 * i + 1]);
-            r->cycles = i + 1;
+            const uint32_t i = r->consumed;
+            uint8_t valid = in[2 * i];
+#if CNN_WAIT_READY
+            if (!m->ready_seen) valid = 0;
+#endif
+            const bool accepted = cycle(m, false, valid, in[2 * i + 1]);
+            r->cycles += 1;
+#if CNN_HAS_READY
+            if (accepted) m->ready_seen = true;
+            if (in[2 * i] && !(valid && accepted)) {
+                // Held: the same pixel again next cycle.
+                if (++waited >= r->stall_limit) r->stalled = 1;
+            } else {
+                waited = 0;
+                r->consumed += 1;
+                if (in[2 * i]) {
+                    if (!r->first_accept) r->first_accept = r->cycles;
+                    r->last_accept = r->cycles;
+                }
+            }
+#else
+            (void)accepted;
+            (void)waited;
+            r->consumed += 1;
+            if (in[2 * i]) {
+                if (!r->first_accept) r->first_accept = r->cycles;
+                r->last_accept = r->cycles;
+            }
+#endif
             cnn_append_taps(t, r);
             if (cnn_class_valid(t)) {
                 r->class_valid = 1;
                 r->class_id = cnn_class(t);
                 return 0;
             }
+            if (r->stalled) return 0;
         }
     } catch (const std::exception& e) {
         set_error(m, e.what());

@@ -183,6 +183,7 @@ fn stream_once(net: &Network, images: &[mnist::Image], weights: &Path) -> Result
         keep_capture: None,
         trace: None,
         shard: None,
+        design: crate::rtl::Design::built_in(),
     };
     let t0 = Instant::now();
     let s = driver::stream(&stim, net, weights, &cfg)?;

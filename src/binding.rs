@@ -37,7 +37,13 @@ pub struct Binding {
     pub input: Input,
     /// `back-to-back`, `idle:N` or `reset`.
     pub between: String,
+    /// `[stream] timeout`: cycles after the last pixel for the class, and the longest wait
+    /// for ready (`None`: the driver's default, 4 × the image's pixels).
+    pub timeout: Option<u64>,
     pub weights: Weights,
+    /// The network with the weight files laid out as the design reads them (`[weights.files]`
+    /// applied): the harness writes the design's weights with it.
+    pub design_net: Network,
     /// In pipeline order.
     pub taps: Vec<TapBinding>,
     pub class: ClassBinding,
@@ -99,6 +105,14 @@ impl Binding {
         // Pipeline order, whatever order the file lists them in.
         let order = |t: &TapBinding| network.layers.iter().position(|l| l.name == t.layer);
         taps.sort_by_key(order);
+        let design_net = design_layout(source, &network, &raw.weights)?;
+        let (between, timeout) = match raw.stream {
+            Some(s) => (s.between, s.timeout),
+            None => (back_to_back(), None),
+        };
+        if timeout == Some(0) {
+            bail!("{source}: [stream] timeout = 0: it is a number of cycles, at least 1");
+        }
         let b = Binding {
             source: source.to_string(),
             dir: dir.to_path_buf(),
@@ -107,8 +121,10 @@ impl Binding {
             clock: raw.clock,
             reset: raw.reset,
             input: raw.input,
-            between: raw.stream.map_or_else(back_to_back, |s| s.between),
+            between,
+            timeout,
             weights: raw.weights,
+            design_net,
             taps,
             class: raw.class,
         };
@@ -182,13 +198,16 @@ impl Binding {
     }
 
     /// The weight arguments for a run on `weights`: plusargs, or a parameter override.
+    /// The plusargs a model of the design is built with, its weights in `weights` (in the
+    /// design's layout): the binding's own, and the weight directory's when the design takes
+    /// it as a plusarg. (A `parameter` is set when the design is Verilated, a `workdir`
+    /// design is built inside the directory.)
     pub fn weight_args(&self, weights: &Path) -> Vec<String> {
-        let dir = weights.display().to_string();
-        match (self.weights.load, &self.weights.arg) {
-            (WeightLoad::Plusarg, Some(a)) => vec![a.replace("{weights}", &dir)],
-            (WeightLoad::Parameter, Some(p)) => vec![format!("-G{p}=\"{dir}\"")],
-            _ => Vec::new(),
+        let mut args = self.design.plusargs.clone();
+        if let (WeightLoad::Plusarg, Some(a)) = (self.weights.load, &self.weights.arg) {
+            args.push(a.replace("{weights}", &weights.display().to_string()));
         }
+        args
     }
 
     /// What `bind show` prints.
@@ -264,6 +283,45 @@ impl Binding {
 }
 
 /// The network a binding names: a project name, or a path relative to the binding.
+/// `network` with `[weights.files]` applied.
+fn design_layout(source: &str, network: &Network, w: &Weights) -> Result<Network> {
+    let mut net = network.clone();
+    for (key, layout) in &w.files {
+        let (layer, tensor) = key.split_once('.').unwrap_or((key, ""));
+        let Some(l) = net.layers.iter_mut().find(|l| l.name == layer) else {
+            bail!("{source}: [weights.files] {key:?}: the network has no layer {layer:?}");
+        };
+        let Some(a) = l.op.arith_mut() else {
+            bail!("{source}: [weights.files] {key:?}: layer {layer:?} has no weights");
+        };
+        let param = match tensor {
+            "weight" => &mut a.weight,
+            "bias" => match a.bias.as_mut() {
+                Some(b) => b,
+                None => bail!("{source}: [weights.files] {key:?}: layer {layer:?} has no bias"),
+            },
+            _ => bail!(
+                "{source}: [weights.files] {key:?}: name a tensor as \"{layer}.weight\" or \
+                 \"{layer}.bias\""
+            ),
+        };
+        if layout.file.trim().is_empty()
+            || layout.file.contains("..")
+            || layout.file.starts_with('/')
+        {
+            bail!(
+                "{source}: [weights.files] {key:?}: file {:?} is not a plain file name",
+                layout.file
+            );
+        }
+        param.files = crate::network::Files {
+            pattern: layout.file.clone(),
+            per_line: layout.per_line.unwrap_or(1).max(1),
+        };
+    }
+    Ok(net)
+}
+
 fn find_network(source: &str, dir: &Path, spec: &str) -> Result<Network> {
     let rel = dir.join(spec);
     let net = if (spec.contains('/') || spec.ends_with(".toml")) && rel.is_file() {

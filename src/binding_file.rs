@@ -137,6 +137,10 @@ pub struct Input {
 pub struct Stream {
     #[serde(default = "back_to_back")]
     pub between: String,
+    /// Cycles after an image's last pixel within which its class must come, and the most
+    /// cycles in a row a pixel may wait for ready (default 4 × the image's pixels).
+    #[serde(default)]
+    pub timeout: Option<u64>,
 }
 
 pub fn back_to_back() -> String {
@@ -151,6 +155,21 @@ pub struct Weights {
     /// workdir: unused.
     #[serde(default)]
     pub arg: Option<String>,
+    /// Files the design reads in another layout than the network description's, by
+    /// `"layer.weight"` / `"layer.bias"`.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileLayout>,
+}
+
+/// A tensor's files as the design reads them (the network description's layout language).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLayout {
+    /// File name; `{o}` / `{o+1}` for one file per output.
+    pub file: String,
+    /// Values per line.
+    #[serde(default)]
+    pub per_line: Option<usize>,
 }
 
 /// One tapped layer.

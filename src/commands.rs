@@ -12,7 +12,6 @@ use crate::mnist::{self, Image, Split};
 use crate::network::Network;
 use crate::reference::{self, Outputs};
 use crate::report::{Reports, Totals};
-use crate::rtl;
 use crate::sink::{RunEnd, SetInfo, Sink};
 use crate::stimulus;
 #[cfg(feature = "train")]
@@ -49,9 +48,17 @@ fn probability(s: &str) -> Result<f64, String> {
 /// Options of `verify`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
-    /// The network: a name from vectors/networks/ or a description file (.toml).
-    #[arg(long, default_value = crate::network::DEFAULT_NET, value_name = "NAME|FILE")]
-    pub net: String,
+    /// The network: a name from vectors/networks/ or a description file (.toml); default:
+    /// the one the RTL's binding names (the seed network for the built-in RTL).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub net: Option<String>,
+    /// Verify the design in DIR through its binding (DIR/binding.toml): Verilated and
+    /// compiled at run time into a cache, then loaded. Default: the RTL built in.
+    #[arg(long, value_name = "DIR")]
+    pub rtl: Option<PathBuf>,
+    /// The binding file (instead of DIR/binding.toml; the RTL is found from it).
+    #[arg(long, value_name = "FILE")]
+    pub bind: Option<PathBuf>,
     /// Directory with the four MNIST IDX files (raw or .gz).
     #[arg(long, default_value = DEFAULT_MNIST)]
     pub mnist: PathBuf,
@@ -92,9 +99,10 @@ pub struct VerifyArgs {
     /// Probability of an idle cycle before each pixel.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     pub bubbles: f64,
-    /// Between images: back-to-back, idle:N (N idle cycles) or reset.
-    #[arg(long, default_value = "back-to-back")]
-    pub between: Between,
+    /// Between images: back-to-back, idle:N (N idle cycles) or reset; default: what the
+    /// RTL's binding says (back-to-back for the built-in RTL).
+    #[arg(long)]
+    pub between: Option<Between>,
     /// Same as --between reset.
     #[arg(long, conflicts_with = "between")]
     pub reset_each: bool,
@@ -127,20 +135,65 @@ pub struct VerifyArgs {
     /// Print only the summary (no header, no progress bar).
     #[arg(long)]
     pub quiet: bool,
+    /// The design under test, once built ([`VerifyArgs::load_design`]); the built-in RTL
+    /// until then.
+    #[arg(skip)]
+    pub design: Option<&'static crate::rtl::Design>,
 }
 
 impl VerifyArgs {
+    /// The design under test.
+    pub fn design(&self) -> &'static crate::rtl::Design {
+        self.design.unwrap_or_else(crate::rtl::Design::built_in)
+    }
+
+    /// With `--rtl`/`--bind`: reads the binding, builds (or finds in the cache) and loads
+    /// the design; prints what was built unless quiet.
+    pub fn load_design(&mut self) -> Result<()> {
+        if self.rtl.is_none() && self.bind.is_none() {
+            return Ok(());
+        }
+        let rtl = self.rtl.clone().unwrap_or_else(|| PathBuf::from("."));
+        let binding = crate::binding::Binding::find(&rtl, self.bind.as_deref())?;
+        let traced = self.trace.is_some() || self.trace_failures > 0;
+        let (design, info) = crate::verilate::build(binding, traced, self.quiet)?;
+        if !self.quiet && info.compile_secs > 0.0 {
+            println!("compiled {} in {:.1} s", design.label(), info.compile_secs);
+        }
+        self.design = Some(design);
+        Ok(())
+    }
+
+    /// The network: `--net`, else the one the design's binding names.
+    pub fn network(&self) -> Result<Network> {
+        match (&self.net, self.design) {
+            (Some(n), _) => Network::find(n),
+            (None, Some(d)) => Ok(d.binding.network.clone()),
+            (None, None) => Network::find(crate::network::DEFAULT_NET),
+        }
+    }
+
+    /// `--between`, else the binding's.
+    fn between(&self) -> Between {
+        if self.reset_each {
+            return Between::Reset;
+        }
+        self.between
+            .unwrap_or_else(|| self.design().binding.between.parse().unwrap_or(Between::BackToBack))
+    }
+
     /// The driver's options.
     pub fn driver(&self) -> Config {
         Config {
             jobs: self.jobs.unwrap_or_else(rayon::current_num_threads).max(1),
-            between: if self.reset_each { Between::Reset } else { self.between },
+            between: self.between(),
             bubbles: self.bubbles,
             seed: self.seed,
             max_rows: self.max_rows as usize,
             keep_capture: None,
             trace: None,
             shard: self.shard,
+            design: self.design(),
         }
     }
 
@@ -148,8 +201,14 @@ impl VerifyArgs {
     pub fn repro_command(&self, set: Option<u64>, image: usize) -> String {
         let d = self.driver();
         let mut c = String::from("cnn-cosim verify");
-        if self.net != crate::network::DEFAULT_NET {
-            c += &format!(" --net {}", self.net);
+        if let Some(r) = &self.rtl {
+            c += &format!(" --rtl {}", r.display());
+        }
+        if let Some(b) = &self.bind {
+            c += &format!(" --bind {}", b.display());
+        }
+        if let Some(n) = &self.net {
+            c += &format!(" --net {n}");
         }
         match set {
             Some(k) => c += &format!(" --stimulus random --seed {} --set {k}", d.seed),
@@ -168,7 +227,7 @@ impl VerifyArgs {
         if d.bubbles > 0.0 {
             c += &format!(" --bubbles {}", d.bubbles);
         }
-        if d.between != Between::BackToBack {
+        if self.between.is_some() || self.reset_each {
             c += &format!(" --between {}", d.between);
         }
         c + &format!(" --image {image}")
@@ -296,12 +355,12 @@ struct Plan {
 impl Plan {
     fn new(a: &VerifyArgs, net: &Network) -> Result<Plan> {
         let d = a.driver();
-        let netnote = if a.net == crate::network::DEFAULT_NET {
+        let netnote = if net.name == crate::network::DEFAULT_NET {
             String::new()
         } else {
             format!(", network {}", net.name)
         };
-        let rtl = format!("RTL {} ({})", rtl::RTL_DIR, rtl::VERILATOR_VERSION);
+        let rtl = a.design().label();
         let timing = |what: &str| {
             format!("{what}{netnote}, {}, bubbles {}{}", d.between, d.bubbles, shard_note(&d))
         };
@@ -395,8 +454,11 @@ fn random_set(a: &VerifyArgs, net: &Network, set: u64) -> Result<SetRun> {
 
 /// `verify`: RTL against reference. Ok(true) when bit-exact everywhere.
 pub fn verify(a: &VerifyArgs) -> Result<bool> {
-    let net = Network::find(&a.net)?;
-    rtl::check_taps(&net)?;
+    let mut a = a.clone();
+    a.load_design()?;
+    let a = &a;
+    let net = a.network()?;
+    a.design().check_taps(&net)?;
     if let Some(i) = a.image {
         return debug_image(a, &net, i);
     }

@@ -86,6 +86,8 @@ pub struct Config {
     pub trace: Option<std::path::PathBuf>,
     /// Run only this shard's segments.
     pub shard: Option<Shard>,
+    /// The design under test.
+    pub design: &'static crate::rtl::Design,
 }
 
 /// `--shard K/N`: segment number `g` (counted from 0 over the whole run, see `base`) belongs
@@ -217,7 +219,7 @@ impl<'a> Shared<'a> {
             taps: net.taps(),
             reference,
             fw,
-            watchdog: watchdog(net.input_len()),
+            watchdog: cfg.design.binding.timeout.unwrap_or_else(|| watchdog(net.input_len())),
             cfg,
             segments,
             next_segment: AtomicUsize::new(0),
@@ -338,11 +340,14 @@ fn worker(
     weights_dir: &Path,
     tx: Option<mpsc::SyncSender<Vec<ImageResult>>>,
 ) -> Result<()> {
+    let design = sh.cfg.design;
+    let args = design.binding.weight_args(weights_dir);
     let mut model = match &sh.cfg.trace {
-        None => Model::new(weights_dir, sh.cfg.seed),
-        Some(fst) => Model::new_traced(weights_dir, sh.cfg.seed, fst),
+        None => Model::new(design, &args, sh.cfg.seed),
+        Some(fst) => Model::new_traced(design, &args, sh.cfg.seed, fst),
     }
     .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
+    model.set_stall_limit(u32::try_from(sh.watchdog).unwrap_or(u32::MAX));
     let mut st = WorkerState {
         inputs: Vec::new(),
         spare: Vec::new(),
@@ -420,18 +425,20 @@ impl WorkerState {
 struct Pending {
     i: usize,
     cap: Capture,
-    /// The cycles in which its first and last pixels are presented (scheduled when its
-    /// inputs are generated; at its class, only those not after the class count).
+    /// The cycles that accepted its first and last pixels (set as they are accepted).
     first_cycle: Option<u64>,
     last_cycle: Option<u64>,
+    /// A handshake problem seen while it was pending (reported with it).
+    note: Option<String>,
 }
 
 /// Called with each image whose class came (`Some(cycle)`) or that timed out.
 type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
 
-fn reset(model: &mut Model, st: &mut WorkerState) -> Result<()> {
-    st.cycles += RESET_CYCLES as u64;
-    model.reset(RESET_CYCLES)
+fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
+    let cycles = sh.cfg.design.binding.reset.cycles;
+    st.cycles += cycles as u64;
+    model.reset(cycles)
 }
 
 /// Streams one segment. The inputs of a whole image (idle cycles, bubbles and pixels) are
@@ -446,7 +453,13 @@ fn run_segment(
     done: &mut Done,
 ) -> Result<()> {
     let cfg = sh.cfg;
-    reset(model, st)?;
+    let input = &cfg.design.binding.input;
+    reset(sh, model, st)?;
+    // Whether the next image is the first since a reset (a design without valid takes its
+    // first pixel `start_after_reset` cycles after it).
+    let mut after_reset = true;
+    // The image whose inputs are being fed.
+    let mut fed = usize::MAX;
     let mut cycle = 0u64;
     let mut pending: VecDeque<Pending> = VecDeque::new();
     // The inputs in `st.inputs[at..]` are the rest of the image being fed; `feeding` is
@@ -463,7 +476,8 @@ fn run_segment(
         }
         if !feeding && next < seg.end && (!reset_each || pending.is_empty()) {
             if reset_each && next > seg.start {
-                reset(model, st)?;
+                reset(sh, model, st)?;
+                after_reset = true;
             }
             let abs = (sh.stim.first + next) as u64;
             let mut rng =
@@ -478,7 +492,10 @@ fn run_segment(
             let img = &sh.stim.images[next];
             let inputs = &mut st.inputs;
             inputs.extend(std::iter::repeat_n([0u8, 0], idle as usize));
-            let mut first = None;
+            if after_reset && input.valid.is_none() {
+                inputs.extend(std::iter::repeat_n([0u8, 0], input.start_after_reset as usize));
+            }
+            after_reset = false;
             let mut pos = 0;
             while pos < img.len() {
                 if cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
@@ -486,12 +503,17 @@ fn run_segment(
                 } else {
                     inputs.push([1, img[pos]]);
                     pos += 1;
-                    first.get_or_insert(cycle + inputs.len() as u64);
                 }
             }
-            let last = cycle + inputs.len() as u64;
             let cap = st.capture();
-            pending.push_back(Pending { i: next, cap, first_cycle: first, last_cycle: Some(last) });
+            pending.push_back(Pending {
+                i: next,
+                cap,
+                first_cycle: None,
+                last_cycle: None,
+                note: None,
+            });
+            fed = next;
             feeding = true;
             next += 1;
         }
@@ -516,9 +538,44 @@ fn run_segment(
         if pending.is_empty() {
             st.scratch.clear();
         }
-        at += ran.cycles;
+        if feeding {
+            // The pixels this call accepted: the image's first, and (when its inputs are all
+            // consumed) its last, which ends them.
+            let done_feeding = at + ran.consumed == st.inputs.len();
+            if let Some(p) = pending.iter_mut().find(|p| p.i == fed) {
+                if p.first_cycle.is_none() {
+                    p.first_cycle = ran.first_accept.map(|k| cycle + k as u64);
+                }
+                if done_feeding {
+                    p.last_cycle = ran.last_accept.map(|k| cycle + k as u64);
+                }
+            }
+        }
+        at += ran.consumed;
         cycle += ran.cycles as u64;
         st.cycles += ran.cycles as u64;
+        if ran.stalled && ran.class.is_none() {
+            // Ready stayed low: the oldest image waiting is a timeout, with the reason.
+            let k = at - st.inputs[..at].iter().filter(|i| i[0] == 0).count();
+            let note = format!(
+                "ready stayed low for {} cycles in a row while pixel {k} of image {} waited",
+                sh.watchdog,
+                sh.stim.first + fed
+            );
+            let Some(mut p) = pending.pop_front() else { continue };
+            p.note = Some(note);
+            done(sh, st, p, None, true);
+            if let Some(rest) = pending.front() {
+                next = rest.i;
+            }
+            for p in pending.drain(..) {
+                st.recycle(p);
+            }
+            feeding = false;
+            reset(sh, model, st)?;
+            after_reset = true;
+            continue;
+        }
         let Some(p) = pending.front_mut() else { continue };
         if let Some(class) = ran.class {
             p.cap.class = Some(class);
@@ -541,7 +598,8 @@ fn run_segment(
                 st.recycle(p);
             }
             feeding = false;
-            reset(model, st)?;
+            reset(sh, model, st)?;
+            after_reset = true;
         }
     }
 }
@@ -556,8 +614,12 @@ fn finish(
     let img = &sh.stim.images[p.i];
     let expected = rf.model.run(img);
     let mut cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
-    if timed_out {
-        cmp.protocol.push(format!("no class within {} cycles of the last pixel", sh.watchdog));
+    match &p.note {
+        Some(n) => cmp.protocol.push(n.clone()),
+        None if timed_out => {
+            cmp.protocol.push(format!("no class within {} cycles of the last pixel", sh.watchdog))
+        }
+        None => {}
     }
     let index = sh.stim.first + p.i;
     ImageResult {

@@ -1,105 +1,365 @@
 //! The C++ glue between a Verilated design and `csrc/cnn_shim.cpp`, generated from the
-//! design's binding: which ports the clock, reset and pixel stream drive, and how each tap
-//! beat and the class are read and unpacked. `build.rs` generates it from `rtl/binding.toml`
-//! for the compiled-in model (`#[path]`, so this file depends only on [`binding_file`]); there
-//! is no hand-written port code in the shim.
+//! design's binding: which ports the clock, reset and pixel stream drive, whether the input
+//! has a ready, and how each tap beat and the class are read and unpacked. `build.rs`
+//! generates it from `rtl/binding.toml` for the compiled-in model (`#[path]`, so this file
+//! depends only on [`binding_file`]), `src/verilate.rs` for a design Verilated at run time
+//! (then with the design's signals, so internal signals are reachable and every width is
+//! checked); there is no hand-written port code in the shim.
 //!
 //! [`binding_file`]: crate::binding_file
 
 use crate::binding_file::{File, Level, Signals};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS`, `RunBuf` in `src/rtl.rs`).
 pub const MAX_TAPS: usize = 8;
 
-/// A C++ identifier of a top-level port, or an error for anything else (internal signals
-/// need the public-signal model that run-time Verilation will build).
-fn port(what: &str, name: &str) -> Result<String, String> {
-    let ok = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(format!(
-            "{what} {name:?}: the compiled-in model binds top-level ports only (internal \
-             signals and arrays need run-time Verilation)"
-        ))
+/// One signal of a Verilated design: its packed width and, for an unpacked array, its
+/// element count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sig {
+    pub width: u32,
+    pub elements: Option<usize>,
+}
+
+/// The signals a Verilated design exposes, read from the headers Verilator wrote
+/// (`Vcnn_top.h`: the top-level ports; `Vcnn_top___024root.h`: every signal kept as a member,
+/// which includes every signal marked public), with the widths Verilator notes beside them.
+#[derive(Debug, Clone, Default)]
+pub struct DesignSignals {
+    /// The top module's name (the prefix of every internal member: `top__DOT__u_a__DOT__x`).
+    pub top: String,
+    pub ports: BTreeMap<String, Sig>,
+    /// By member name.
+    pub internal: BTreeMap<String, Sig>,
+}
+
+impl DesignSignals {
+    /// Parses the two headers' text.
+    pub fn parse(top: &str, model_h: &str, root_h: &str) -> DesignSignals {
+        let mut ports = BTreeMap::new();
+        for line in model_h.lines() {
+            // VL_IN8(&clk_i,0,0);  VL_OUTW(&fc1_data_o,229,0,8);
+            let t = line.trim();
+            let Some(rest) = t.strip_prefix("VL_IN").or_else(|| t.strip_prefix("VL_OUT")) else {
+                continue;
+            };
+            let Some((_, args)) = rest.split_once("(&") else { continue };
+            let mut it = args.trim_end_matches(");").split(',');
+            let (Some(name), Some(msb), Some(lsb)) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            if let (Ok(m), Ok(l)) = (msb.trim().parse::<u32>(), lsb.trim().parse::<u32>()) {
+                ports.insert(name.trim().to_string(), Sig { width: m - l + 1, elements: None });
+            }
+        }
+        let mut internal = BTreeMap::new();
+        for line in root_h.lines() {
+            // CData/*4:0*/ top__DOT__u__DOT__x;   VlUnpacked<SData/*15:0*/, 3> top__DOT__y;
+            let t = line.trim();
+            let Some(open) = t.find("/*") else { continue };
+            let Some(close) = t[open..].find("*/").map(|c| open + c) else { continue };
+            let Some((m, l)) = t[open + 2..close].split_once(':') else { continue };
+            let (Ok(m), Ok(l)) = (m.parse::<u32>(), l.parse::<u32>()) else { continue };
+            let after = t[close + 2..].trim();
+            let (elements, name) = if t.starts_with("VlUnpacked<") {
+                let Some((n, rest)) = after.trim_start_matches(',').split_once('>') else {
+                    continue;
+                };
+                (n.trim().parse::<usize>().ok(), rest.trim())
+            } else {
+                (None, after)
+            };
+            let name = name.trim_end_matches(';').trim();
+            if name.starts_with(&format!("{top}__DOT__")) && !name.contains(' ') {
+                internal.insert(name.to_string(), Sig { width: m.max(l) - m.min(l) + 1, elements });
+            }
+        }
+        DesignSignals { top: top.to_string(), ports, internal }
+    }
+
+    /// The hierarchical name of a member (`top__DOT__u_a__DOT__x` → `u_a.x`).
+    fn display(&self, member: &str) -> String {
+        member
+            .strip_prefix(&format!("{}__DOT__", self.top))
+            .unwrap_or(member)
+            .replace("__DOT__", ".")
+            .replace("__BRA__", "[")
+            .replace("__KET__", "]")
+    }
+
+    /// Up to five names of the design closest to `name` (by edit distance), for an error.
+    pub fn closest(&self, name: &str) -> Vec<String> {
+        let mut all: Vec<(usize, String)> = self
+            .ports
+            .keys()
+            .cloned()
+            .chain(self.internal.keys().map(|m| self.display(m)))
+            .filter(|n| !n.contains("__V")) // Verilator's own temporaries
+            .map(|n| (distance(name, &n), n))
+            .collect();
+        all.sort();
+        all.into_iter().take(5).map(|(_, n)| n).collect()
+    }
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `name[3]` → (`name`, Some(3)).
+fn split_index(s: &str) -> Result<(&str, Option<usize>), String> {
+    match s.strip_suffix(']').and_then(|r| r.rsplit_once('[')) {
+        Some((base, i)) => i
+            .trim()
+            .parse()
+            .map(|i| (base, Some(i)))
+            .map_err(|_| format!("{s:?}: an index is a whole number")),
+        None => Ok((s, None)),
+    }
+}
+
+/// How the glue reaches the design's signals.
+struct Resolver<'a> {
+    signals: Option<&'a DesignSignals>,
+    /// Whether any internal signal is used (the glue then includes the root header).
+    internal: bool,
+}
+
+impl Resolver<'_> {
+    /// The C++ expression for signal `name` (a port, or a hierarchical path with an optional
+    /// array index at the end) and its width (when the design's signals are known).
+    fn expr(&mut self, what: &str, name: &str) -> Result<(String, Option<u32>), String> {
+        let (base, index) = split_index(name).map_err(|e| format!("{what}: {e}"))?;
+        if !base.contains('.') {
+            if !is_ident(base) || index.is_some() {
+                return Err(format!("{what} {name:?}: not a port name or a hierarchical path"));
+            }
+            let width = match self.signals {
+                None => None,
+                Some(d) => match d.ports.get(base) {
+                    Some(s) => Some(s.width),
+                    None => return Err(self.missing(what, name)),
+                },
+            };
+            return Ok((format!("t->{base}"), width));
+        }
+        let Some(d) = self.signals else {
+            return Err(format!(
+                "{what} {name:?}: the compiled-in model binds top-level ports only (an \
+                 internal signal needs `verify --rtl`, which Verilates the design at run time)"
+            ));
+        };
+        let mut member = d.top.clone();
+        for part in base.split('.') {
+            let (id, gen) = split_index(part).map_err(|e| format!("{what}: {e}"))?;
+            if !is_ident(id) {
+                return Err(format!("{what} {name:?}: {part:?} is not a name"));
+            }
+            member += "__DOT__";
+            member += id;
+            if let Some(g) = gen {
+                // A generate block's instance: g_ch[2] → g_ch__BRA__2__KET__.
+                let _ = write!(member, "__BRA__{g}__KET__");
+            }
+        }
+        let Some(sig) = d.internal.get(&member) else { return Err(self.missing(what, name)) };
+        self.internal = true;
+        match (index, sig.elements) {
+            (Some(i), Some(n)) if i < n => {
+                Ok((format!("t->rootp->{member}[{i}]"), Some(sig.width)))
+            }
+            (Some(i), Some(n)) => {
+                Err(format!("{what} {name:?}: index {i} is outside the design's {n} elements"))
+            }
+            (Some(_), None) => Err(format!("{what} {name:?}: the design's signal is not an array")),
+            (None, Some(n)) => Err(format!(
+                "{what} {name:?}: the design's signal is an array of {n}; bind its elements \
+                 (\"{base}[0..{}]\")",
+                n - 1
+            )),
+            (None, None) => Ok((format!("t->rootp->{member}"), Some(sig.width))),
+        }
+    }
+
+    fn missing(&self, what: &str, name: &str) -> String {
+        let near = self.signals.map(|d| d.closest(name)).unwrap_or_default();
+        format!(
+            "{what} {name:?}: the design has no such signal{}",
+            if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (closest: {})", near.join(", "))
+            }
+        )
+    }
+
+    /// Like [`Resolver::expr`], and the width must be `want` when it is known.
+    fn sized(&mut self, what: &str, name: &str, want: u32) -> Result<String, String> {
+        let (e, w) = self.expr(what, name)?;
+        match w {
+            Some(w) if w != want => Err(format!(
+                "{what} {name:?} is {w} bit{} wide in the design; the binding says {want}",
+                if w == 1 { "" } else { "s" }
+            )),
+            _ => Ok(e),
+        }
     }
 }
 
 /// The glue header for `file`'s design, whose Verilated class the shim names `CNN_TOP`.
-pub fn generate(file: &File, source: &str) -> Result<String, String> {
-    let mut h = String::new();
+/// `signals`: the Verilated design's signals (run-time Verilation), which lets the glue
+/// reach internal signals and check every width; `None` (build.rs, before Verilating)
+/// binds top-level ports only, unchecked. `pixel_bits` is the network input's width.
+pub fn generate(
+    file: &File,
+    source: &str,
+    signals: Option<&DesignSignals>,
+    pixel_bits: u32,
+) -> Result<String, String> {
+    let mut r = Resolver { signals, internal: false };
+    let mut body = String::new();
     let w = |h: &mut String, s: &str| {
         h.push_str(s);
         h.push('\n');
     };
-    let _ = writeln!(h, "// Generated by build.rs from {source} (src/glue.rs): do not edit.");
-    w(&mut h, "#pragma once");
     if file.taps.len() > MAX_TAPS {
         return Err(format!("{} taps: the shim holds at most {MAX_TAPS}", file.taps.len()));
     }
-    if file.input.ready.is_some() {
-        return Err("[input] ready: the compiled-in driver has no backpressure yet (run-time \
-                    Verilation brings it)"
-            .into());
-    }
+    let h = &mut body;
     let _ = writeln!(h, "#define CNN_NTAPS {}", file.taps.len());
+    let _ = writeln!(h, "#define CNN_HAS_READY {}", file.input.ready.is_some() as u8);
+    let _ = writeln!(h, "#define CNN_WAIT_READY {}", file.reset.wait_for_ready as u8);
     // Inputs of one cycle.
-    let clk = port("[clock] port", &file.clock.port)?;
-    let rst = port("[reset] port", &file.reset.port)?;
+    let clk = r.sized("[clock] port", &file.clock.port, 1)?;
+    let rst = r.sized("[reset] port", &file.reset.port, 1)?;
     let data = match &file.input.data {
-        Signals::One(s) if file.input.lanes == 1 => port("[input] data", s)?,
-        _ => return Err("[input]: the compiled-in driver feeds one pixel per beat".into()),
+        Signals::One(s) if file.input.lanes == 1 => r.sized("[input] data", s, pixel_bits)?,
+        _ => return Err("[input]: the driver feeds one pixel per beat (lanes = 1)".into()),
     };
+    for (what, e) in [("[clock] port", &clk), ("[reset] port", &rst), ("[input] data", &data)] {
+        if e.contains("rootp") {
+            return Err(format!("{what}: must be a top-level input port"));
+        }
+    }
     let (active, idle) = match file.reset.active {
         Level::Low => (0, 1),
         Level::High => (1, 0),
     };
-    w(&mut h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, uint8_t pixel) {");
-    let _ = writeln!(h, "    t->{clk} = clk;");
-    let _ = writeln!(h, "    t->{rst} = in_reset ? {active} : {idle};");
+    w(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, uint8_t pixel) {");
+    let _ = writeln!(h, "    {clk} = clk;");
+    let _ = writeln!(h, "    {rst} = in_reset ? {active} : {idle};");
     match &file.input.valid {
         Some(v) => {
-            let _ = writeln!(h, "    t->{} = valid;", port("[input] valid", v)?);
+            let _ = writeln!(h, "    {} = valid;", r.sized("[input] valid", v, 1)?);
         }
-        None => w(&mut h, "    (void)valid;"),
+        None => w(h, "    (void)valid;"),
     }
-    let _ = writeln!(h, "    t->{data} = pixel;");
-    w(&mut h, "}");
+    let _ = writeln!(h, "    {data} = pixel;");
+    w(h, "}");
+    if let Some(ready) = &file.input.ready {
+        let e = r.sized("[input] ready", ready, 1)?;
+        let _ = writeln!(h, "inline bool cnn_ready(const CNN_TOP* t) {{ return {e}; }}");
+    }
     // Tap beats.
-    w(&mut h, "inline void cnn_append_taps(const CNN_TOP* t, CnnRun* r) {");
+    w(h, "inline void cnn_append_taps(const CNN_TOP* t, CnnRun* r) {");
     for (i, spanned) in file.taps.iter().enumerate() {
         let t = spanned.get_ref();
         let wh = format!("tap {:?}", t.layer);
-        let valid = port(&format!("{wh} valid"), &t.valid)?;
+        let valid = r.sized(&format!("{wh} valid"), &t.valid, 1)?;
         let signals = t.data.expand().map_err(|e| format!("{wh} data: {e}"))?;
-        let _ = writeln!(h, "    if (t->{valid}) {{");
+        let _ = writeln!(h, "    if ({valid}) {{");
         let _ = writeln!(h, "        int64_t* d = r->tap[{i}] + {} * r->len[{i}]++;", t.lanes);
         let signed = if t.signed { "true" } else { "false" };
         if signals.len() == 1 {
-            let sig = port(&format!("{wh} data"), &signals[0])?;
+            let sig = r.sized(&format!("{wh} data"), &signals[0], t.lanes as u32 * t.bits)?;
             let _ = writeln!(
                 h,
-                "        for (int k = 0; k < {}; ++k) d[k] = field(t->{sig}, {} * k, {}, {signed});",
+                "        for (int k = 0; k < {}; ++k) d[k] = field({sig}, {} * k, {}, {signed});",
                 t.lanes, t.bits, t.bits
             );
-        } else {
+        } else if signals.len() == t.lanes {
             for (k, s) in signals.iter().enumerate() {
-                let sig = port(&format!("{wh} data"), s)?;
-                let _ = writeln!(h, "        d[{k}] = field(t->{sig}, 0, {}, {signed});", t.bits);
+                let sig = r.sized(&format!("{wh} data"), s, t.bits)?;
+                let _ = writeln!(h, "        d[{k}] = field({sig}, 0, {}, {signed});", t.bits);
+            }
+        } else {
+            return Err(format!(
+                "{wh} data: {} signals for {} lanes (one packed signal, or one per lane)",
+                signals.len(),
+                t.lanes
+            ));
+        }
+        w(h, "    }");
+    }
+    w(h, "}");
+    let (cv, _) = r.expr("[class] valid", &file.class.valid)?;
+    let cv = r.sized("[class] valid", &file.class.valid, 1).map(|_| cv)?;
+    let (cd, cw) = r.expr("[class] data", &file.class.data)?;
+    if cw.is_some_and(|w| w > 32) {
+        return Err(format!("[class] data {:?}: wider than 32 bits", file.class.data));
+    }
+    let _ = writeln!(h, "inline bool cnn_class_valid(const CNN_TOP* t) {{ return {cv}; }}");
+    let _ = writeln!(h, "inline uint8_t cnn_class(const CNN_TOP* t) {{ return (uint8_t){cd}; }}");
+
+    let mut out = String::new();
+    let _ = writeln!(out, "// Generated from {source} (src/glue.rs): do not edit.");
+    out.push_str("#pragma once\n");
+    if r.internal {
+        // Internal signals are members of the root (marked public, so Verilator keeps them).
+        out.push_str("#ifdef CNN_TRACED\n#include \"Vcnn_top_trace___024root.h\"\n#else\n");
+        out.push_str("#include \"Vcnn_top___024root.h\"\n#endif\n");
+    }
+    out += &body;
+    Ok(out)
+}
+
+/// The hierarchical signals of `file` (taps, class, ready) that are not top-level ports, as
+/// (module pattern, variable) pairs for a Verilator control file marking them public, so
+/// Verilator keeps them as readable members: `public_flat_rw -module "*" -var "x"`.
+pub fn public_vars(file: &File) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if let Ok((base, _)) = split_index(s) {
+            if let Some((_, leaf)) = base.rsplit_once('.') {
+                names.push(leaf.to_string());
             }
         }
-        w(&mut h, "    }");
+    };
+    for t in &file.taps {
+        let t = t.get_ref();
+        add(&t.valid);
+        for s in t.data.expand().unwrap_or_default() {
+            add(&s);
+        }
     }
-    w(&mut h, "}");
-    let cv = port("[class] valid", &file.class.valid)?;
-    let cd = port("[class] data", &file.class.data)?;
-    let _ = writeln!(h, "inline bool cnn_class_valid(const CNN_TOP* t) {{ return t->{cv}; }}");
-    let _ =
-        writeln!(h, "inline uint8_t cnn_class(const CNN_TOP* t) {{ return (uint8_t)t->{cd}; }}");
-    Ok(h)
+    add(&file.class.valid);
+    add(&file.class.data);
+    if let Some(r) = &file.input.ready {
+        add(r);
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]
@@ -111,7 +371,7 @@ mod tests {
     #[test]
     fn the_projects_binding_gives_the_shims_port_code() {
         let file = crate::binding_file::parse(OWN).unwrap();
-        let h = generate(&file, "rtl/binding.toml").unwrap();
+        let h = generate(&file, "rtl/binding.toml", None, 8).unwrap();
         assert!(h.contains("#define CNN_NTAPS 3"), "{h}");
         assert!(h.contains("t->rst_ni = in_reset ? 0 : 1;"), "{h}");
         assert!(h.contains("t->pixel_valid_i = valid;"), "{h}");
@@ -127,7 +387,7 @@ mod tests {
             .replace("active = \"low\"", "active = \"high\"")
             .replace("valid = \"pixel_valid_i\"", "")
             .replace("data = \"fc1_data_o\"", "data = [\"l0\", \"l1\", \"l2\", \"l3\", \"l4\", \"l5\", \"l6\", \"l7\", \"l8\", \"l9\"]");
-        let h = generate(&crate::binding_file::parse(&text).unwrap(), "b").unwrap();
+        let h = generate(&crate::binding_file::parse(&text).unwrap(), "b", None, 8).unwrap();
         assert!(h.contains("t->rst_ni = in_reset ? 1 : 0;"), "{h}");
         assert!(h.contains("(void)valid;"), "{h}");
         assert!(h.contains("d[9] = field(t->l9, 0, 23, true);"), "{h}");
@@ -136,14 +396,16 @@ mod tests {
     #[test]
     fn what_the_compiled_in_model_cannot_bind_is_refused_by_name() {
         let internal = OWN.replace("data = \"fc1_data_o\"", "data = \"u_fc.acc_q\"");
-        let e = generate(&crate::binding_file::parse(&internal).unwrap(), "b").unwrap_err();
+        let e =
+            generate(&crate::binding_file::parse(&internal).unwrap(), "b", None, 8).unwrap_err();
         assert!(
             e.contains("tap \"fc1\" data \"u_fc.acc_q\"") && e.contains("top-level ports only"),
             "{e}"
         );
         let ready =
             OWN.replace("valid = \"pixel_valid_i\"", "valid = \"pixel_valid_i\"\nready = \"r\"");
-        let e = generate(&crate::binding_file::parse(&ready).unwrap(), "b").unwrap_err();
-        assert!(e.contains("no backpressure yet"), "{e}");
+        let h = generate(&crate::binding_file::parse(&ready).unwrap(), "b", None, 8).unwrap();
+        assert!(h.contains("#define CNN_HAS_READY 1"), "{h}");
+        assert!(h.contains("return t->r; }"), "{h}");
     }
 }

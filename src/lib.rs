@@ -32,4 +32,6 @@ pub mod sink;
 pub mod stimulus;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod verilate;
+pub mod verilator_files;
 pub mod weights;

@@ -289,6 +289,13 @@ impl Op {
             _ => None,
         }
     }
+
+    pub fn arith_mut(&mut self) -> Option<&mut Arith> {
+        match self {
+            Op::Conv2d { arith, .. } | Op::Linear { arith, .. } => Some(arith),
+            _ => None,
+        }
+    }
 }
 
 /// The exact range of a quantity over any weights and inputs of the declared widths.

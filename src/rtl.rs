@@ -1,8 +1,12 @@
-//! Safe wrapper around the Verilated `cnn_top` (the only module with `unsafe`).
+//! Safe wrapper around a Verilated design (the only module with `unsafe`): the RTL compiled
+//! in by `build.rs`, or a shared library `src/verilate.rs` built at run time and loaded here
+//! with `libloading`. Both expose the same C entry points (`csrc/cnn_shim.cpp` with the glue
+//! generated from the design's binding).
 //!
-//! One [`Model`] owns one `VerilatedContext` and one model instance. It is `Send` (a worker
-//! thread may own it) but not `Sync` (one thread drives it at a time), and dropping it frees
-//! both. The C side is `csrc/cnn_shim.cpp`.
+//! A [`Design`] is one compiled design (its entry points, the taps its glue brings out, its
+//! binding). One [`Model`] owns one `VerilatedContext` and one model instance of a design. It
+//! is `Send` (a worker thread may own it) but not `Sync` (one thread drives it at a time),
+//! and dropping it frees both.
 
 use anyhow::{bail, Result};
 use std::cell::Cell;
@@ -11,14 +15,25 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::ptr::NonNull;
 
+use libloading::Symbol;
+
 /// One cycle's input for [`Model::run`]: `pixel_valid_i`, `pixel_i`.
 pub type Input = [u8; 2];
 
 /// Where [`Model::run`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunEnd {
-    /// Cycles run (all of the inputs unless a class came first).
+    /// Clock cycles run.
     pub cycles: usize,
+    /// Inputs consumed (all of them unless a class came first or a pixel stalled; with a
+    /// ready, a pixel is consumed in the cycle that accepts it).
+    pub consumed: usize,
+    /// The cycles (1-based, counted within the call) that accepted the first and the last
+    /// pixel consumed.
+    pub first_accept: Option<usize>,
+    pub last_accept: Option<usize>,
+    /// A pixel waited for ready longer than the stall limit.
+    pub stalled: bool,
     /// `class_id` when the last cycle run had `class_valid`.
     pub class: Option<u8>,
 }
@@ -29,7 +44,12 @@ struct RunBuf {
     tap: [*mut i64; MAX_TAPS],
     len: [u32; MAX_TAPS],
     cap: [u32; MAX_TAPS],
+    stall_limit: u32,
     cycles: u32,
+    consumed: u32,
+    first_accept: u32,
+    last_accept: u32,
+    stalled: u8,
     class_valid: u8,
     class_id: u8,
 }
@@ -39,8 +59,10 @@ struct CnnModel {
     _opaque: [u8; 0],
 }
 
+type NewFn = unsafe extern "C" fn(*const *const c_char, u32, u64, *const c_char) -> *mut CnnModel;
+
 extern "C" {
-    fn cnn_new(weights_dir: *const c_char, seed: u64, fst: *const c_char) -> *mut CnnModel;
+    fn cnn_new(args: *const *const c_char, n: u32, seed: u64, fst: *const c_char) -> *mut CnnModel;
     fn cnn_free(m: *mut CnnModel);
     fn cnn_error(m: *const CnnModel) -> *const c_char;
     fn cnn_reset(m: *mut CnnModel, cycles: u32) -> c_int;
@@ -55,7 +77,12 @@ const MAX_TAPS: usize = crate::glue::MAX_TAPS;
 
 #[cfg(feature = "trace")]
 extern "C" {
-    fn cnn_trace_new(weights_dir: *const c_char, seed: u64, fst: *const c_char) -> *mut CnnModel;
+    fn cnn_trace_new(
+        args: *const *const c_char,
+        n: u32,
+        seed: u64,
+        fst: *const c_char,
+    ) -> *mut CnnModel;
     fn cnn_trace_free(m: *mut CnnModel);
     fn cnn_trace_error(m: *const CnnModel) -> *const c_char;
     fn cnn_trace_reset(m: *mut CnnModel, cycles: u32) -> c_int;
@@ -64,8 +91,9 @@ extern "C" {
 }
 
 /// The entry points of one compiled model (fast, or FST-traced).
+#[derive(Clone, Copy)]
 struct Api {
-    new: unsafe extern "C" fn(*const c_char, u64, *const c_char) -> *mut CnnModel,
+    new: NewFn,
     free: unsafe extern "C" fn(*mut CnnModel),
     error: unsafe extern "C" fn(*const CnnModel) -> *const c_char,
     reset: unsafe extern "C" fn(*mut CnnModel, u32) -> c_int,
@@ -73,7 +101,7 @@ struct Api {
     dump: unsafe extern "C" fn(*mut CnnModel, c_int),
 }
 
-static FAST: Api = Api {
+const FAST: Api = Api {
     new: cnn_new,
     free: cnn_free,
     error: cnn_error,
@@ -83,7 +111,7 @@ static FAST: Api = Api {
 };
 
 #[cfg(feature = "trace")]
-static TRACED: Api = Api {
+const TRACED: Api = Api {
     new: cnn_trace_new,
     free: cnn_trace_free,
     error: cnn_trace_error,
@@ -92,54 +120,187 @@ static TRACED: Api = Api {
     dump: cnn_trace_dump,
 };
 
-/// The taps the built-in RTL brings out, in pipeline order: name and values per beat, as
-/// its binding (`rtl/binding.toml`) states them; the shim (`csrc/cnn_shim.cpp`) fills one
-/// buffer per tap in this order.
-pub fn taps() -> Vec<(String, usize)> {
-    // Parsed once per process, not once per worker model.
-    static TAPS: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
-    TAPS.get_or_init(|| {
-        crate::binding::Binding::own().taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect()
-    })
-    .clone()
-}
-
-/// Checks that `net` taps exactly the layers the built-in RTL brings out, with the same
-/// values per beat.
-pub fn check_taps(net: &crate::network::Network) -> Result<()> {
-    let taps: Vec<(String, usize)> = net
-        .taps()
-        .iter()
-        .filter(|t| !t.is_class)
-        .map(|t| (t.name.clone(), t.shape.beats().0))
-        .collect();
-    let want = self::taps();
-    if taps != want {
-        let show = |v: &[(String, usize)]| {
-            v.iter().map(|(n, l)| format!("{n} ({l} per beat)")).collect::<Vec<_>>().join(", ")
-        };
-        bail!(
-            "{}: network {:?} taps {}, but the built-in RTL ({}) brings out {}; it cannot be \
-             verified against this RTL",
-            net.source,
-            net.name,
-            show(&taps),
-            RTL_DIR,
-            show(&want)
-        );
-    }
-    Ok(())
-}
-
 /// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
 pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
 /// `verilator --version` of the Verilator that generated the model.
 pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 
-/// A Verilated `cnn_top` with its own simulation context.
+/// One compiled design: the compiled-in RTL ([`Design::built_in`]) or a shared library
+/// built at run time ([`Design::load`]).
+pub struct Design {
+    fast: Api,
+    traced: Option<Api>,
+    /// The taps its glue brings out, in pipeline order: layer and values per beat.
+    pub taps: Vec<(String, usize)>,
+    pub binding: crate::binding::Binding,
+    /// Where the RTL came from, for titles: `rtl` or the `--rtl` directory.
+    pub dir: String,
+    pub verilator: String,
+    /// The loaded libraries (fast, traced), kept as long as the design.
+    _libs: Vec<libloading::Library>,
+}
+
+impl std::fmt::Debug for Design {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Design").field("dir", &self.dir).field("taps", &self.taps).finish()
+    }
+}
+
+impl Design {
+    /// The RTL `build.rs` compiled in, with the project's own binding.
+    pub fn built_in() -> &'static Design {
+        static BUILT_IN: std::sync::OnceLock<Design> = std::sync::OnceLock::new();
+        BUILT_IN.get_or_init(|| {
+            let binding = crate::binding::Binding::own();
+            // SAFETY: returns a constant.
+            let ntaps = unsafe { cnn_ntaps() } as usize;
+            assert_eq!(ntaps, binding.taps.len(), "the shim was built from another binding");
+            Design {
+                fast: FAST,
+                #[cfg(feature = "trace")]
+                traced: Some(TRACED),
+                #[cfg(not(feature = "trace"))]
+                traced: None,
+                taps: binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect(),
+                binding,
+                dir: RTL_DIR.to_string(),
+                verilator: VERILATOR_VERSION.to_string(),
+                _libs: Vec::new(),
+            }
+        })
+    }
+
+    /// Loads a design built at run time: `fast` (and `traced`, FST-traced) shared libraries
+    /// holding `csrc/cnn_shim.cpp`'s entry points (`cnn_*`, `cnn_trace_*`) for `binding`.
+    /// The design lives for the rest of the process.
+    pub fn load(
+        binding: crate::binding::Binding,
+        fast: &Path,
+        traced: Option<&Path>,
+        verilator: String,
+    ) -> Result<&'static Design> {
+        let mut libs = Vec::new();
+        let fast_api = load_api(fast, "cnn", &mut libs)?;
+        let traced_api = traced.map(|t| load_api(t, "cnn_trace", &mut libs)).transpose()?;
+        // SAFETY: `cnn_ntaps` takes nothing and returns a constant; the library is loaded.
+        let ntaps: Symbol<unsafe extern "C" fn() -> c_int> =
+            unsafe { libs[0].get(b"cnn_ntaps\0") }.map_err(|e| lib_error(fast, "cnn_ntaps", e))?;
+        // SAFETY: as above.
+        let ntaps = unsafe { ntaps() } as usize;
+        let taps: Vec<(String, usize)> =
+            binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect();
+        if ntaps != taps.len() {
+            bail!(
+                "{}: internal error: built for {ntaps} taps, the binding has {}",
+                fast.display(),
+                taps.len()
+            );
+        }
+        let dir = binding.dir.display().to_string();
+        Ok(Box::leak(Box::new(Design {
+            fast: fast_api,
+            traced: traced_api,
+            taps,
+            binding,
+            dir,
+            verilator,
+            _libs: libs,
+        })))
+    }
+
+    /// "RTL DIR (Verilator …)", for titles.
+    pub fn label(&self) -> String {
+        format!("RTL {} ({})", self.dir, self.verilator)
+    }
+
+    /// Checks that `net` is the network this design's binding implements and taps its
+    /// layers with the same values per beat (layers may be left untapped by the binding).
+    pub fn check_taps(&self, net: &crate::network::Network) -> Result<()> {
+        let shapes = |n: &crate::network::Network| -> Vec<(String, crate::network::Shape)> {
+            n.taps().into_iter().filter(|t| !t.is_class).map(|t| (t.name, t.shape)).collect()
+        };
+        let (want, bound) = (shapes(net), shapes(&self.binding.network));
+        // Every layer the design brings out must be a tap of `net` with the same shape.
+        let bad = self.taps.iter().find(|(layer, _)| {
+            let of = |v: &[(String, crate::network::Shape)]| {
+                v.iter().find(|(n, _)| n == layer).map(|(_, s)| *s)
+            };
+            of(&want).is_none() || of(&want) != of(&bound)
+        });
+        let want: Vec<(String, usize)> =
+            want.iter().map(|(n, s)| (n.clone(), s.beats().0)).collect();
+        let show = |v: &[(String, usize)]| {
+            v.iter().map(|(n, l)| format!("{n} ({l} per beat)")).collect::<Vec<_>>().join(", ")
+        };
+        if bad.is_some() {
+            let which = if self._libs.is_empty() {
+                format!("the built-in RTL ({})", self.dir)
+            } else {
+                format!("the RTL in {} (bound by {})", self.dir, self.binding.source)
+            };
+            bail!(
+                "{}: network {:?} taps {}, but {which} brings out {}; it cannot be verified \
+                 against this RTL",
+                net.source,
+                net.name,
+                show(&want),
+                show(&self.taps)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The six entry points named `{prefix}_*` of the library at `path`.
+fn load_api(path: &Path, prefix: &str, libs: &mut Vec<libloading::Library>) -> Result<Api> {
+    // SAFETY: loading runs the library's static constructors: those of a Verilated model
+    // and the shim, which only initialize their own globals.
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+        anyhow::anyhow!("{}: cannot load the compiled design ({e})", path.display())
+    })?;
+    macro_rules! sym {
+        ($name:literal, $ty:ty) => {{
+            let name = format!("{prefix}_{}\0", $name);
+            // SAFETY: the symbol is the shim's entry point of exactly this signature
+            // (csrc/cnn_shim.cpp); the fn pointer is used only while `lib` is alive (the
+            // Design keeps it).
+            let s: Symbol<$ty> = unsafe { lib.get(name.as_bytes()) }
+                .map_err(|e| lib_error(path, &name[..name.len() - 1], e))?;
+            *s
+        }};
+    }
+    let api = Api {
+        new: sym!("new", NewFn),
+        free: sym!("free", unsafe extern "C" fn(*mut CnnModel)),
+        error: sym!("error", unsafe extern "C" fn(*const CnnModel) -> *const c_char),
+        reset: sym!("reset", unsafe extern "C" fn(*mut CnnModel, u32) -> c_int),
+        run: sym!("run", unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int),
+        dump: sym!("dump", unsafe extern "C" fn(*mut CnnModel, c_int)),
+    };
+    libs.push(lib);
+    Ok(api)
+}
+
+fn lib_error(path: &Path, name: &str, e: libloading::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}: the compiled design has no {name} ({e})", path.display())
+}
+
+/// The taps the built-in RTL brings out (see [`Design::taps`]).
+pub fn taps() -> Vec<(String, usize)> {
+    Design::built_in().taps.clone()
+}
+
+/// Checks `net` against the built-in RTL ([`Design::check_taps`]).
+pub fn check_taps(net: &crate::network::Network) -> Result<()> {
+    Design::built_in().check_taps(net)
+}
+
+/// A Verilated design with its own simulation context.
 pub struct Model {
     ptr: NonNull<CnnModel>,
     api: &'static Api,
+    /// Cycles in a row a pixel may wait for ready (see [`Model::set_stall_limit`]).
+    stall_limit: u32,
     /// Values per beat of each tap, in the shim's order.
     lanes: Vec<usize>,
     _not_sync: PhantomData<Cell<()>>,
@@ -151,47 +312,55 @@ pub struct Model {
 unsafe impl Send for Model {}
 
 impl Model {
-    /// Builds a model that `$readmemh`s its weights from `weights_dir` and runs its initial
-    /// blocks. `seed` seeds Verilator's random initial state (used with `--x-initial unique`).
-    pub fn new(weights_dir: &Path, seed: u64) -> Result<Model> {
-        Model::build(&FAST, weights_dir, seed, None)
+    /// Builds a model of `design` with the plusargs `args` (how it finds its weights:
+    /// [`crate::binding::Binding::weight_args`]) and runs its initial blocks. `seed` seeds
+    /// Verilator's random initial state (used with `--x-initial unique`).
+    pub fn new(design: &'static Design, args: &[String], seed: u64) -> Result<Model> {
+        Model::build(design, &design.fast, args, seed, None)
     }
 
     /// Like [`Model::new`], but a separately built model that writes an FST waveform of
     /// every cycle to `fst` while [`Model::dump`] is on (off at first).
-    pub fn new_traced(weights_dir: &Path, seed: u64, fst: &Path) -> Result<Model> {
-        #[cfg(feature = "trace")]
-        return Model::build(&TRACED, weights_dir, seed, Some(fst));
-        #[cfg(not(feature = "trace"))]
-        {
-            let _ = (weights_dir, seed);
-            bail!("{}: cannot write a waveform: built without the `trace` feature", fst.display())
+    pub fn new_traced(
+        design: &'static Design,
+        args: &[String],
+        seed: u64,
+        fst: &Path,
+    ) -> Result<Model> {
+        match &design.traced {
+            Some(api) => Model::build(design, api, args, seed, Some(fst)),
+            None => bail!(
+                "{}: cannot write a waveform: this design was built without its traced model",
+                fst.display()
+            ),
         }
     }
 
     fn build(
+        design: &'static Design,
         api: &'static Api,
-        weights_dir: &Path,
+        args: &[String],
         seed: u64,
         fst: Option<&Path>,
     ) -> Result<Model> {
-        let dir = CString::new(weights_dir.to_string_lossy().as_bytes())?;
+        let args: Vec<CString> =
+            args.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<_, _>>()?;
+        let argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
         let fst = CString::new(fst.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default())?;
-        // SAFETY: both are valid C strings for the call; `new` never returns null.
-        let raw = unsafe { (api.new)(dir.as_ptr(), seed, fst.as_ptr()) };
+        // SAFETY: `argv` holds `argv.len()` valid C strings (alive in `args` for the call);
+        // `fst` is a valid C string; `new` never returns null.
+        let raw = unsafe { (api.new)(argv.as_ptr(), argv.len() as u32, seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
-        let lanes: Vec<usize> = taps().into_iter().map(|(_, l)| l).collect();
-        // SAFETY: returns a constant.
-        let ntaps = unsafe { cnn_ntaps() } as usize;
-        let model = Model { ptr, api, lanes, _not_sync: PhantomData };
-        if ntaps != model.lanes.len() {
-            bail!(
-                "internal error: the shim was built for {ntaps} taps, the binding has {}",
-                model.lanes.len()
-            );
-        }
+        let lanes: Vec<usize> = design.taps.iter().map(|(_, l)| *l).collect();
+        let model = Model { ptr, api, stall_limit: u32::MAX, lanes, _not_sync: PhantomData };
         model.check(0)?;
         Ok(model)
+    }
+
+    /// With a ready: the most cycles in a row a pixel may wait for it before [`Model::run`]
+    /// stops with [`RunEnd::stalled`].
+    pub fn set_stall_limit(&mut self, cycles: u32) {
+        self.stall_limit = cycles.max(1);
     }
 
     /// Starts or stops writing cycles to the waveform (traced models; a no-op otherwise).
@@ -215,30 +384,44 @@ impl Model {
         bail!("RTL simulation stopped: {msg}")
     }
 
-    /// Holds reset (`rst_ni` low) for `cycles` clock cycles.
+    /// Holds the reset active for `cycles` clock cycles.
     pub fn reset(&mut self, cycles: u32) -> Result<()> {
         // SAFETY: ptr is live and exclusively borrowed.
         let rc = unsafe { (self.api.reset)(self.ptr.as_ptr(), cycles) };
         self.check(rc)
     }
 
-    /// Runs one clock cycle per element of `inputs` (out of reset), appending every tap
-    /// beat to `taps` (one buffer per tap of [`taps`], its lanes' values per beat), and stops
-    /// early right after the first cycle with the class valid; the cycles go into C++ in one
-    /// call.
+    /// Consumes `inputs` (out of reset), one clock cycle each — with a ready, a pixel is held
+    /// until a cycle accepts it — appending every tap beat to `taps` (one buffer per tap of
+    /// the design, its lanes' values per beat), and stops early right after the first cycle
+    /// with the class valid, or when a pixel has waited for ready longer than the stall
+    /// limit; the cycles go into C++ in one call.
     pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
         let lanes = &self.lanes;
         if taps.len() != lanes.len() {
             bail!("internal error: the RTL has {} taps, {} buffers given", lanes.len(), taps.len());
         }
         let mut done = 0usize;
+        let mut end = RunEnd {
+            cycles: 0,
+            consumed: 0,
+            first_accept: None,
+            last_accept: None,
+            stalled: false,
+            class: None,
+        };
         loop {
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
             let mut r = RunBuf {
                 tap: [std::ptr::null_mut(); MAX_TAPS],
                 len: [0; MAX_TAPS],
                 cap: [0; MAX_TAPS],
+                stall_limit: self.stall_limit,
                 cycles: 0,
+                consumed: 0,
+                first_accept: 0,
+                last_accept: 0,
+                stalled: 0,
                 class_valid: 0,
                 class_id: 0,
             };
@@ -249,12 +432,12 @@ impl Model {
                 r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
                 r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
             }
-            // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` cycles
+            // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` inputs
             // of 2 bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
             // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
             // whole beats); the shim writes only beats `len[i]..cap[i]` of its `CNN_NTAPS`
-            // (= `lanes.len()`, checked when the model was built) taps and reports the new
-            // lengths.
+            // (= `lanes.len()`, checked when the design was loaded or, built in, by
+            // `cnn_ntaps` in the tests) taps and reports the new lengths.
             let rc = unsafe {
                 (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
             };
@@ -266,12 +449,24 @@ impl Model {
             if rc != 0 {
                 self.check(rc)?;
             }
-            done += r.cycles as usize;
+            let at = |k: u32| (k > 0).then(|| end.cycles + k as usize);
+            if end.first_accept.is_none() {
+                end.first_accept = at(r.first_accept);
+            }
+            end.last_accept = at(r.last_accept).or(end.last_accept);
+            end.cycles += r.cycles as usize;
+            done += r.consumed as usize;
+            end.consumed = done;
             if r.class_valid != 0 {
-                return Ok(RunEnd { cycles: done, class: Some(r.class_id) });
+                end.class = Some(r.class_id);
+                return Ok(end);
+            }
+            if r.stalled != 0 {
+                end.stalled = true;
+                return Ok(end);
             }
             if done == inputs.len() {
-                return Ok(RunEnd { cycles: done, class: None });
+                return Ok(end);
             }
         }
     }

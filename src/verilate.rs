@@ -1,0 +1,447 @@
+//! Run-time Verilation (`verify --rtl DIR`): a bound design is Verilated and compiled into a
+//! shared library in a content-addressed cache, then loaded ([`crate::rtl::Design::load`]).
+//!
+//! The cache key is a SHA-256 of everything the library depends on: the sources' bytes, the
+//! binding file, the Verilator version and flags, the C++ compiler and flags, the shim and
+//! the glue generator. An entry is built in a private temporary directory and renamed into
+//! place only when complete, so a killed or failed build never leaves an entry a later run
+//! trusts; a second run with nothing changed loads the library at once.
+//!
+//! The glue (`src/glue.rs`, the same generator `build.rs` uses for the compiled-in RTL) is
+//! generated after Verilating, from the signals Verilator kept: every bound signal is checked
+//! to exist (else the closest names are listed) and to have the width the binding says.
+//! Internal signals are reached by marking exactly those variables public in a generated
+//! Verilator control file (`public_flat_rw`), so the user's RTL is never edited.
+
+use crate::binding::{Binding, WeightLoad};
+use crate::glue::{self, DesignSignals};
+use crate::rtl::Design;
+use crate::verilator_files::{self, VERILATOR_OPT};
+use anyhow::{anyhow, bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The shim, compiled into every library.
+const SHIM: &str = include_str!("../csrc/cnn_shim.cpp");
+/// The prefix of the Verilated classes (the shim's `CNN_TOP`), whatever the top is called.
+const PREFIX: &str = "Vcnn_top";
+const PREFIX_TRACE: &str = "Vcnn_top_trace";
+
+/// What [`build`] did, for the run's header.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    /// Seconds spent Verilating and compiling (0 when every library came from the cache).
+    pub compile_secs: f64,
+    /// The cache entries used.
+    pub entries: Vec<PathBuf>,
+}
+
+/// The cache directory: `CNN_COSIM_CACHE`, else `$XDG_CACHE_HOME/cnn-cosim`, else
+/// `~/.cache/cnn-cosim`.
+pub fn cache_root() -> PathBuf {
+    if let Some(d) = std::env::var_os("CNN_COSIM_CACHE") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("cnn-cosim");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache/cnn-cosim"),
+        None => std::env::temp_dir().join("cnn-cosim-cache"),
+    }
+}
+
+/// Verilates and compiles `binding`'s design (from the cache when it is there) and loads it.
+/// `traced`: also the FST-traced model (for `--trace`, `--trace-failures`).
+pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static Design, BuildInfo)> {
+    let t0 = Instant::now();
+    let tools = Tools::find()?;
+    let sources = sources(&binding)?;
+    let mut compiled = false;
+    let mut entries = Vec::new();
+    let mut lib = |trace: bool| -> Result<PathBuf> {
+        let key = key(&binding, &sources, &tools, trace)?;
+        let entry = cache_root().join(&key);
+        let lib = entry.join("model.so");
+        if !lib.is_file() {
+            compile(&binding, &sources, &tools, trace, &entry, quiet)?;
+            compiled = true;
+        }
+        entries.push(entry);
+        Ok(lib)
+    };
+    let fast = lib(false)?;
+    let traced = traced.then(|| lib(true)).transpose()?;
+    let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone())?;
+    let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
+    Ok((design, BuildInfo { compile_secs, entries }))
+}
+
+/// The programs a build runs.
+struct Tools {
+    verilator: String,
+    /// `verilator --version`.
+    version: String,
+    root: PathBuf,
+    cxx: String,
+    /// `CNN_COSIM_VERILATOR_OPT` or the default tuning flags, then `CNN_COSIM_VERILATOR_FLAGS`.
+    vflags: Vec<String>,
+    cxxflags: Vec<String>,
+}
+
+impl Tools {
+    fn find() -> Result<Tools> {
+        let verilator = std::env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
+        let out = Command::new(&verilator).arg("--version").output().map_err(|e| {
+            anyhow!(
+                "{verilator}: cannot run Verilator ({e}); install Verilator 5 (scripts/setup.sh \
+                 does it) or set VERILATOR=/path/to/verilator"
+            )
+        })?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let root = Command::new(&verilator)
+            .args(["--getenv", "VERILATOR_ROOT"])
+            .output()
+            .map_err(|e| anyhow!("{verilator} --getenv VERILATOR_ROOT: {e}"))?;
+        let root = PathBuf::from(String::from_utf8_lossy(&root.stdout).trim());
+        if !root.join("include/verilated.cpp").is_file() {
+            bail!("{}: Verilator's include directory has no verilated.cpp", root.display());
+        }
+        let opt = std::env::var("CNN_COSIM_VERILATOR_OPT").unwrap_or_else(|_| VERILATOR_OPT.into());
+        let mut vflags: Vec<String> = opt.split_whitespace().map(String::from).collect();
+        if let Ok(f) = std::env::var("CNN_COSIM_VERILATOR_FLAGS") {
+            vflags.extend(f.split_whitespace().map(String::from));
+        }
+        let cxxflags = std::env::var("CNN_COSIM_CXXFLAGS")
+            .map(|f| f.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+        Ok(Tools { verilator, version, root, cxx, vflags, cxxflags })
+    }
+}
+
+/// The binding's source globs, expanded (relative to the binding file), sorted.
+fn sources(b: &Binding) -> Result<Vec<PathBuf>> {
+    let mut all = Vec::new();
+    for pat in &b.design.sources {
+        let full = b.dir.join(pat);
+        let text = full.to_str().ok_or_else(|| anyhow!("{}: not UTF-8", full.display()))?;
+        let found: Vec<PathBuf> = glob::glob(text)
+            .map_err(|e| anyhow!("{}: [design] sources {pat:?}: {e}", b.source))?
+            .filter_map(|p| p.ok())
+            .filter(|p| p.is_file())
+            .collect();
+        if found.is_empty() {
+            bail!("{}: [design] sources {pat:?} matches no file in {}", b.source, b.dir.display());
+        }
+        all.extend(found);
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
+/// The cache key of a library: every input that can change it.
+fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<String> {
+    let mut h = Sha256::new();
+    let mut field = |name: &str, bytes: &[u8]| {
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field("cnn-cosim", env!("CARGO_PKG_VERSION").as_bytes());
+    field("shim", SHIM.as_bytes());
+    field("glue", include_str!("glue.rs").as_bytes());
+    field("verilate", include_str!("verilate.rs").as_bytes());
+    field("verilator", t.version.as_bytes());
+    field("vflags", t.vflags.join(" ").as_bytes());
+    field("cxx", t.cxx.as_bytes());
+    field("cxxflags", t.cxxflags.join(" ").as_bytes());
+    field("traced", &[traced as u8]);
+    let bind = std::fs::read(&b.source).unwrap_or_else(|_| b.source.as_bytes().to_vec());
+    field("binding", &bind);
+    for s in sources {
+        let bytes = std::fs::read(s).with_context(|| format!("{}: cannot read", s.display()))?;
+        field(&s.display().to_string(), &bytes);
+    }
+    for inc in &b.design.include_dirs {
+        // Headers a source includes are part of the design too.
+        let dir = b.dir.join(inc);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("{}: [design] include_dirs {inc:?}", b.source))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for f in files {
+            field(&f.display().to_string(), &std::fs::read(&f).unwrap_or_default());
+        }
+    }
+    let digest = h.finalize();
+    Ok(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
+}
+
+/// Verilates and compiles into a temporary directory beside `entry`, then renames it into
+/// place.
+fn compile(
+    b: &Binding,
+    sources: &[PathBuf],
+    t: &Tools,
+    traced: bool,
+    entry: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let root = entry.parent().expect("an entry is inside the cache");
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("{}: cannot create the model cache", root.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".building-")
+        .tempdir_in(root)
+        .with_context(|| format!("{}: cannot create a build directory", root.display()))?;
+    let obj = tmp.path().join("obj");
+    let prefix = if traced { PREFIX_TRACE } else { PREFIX };
+    let what = if traced { "traced model" } else { "model" };
+    let progress = Progress::new(quiet, &format!("{} ({what})", b.design.top));
+    progress.say("verilating");
+
+    // 1. Verilate, with the bound internal signals marked public.
+    let file = crate::binding_file::parse(
+        &std::fs::read_to_string(&b.source)
+            .with_context(|| format!("{}: cannot read", b.source))?,
+    )
+    .map_err(|e| anyhow!("{}: {}", b.source, e.message()))?;
+    let public = glue::public_vars(&file);
+    let mut cmd = Command::new(&t.verilator);
+    cmd.args(["--cc", "-Wno-fatal"])
+        .args(&t.vflags)
+        .args(["--top-module", &b.design.top, "--prefix", prefix, "-Mdir"])
+        .arg(&obj);
+    if traced {
+        cmd.args(["--trace-fst", "--trace-structs"]);
+    }
+    for inc in &b.design.include_dirs {
+        cmd.arg(format!("-I{}", b.dir.join(inc).display()));
+    }
+    for (k, v) in &b.design.defines {
+        cmd.arg(format!("-D{k}={v}"));
+    }
+    for (k, v) in &b.design.parameters {
+        cmd.arg(match v {
+            toml::Value::String(s) => format!("-G{k}=\"{s}\""),
+            other => format!("-G{k}={other}"),
+        });
+    }
+    if b.weights.load == WeightLoad::Parameter {
+        bail!(
+            "{}: [weights] load = \"parameter\": a design Verilated at run time takes its weight \
+             directory as a plusarg or reads fixed names in its working directory (a \
+             parameter would need one compile per weight set)",
+            b.source
+        );
+    }
+    cmd.args(&b.design.verilator_flags);
+    if !public.is_empty() {
+        let vlt = tmp.path().join("public.vlt");
+        let mut text = String::from("`verilator_config\n");
+        for v in &public {
+            text += &format!("public_flat_rw -module \"*\" -var \"{v}\"\n");
+        }
+        std::fs::write(&vlt, text).context("cannot write the control file")?;
+        cmd.arg(&vlt);
+    }
+    cmd.args(sources);
+    let out = cmd.output().map_err(|e| anyhow!("{}: cannot run Verilator ({e})", t.verilator))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
+        bail!(
+            "{}: Verilator failed on the design ({}): {} [command: {}]",
+            b.source,
+            out.status,
+            first.join(" | "),
+            show_cmd(&cmd)
+        );
+    }
+
+    // 2. The glue, from the signals Verilator kept.
+    let read = |name: String| std::fs::read_to_string(obj.join(&name)).unwrap_or_default();
+    let signals = DesignSignals::parse(
+        &b.design.top,
+        &read(format!("{prefix}.h")),
+        &read(format!("{prefix}___024root.h")),
+    );
+    let header = glue::generate(&file, &b.source, Some(&signals), b.network.input_type.bits)
+        .map_err(|e| anyhow!("{}: {e}", b.source))?;
+    std::fs::write(obj.join("cnn_glue.h"), header).context("cannot write cnn_glue.h")?;
+    std::fs::write(obj.join("cnn_shim.cpp"), SHIM).context("cannot write the shim")?;
+
+    // 3. Compile every file in parallel, then link one shared library.
+    let mk = read(format!("{prefix}_classes.mk"));
+    let (own, globals) = verilator_files::model_files(&mk);
+    if own.is_empty() {
+        bail!("{}: Verilator wrote no {prefix}_classes.mk", obj.display());
+    }
+    let mut units: Vec<PathBuf> = own.iter().map(|n| obj.join(format!("{n}.cpp"))).collect();
+    units.extend(globals.iter().map(|n| t.root.join("include").join(format!("{n}.cpp"))));
+    units.push(obj.join("cnn_shim.cpp"));
+    let mut flags: Vec<String> = vec![
+        "-std=c++17".into(),
+        "-O3".into(),
+        "-fPIC".into(),
+        "-faligned-new".into(),
+        format!("-I{}", obj.display()),
+        format!("-I{}", t.root.join("include").display()),
+        format!("-I{}", t.root.join("include/vltstd").display()),
+    ];
+    let trace = traced as u8;
+    for (name, value) in verilator_files::DEFINES {
+        flags.push(match value {
+            Some(v) => format!("-D{name}={v}"),
+            None => format!("-D{name}"),
+        });
+    }
+    flags.extend([
+        format!("-DVM_TRACE={trace}"),
+        format!("-DVM_TRACE_FST={trace}"),
+        "-DVM_TRACE_VCD=0".into(),
+    ]);
+    if traced {
+        flags.push("-DCNN_TRACED".into());
+    }
+    flags.extend(t.cxxflags.iter().cloned());
+    let objects = compile_units(&units, &obj, &flags, &t.cxx, &progress)
+        .with_context(|| format!("{}: compiling the Verilated design failed", b.source))?;
+    progress.say("linking");
+    let lib = tmp.path().join("model.so");
+    let mut link = Command::new(&t.cxx);
+    link.args(["-shared", "-Wl,-Bsymbolic", "-o"]).arg(&lib).args(&objects).arg("-lpthread");
+    if traced {
+        link.arg("-lz");
+    }
+    run_quiet(&mut link).with_context(|| format!("{}: linking the design failed", b.source))?;
+    std::fs::write(
+        tmp.path().join("built.txt"),
+        format!("{} from {} ({} sources), {}\n", b.design.top, b.source, sources.len(), t.version),
+    )
+    .context("cannot write built.txt")?;
+    // Only a complete entry gets the key's name; a concurrent build of the same key may have
+    // won the race, and its entry is as good.
+    let _ = std::fs::remove_dir_all(&obj);
+    let tmp = tmp.keep();
+    if std::fs::rename(&tmp, entry).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !entry.join("model.so").is_file() {
+            bail!("{}: cannot move the built model into the cache", entry.display());
+        }
+    }
+    progress.done();
+    Ok(())
+}
+
+/// Compiles `units` into `obj` with as many compilers at once as there are cores; returns
+/// the object files.
+fn compile_units(
+    units: &[PathBuf],
+    obj: &Path,
+    flags: &[String],
+    cxx: &str,
+    progress: &Progress,
+) -> Result<Vec<PathBuf>> {
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let objects: Vec<PathBuf> = (0..units.len()).map(|i| obj.join(format!("u{i:03}.o"))).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(unit) = units.get(i) else { return Ok(()) };
+                        let mut c = Command::new(cxx);
+                        c.args(flags).arg("-c").arg(unit).arg("-o").arg(&objects[i]);
+                        run_quiet(&mut c)?;
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        progress.say(&format!("compiling {n}/{} C++ files", units.len()));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().expect("compile workers do not panic"))
+    })?;
+    Ok(objects)
+}
+
+/// Runs `cmd`; on failure, an error with its first lines of output and the command.
+fn run_quiet(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().map_err(|e| anyhow!("cannot run {}: {e}", show_cmd(cmd)))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
+        bail!("{} ({}) [command: {}]", first.join(" | "), out.status, show_cmd(cmd));
+    }
+    Ok(())
+}
+
+fn show_cmd(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One status line on stderr while a design builds (rewritten in place on a terminal).
+struct Progress {
+    quiet: bool,
+    tty: bool,
+    what: String,
+    t0: Instant,
+    lock: std::sync::Mutex<()>,
+}
+
+impl Progress {
+    fn new(quiet: bool, what: &str) -> Progress {
+        Progress {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            what: what.to_string(),
+            t0: Instant::now(),
+            lock: std::sync::Mutex::new(()),
+        }
+    }
+
+    fn say(&self, step: &str) {
+        if self.quiet {
+            return;
+        }
+        let _g = self.lock.lock();
+        let line =
+            format!("building {}: {step} ({:.0} s)", self.what, self.t0.elapsed().as_secs_f64());
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+        } else if step == "verilating" || step == "linking" {
+            eprintln!("{line}");
+        }
+    }
+
+    fn done(&self) {
+        if self.quiet {
+            return;
+        }
+        let msg = format!(
+            "built {} in {:.1} s (cached in {})",
+            self.what,
+            self.t0.elapsed().as_secs_f64(),
+            cache_root().display()
+        );
+        if self.tty {
+            eprintln!("\r\x1b[2K{msg}");
+        } else {
+            eprintln!("{msg}");
+        }
+    }
+}
