@@ -13,13 +13,16 @@
 // src/verilate.rs into a shared library for a design Verilated at run time.
 
 #include "verilated.h"
+// The root class holds the design's internal signals, which the glue may read.
 #ifdef CNN_TRACED
 #include "Vcnn_top_trace.h"
+#include "Vcnn_top_trace___024root.h"
 #include "verilated_fst_c.h"
 #define CNN_TOP Vcnn_top_trace
 #define CNN_API(name) cnn_trace_##name
 #else
 #include "Vcnn_top.h"
+#include "Vcnn_top___024root.h"
 #define CNN_TOP Vcnn_top
 #define CNN_API(name) cnn_##name
 #endif

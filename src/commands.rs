@@ -469,14 +469,16 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         println!("{}", plan.title);
     }
     // The results flow one way: driver → CSV reports (which keep the totals) → every sink.
-    let taps = net.taps();
+    let taps: Vec<_> = net.taps().into_iter().filter(|t| a.design().brings_out(t)).collect();
     let mut reports = Reports::create(&a.reports, &taps, a.max_rows, plan.has_float)?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Progress::new(plan.images as u64, a.quiet)),
         Box::new(HtmlReport::new(&taps, a.reports.join("index.html"))),
     ];
     if let Some(path) = &a.junit {
-        sinks.push(Box::new(JunitReport::new(&taps, path.clone())));
+        sinks.push(Box::new(
+            JunitReport::new(&taps, path.clone()).with_untapped(a.design().untapped(&net)),
+        ));
     }
     let sets = plan.mnist.take().into_iter().map(Ok);
     let random = plan.random.iter().map(|&set| random_set(a, &net, set));
@@ -484,7 +486,7 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         let sr = sr?;
         let t_set = Instant::now();
         sinks.iter_mut().for_each(|s| s.start_set(&sr.info));
-        let reference = Reference::new(&net, &sr.wd.params);
+        let reference = Reference::new(&net, &sr.wd.params, a.design());
         let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
         driver::run(&stim, &reference, sr.fw.as_ref(), &sr.wd.path, &sr.cfg, |r| {
             let image = &sr.images[r.index - sr.first];
@@ -493,7 +495,8 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         })?;
         sinks.iter_mut().for_each(|s| s.end_set(t_set.elapsed().as_secs_f64()));
     }
-    let t = reports.finish()?;
+    let mut t = reports.finish()?;
+    t.untapped = a.design().untapped(&net);
     let secs = t0.elapsed().as_secs_f64();
     let repro = |set: Option<u64>, image: usize| a.repro_command(set, image);
     let end = RunEnd { totals: &t, title: &plan.title, secs, repro: &repro };
@@ -599,6 +602,13 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             pct(t.ref_correct, t.labelled)
         );
     }
+    if !t.untapped.is_empty() {
+        println!(
+            "not tapped by the binding, not compared: {} (the verdict covers the layers listed \
+             above)",
+            t.untapped.join(", ")
+        );
+    }
     println!("argmax ties (equal top logits in the reference): {} images", t.ties);
     if t.cycles_n > 0 {
         println!(
@@ -639,7 +649,15 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         .map(|l| l.name.as_str())
         .collect();
     match t.first_failure {
-        None => println!("PASS: {}/{} images bit-exact at every layer", t.clean, t.images),
+        None if t.untapped.is_empty() => {
+            println!("PASS: {}/{} images bit-exact at every layer", t.clean, t.images)
+        }
+        None => println!(
+            "PASS: {}/{} images bit-exact at every compared layer ({} not tapped)",
+            t.clean,
+            t.images,
+            t.untapped.join(", ")
+        ),
         Some(f) => {
             let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
             println!(
@@ -710,7 +728,7 @@ fn replay(
     let tmp_trace = trace.map(crate::memfile::tmp_path);
     let stim = Stimulus { images: &images, labels: labels.as_deref(), first: seg_start };
     let cfg = Config { keep_capture: Some(index), jobs: 1, trace: tmp_trace.clone(), ..cfg };
-    let reference = Reference::new(net, &wd.params);
+    let reference = Reference::new(net, &wd.params, a.design());
     let mut result = None;
     driver::run(&stim, &reference, fw.as_ref(), &wd.path, &cfg, |r| {
         if r.index == index {
@@ -723,7 +741,7 @@ fn replay(
             .with_context(|| format!("{}: cannot write waveform", path.display()))?;
     }
     let result = result.context("internal error: the replayed image produced no result")?;
-    let expected = reference::run(net, &wd.params, &images[index - seg_start]);
+    let expected = reference.run(&images[index - seg_start]);
     Ok(Replay { result, expected, what, seg_start })
 }
 
@@ -735,7 +753,7 @@ fn debug_image(a: &VerifyArgs, net: &Network, index: usize) -> Result<bool> {
     };
     let Replay { result: r, expected, what, seg_start } =
         replay(a, net, set, index, a.trace.as_deref())?;
-    let taps = net.taps();
+    let taps: Vec<_> = net.taps().into_iter().filter(|t| a.design().brings_out(t)).collect();
     let capture = r.capture.clone().unwrap_or_else(|| crate::compare::Capture::for_taps(&taps));
     println!(
         "{what}: status {}, replayed from image {seg_start} ({})",

@@ -163,15 +163,31 @@ pub struct Stimulus<'a> {
     pub first: usize,
 }
 
-/// The reference side of a run: the network with its integer weights, and its taps.
+/// The reference side of a run: the network with its integer weights, and the taps that
+/// are compared (those the design brings out, and the class).
 pub struct Reference<'a> {
     pub model: reference::Model<'a>,
     pub taps: Vec<Tap>,
+    /// Positions of `taps` among the network's taps.
+    keep: Vec<usize>,
 }
 
 impl<'a> Reference<'a> {
-    pub fn new(net: &'a Network, params: &'a Params) -> Reference<'a> {
-        Reference { model: reference::Model::new(net, params), taps: net.taps() }
+    pub fn new(net: &'a Network, params: &'a Params, design: &crate::rtl::Design) -> Reference<'a> {
+        let all = net.taps();
+        let keep: Vec<usize> = (0..all.len()).filter(|&i| design.brings_out(&all[i])).collect();
+        let taps = keep.iter().map(|&i| all[i].clone()).collect();
+        Reference { model: reference::Model::new(net, params), taps, keep }
+    }
+
+    /// The reference's outputs of one image, restricted to the compared taps.
+    pub fn run(&self, image: &[u8]) -> reference::Outputs {
+        let mut out = self.model.run(image);
+        if self.keep.len() != out.taps.len() {
+            let mut all = std::mem::take(&mut out.taps);
+            out.taps = self.keep.iter().map(|&i| std::mem::take(&mut all[i])).collect();
+        }
+        out
     }
 }
 
@@ -216,7 +232,7 @@ impl<'a> Shared<'a> {
         Shared {
             stim,
             net,
-            taps: net.taps(),
+            taps: net.taps().into_iter().filter(|t| cfg.design.brings_out(t)).collect(),
             reference,
             fw,
             watchdog: cfg.design.binding.timeout.unwrap_or_else(|| watchdog(net.input_len())),
@@ -612,7 +628,7 @@ fn finish(
     timed_out: bool,
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
-    let expected = rf.model.run(img);
+    let expected = rf.run(img);
     let mut cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
     match &p.note {
         Some(n) => cmp.protocol.push(n.clone()),

@@ -298,7 +298,14 @@ impl HtmlReport {
     fn render(&self, t: &Totals, title: &str, secs: f64, repro: Option<&str>) -> Result<String> {
         let pass = t.images > 0 && t.clean == t.images;
         let verdict = if pass { "PASS" } else { "FAIL" };
-        let headline = if pass {
+        let headline = if pass && !t.untapped.is_empty() {
+            format!(
+                "{}/{} images bit-exact at every compared layer ({} not tapped, not compared)",
+                t.clean,
+                t.images,
+                t.untapped.join(", ")
+            )
+        } else if pass {
             format!("{}/{} images bit-exact at every layer", t.clean, t.images)
         } else {
             let first = t

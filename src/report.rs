@@ -44,8 +44,10 @@ pub struct Totals {
     pub images: u64,
     pub clean: u64,
     pub timeouts: u64,
-    /// One per tap, in pipeline order (the class last).
+    /// One per compared tap, in pipeline order (the class last).
     pub layers: Vec<LayerTotals>,
+    /// Tapped layers of the network the design's binding does not bring out: not compared.
+    pub untapped: Vec<String>,
     pub rtl_correct: u64,
     pub ref_correct: u64,
     pub float_correct: u64,

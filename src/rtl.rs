@@ -208,9 +208,26 @@ impl Design {
         })))
     }
 
+    /// Whether the design brings out `tap` (the class always).
+    pub fn brings_out(&self, tap: &crate::network::Tap) -> bool {
+        tap.is_class || self.taps.iter().any(|(n, _)| *n == tap.name)
+    }
+
+    /// The network's tapped layers this design does not bring out (not compared).
+    pub fn untapped(&self, net: &crate::network::Network) -> Vec<String> {
+        net.taps().into_iter().filter(|t| !self.brings_out(t)).map(|t| t.name).collect()
+    }
+
     /// "RTL DIR (Verilator …)", for titles.
     pub fn label(&self) -> String {
-        format!("RTL {} ({})", self.dir, self.verilator)
+        if self._libs.is_empty() {
+            format!("RTL {} ({})", self.dir, self.verilator)
+        } else {
+            format!(
+                "RTL {} bound by {} (Verilated at run time, {})",
+                self.binding.design.top, self.binding.source, self.verilator
+            )
+        }
     }
 
     /// Checks that `net` is the network this design's binding implements and taps its

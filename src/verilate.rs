@@ -401,6 +401,16 @@ struct Progress {
     what: String,
     t0: Instant,
     lock: std::sync::Mutex<()>,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Progress {
+    /// A build that failed clears its status line, so its error stands alone.
+    fn drop(&mut self) {
+        if !self.quiet && self.tty && !self.finished.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 impl Progress {
@@ -411,6 +421,7 @@ impl Progress {
             what: what.to_string(),
             t0: Instant::now(),
             lock: std::sync::Mutex::new(()),
+            finished: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -421,14 +432,15 @@ impl Progress {
         let _g = self.lock.lock();
         let line =
             format!("building {}: {step} ({:.0} s)", self.what, self.t0.elapsed().as_secs_f64());
+        // Off a terminal only the final line is printed (a log gets one line per build, and
+        // a failed build only its error).
         if self.tty {
             eprint!("\r\x1b[2K{line}");
-        } else if step == "verilating" || step == "linking" {
-            eprintln!("{line}");
         }
     }
 
     fn done(&self) {
+        self.finished.store(true, std::sync::atomic::Ordering::Relaxed);
         if self.quiet {
             return;
         }
