@@ -7,6 +7,9 @@
 //! - (c) full `verify`, one thread;
 //! - (d) full `verify`, all cores;
 //!
+//! - (e) with `--rtl DIR`: full `verify`, one thread, of the design in DIR Verilated at run
+//!   time (built into the cache before the rounds), against (c);
+//!
 //! each a child process timed from spawn to exit (so every one pays its own start-up and input
 //! loading), then the medians, the per-run ratios b/a, c/a, d/c and their medians, and the peak
 //! RSS of the full runs. docs/performance.md has the numbers and how they were made.
@@ -39,6 +42,8 @@ pub struct BenchArgs {
     /// Instead of benchmarking: run (b) once here and print its counts (what the (b) child
     /// process does).
     pub stream_only: bool,
+    /// Also (e): the design bound in this directory, Verilated at run time.
+    pub rtl: Option<PathBuf>,
 }
 
 /// One timed child process.
@@ -51,12 +56,13 @@ struct Sample {
     max_rss_kib: Option<u64>,
 }
 
-/// The four throughputs, in table order.
-const MODES: [&str; 4] = [
+/// The throughputs, in table order ((e) only with `--rtl`).
+const MODES: [&str; 5] = [
     "(a) ceiling: bare C++ loop, no compare",
     "(b) driver, 1 thread, streaming only",
     "(c) verify, 1 thread",
     "(d) verify, all cores",
+    "(e) verify, 1 thread, --rtl (run time)",
 ];
 
 /// `bench`.
@@ -81,7 +87,12 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
     let limit = n.to_string();
     let jobs = a.jobs.to_string();
-    let commands = |ceiling: &Path, me: &Path| -> [Command; 4] {
+    if let Some(dir) = &a.rtl {
+        // Built (or found in the cache) once, here, so no round pays for the compile.
+        let binding = crate::binding::Binding::find(dir, None)?;
+        crate::verilate::build(binding, false, false)?;
+    }
+    let commands = |ceiling: &Path, me: &Path| -> Vec<Command> {
         let cosim = |args: &[&str], reports: Option<&str>| {
             let mut c = Command::new(me);
             c.args(args).arg("--mnist").arg(&a.mnist).arg("--weights").arg(&weights);
@@ -93,12 +104,18 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         };
         let mut ceil = Command::new(ceiling);
         ceil.arg(&idx).arg(&weights).arg(&limit);
-        [
+        let mut v = vec![
             ceil,
             cosim(&["bench", "--stream-only"], None),
             cosim(&["verify", "--quiet", "--jobs", "1"], Some("c")),
             cosim(&["verify", "--quiet", "--jobs", &jobs], Some("d")),
-        ]
+        ];
+        if let Some(dir) = &a.rtl {
+            let mut e = cosim(&["verify", "--quiet", "--jobs", "1"], Some("e"));
+            e.arg("--rtl").arg(dir);
+            v.push(e);
+        }
+        v
     };
     println!(
         "cnn-cosim bench: MNIST test images 0..{} from {}, weights {}, {} runs of (a)-(d) \
@@ -112,7 +129,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         rtl::VERILATOR_VERSION
     );
     println!("ceiling: {CEILING} (csrc/ceiling.cpp)");
-    let mut samples: [Vec<Sample>; 4] = Default::default();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); 4 + a.rtl.is_some() as usize];
     for run in 0..a.runs {
         // Fresh copies of both executables each round: on this project's VMs the same file
         // was seen to run 2x slower until its page cache was dropped (docs/performance.md),
@@ -244,14 +261,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn print_table(samples: &[Vec<Sample>; 4], images: u64) {
+fn print_table(samples: &[Vec<Sample>], images: u64) {
     // (c) and (d) run the same segments as (b), so they simulate the cycles (b) counted.
+    // (c)-(e) run the same segments as (b), so they simulate the cycles (b) counted.
     let cycles = |m: usize| samples[m.min(1)].iter().find_map(|s| s.cycles);
     println!(
         "{:<40} {:>10} {:>11} {:>9} {:>17}",
         "throughput (median of runs)", "images/s", "Mcycles/s", "median s", "min..max s"
     );
-    for (m, name) in MODES.iter().enumerate() {
+    for (m, name) in MODES.iter().enumerate().take(samples.len()) {
         let secs: Vec<f64> = samples[m].iter().map(|s| s.secs).collect();
         let (lo, hi) = secs.iter().fold((f64::MAX, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
         let t = median(secs);
@@ -272,6 +290,13 @@ fn print_table(samples: &[Vec<Sample>; 4], images: u64) {
         ratio(2, 0),
         ratio(3, 2)
     );
+    if samples.len() > 4 {
+        println!(
+            "run-time Verilation: e/c {:.3} (the --rtl design against the compiled-in one, \
+             both verify on 1 thread; target >= 0.95)",
+            ratio(2, 4)
+        );
+    }
     let rss = |m: usize| {
         samples[m].iter().filter_map(|s| s.max_rss_kib).max().map(|k| k as f64 * 1.024e-3)
     };

@@ -323,6 +323,31 @@ impl WeightDir {
     }
 }
 
+/// The weight directory a design reads: `wd` itself, or — when the design's binding lays
+/// the files out differently (`[weights.files]`) or reads fixed names from its working
+/// directory — a temporary directory with the weights written in the design's layout
+/// (`.1` keeps it alive).
+fn design_weights(
+    wd: &WeightDir,
+    net: &Network,
+    design: &crate::rtl::Design,
+) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let b = &design.binding;
+    let workdir = b.weights.load == crate::binding::WeightLoad::Workdir;
+    if b.weights.files.is_empty() && !workdir {
+        return Ok((wd.path.clone(), None));
+    }
+    let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
+    let tmp = tempfile::Builder::new()
+        .prefix("cnn-cosim-design-weights-")
+        .tempdir()
+        .context("cannot create a temporary weight directory")?;
+    wd.params
+        .save(layout, tmp.path())
+        .with_context(|| format!("cannot write the weights in the layout of {}", b.source))?;
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
 /// Bubble seed of random weight set `set`, so sets do not share bubble patterns.
 fn set_seed(seed: u64, set: u64) -> u64 {
     seed ^ (set + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
@@ -459,6 +484,15 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let a = &a;
     let net = a.network()?;
     a.design().check_taps(&net)?;
+    let b = &a.design().binding;
+    if b.input.valid.is_none() && a.bubbles > 0.0 {
+        anyhow::bail!(
+            "{}: [input] has no valid, so the design takes a pixel every clock and the driver \
+             cannot pause inside an image: --bubbles {} cannot apply",
+            b.source,
+            a.bubbles
+        );
+    }
     if let Some(i) = a.image {
         return debug_image(a, &net, i);
     }
@@ -488,7 +522,8 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
         sinks.iter_mut().for_each(|s| s.start_set(&sr.info));
         let reference = Reference::new(&net, &sr.wd.params, a.design());
         let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
-        driver::run(&stim, &reference, sr.fw.as_ref(), &sr.wd.path, &sr.cfg, |r| {
+        let (wpath, _keep) = design_weights(&sr.wd, &net, a.design())?;
+        driver::run(&stim, &reference, sr.fw.as_ref(), &wpath, &sr.cfg, |r| {
             let image = &sr.images[r.index - sr.first];
             reports.push(&r, sr.info.set.map(|k| (k, sr.info.seed)))?;
             sinks.iter_mut().try_for_each(|s| s.push(&r, image, &sr.info))
@@ -730,7 +765,8 @@ fn replay(
     let cfg = Config { keep_capture: Some(index), jobs: 1, trace: tmp_trace.clone(), ..cfg };
     let reference = Reference::new(net, &wd.params, a.design());
     let mut result = None;
-    driver::run(&stim, &reference, fw.as_ref(), &wd.path, &cfg, |r| {
+    let (wpath, _keep) = design_weights(&wd, net, a.design())?;
+    driver::run(&stim, &reference, fw.as_ref(), &wpath, &cfg, |r| {
         if r.index == index {
             result = Some(r);
         }

@@ -358,7 +358,11 @@ fn worker(
 ) -> Result<()> {
     let design = sh.cfg.design;
     let args = design.binding.weight_args(weights_dir);
+    let workdir = design.binding.weights.load == crate::binding::WeightLoad::Workdir;
     let mut model = match &sh.cfg.trace {
+        _ if workdir => {
+            Model::new_in(design, weights_dir, &args, sh.cfg.seed, sh.cfg.trace.as_deref())
+        }
         None => Model::new(design, &args, sh.cfg.seed),
         Some(fst) => Model::new_traced(design, &args, sh.cfg.seed, fst),
     }

@@ -98,6 +98,9 @@ enum Cmd {
         /// Worker threads of (d) (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also time (e): verify of the design bound in DIR, Verilated at run time.
+        #[arg(long, value_name = "DIR")]
+        rtl: Option<PathBuf>,
         /// Run (b) once and print its counts (what bench's (b) child process runs).
         #[arg(long, hide = true)]
         stream_only: bool,
@@ -182,10 +185,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{}", Binding::find(&rtl, bind.as_deref())?.show());
             Ok(true)
         }
-        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only } => {
+        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, rtl } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-            let args =
-                cnn_cosim::bench::BenchArgs { mnist, weights, runs, limit, jobs, stream_only };
+            let args = cnn_cosim::bench::BenchArgs {
+                mnist,
+                weights,
+                runs,
+                limit,
+                jobs,
+                stream_only,
+                rtl,
+            };
             cnn_cosim::bench::bench(&args).map(|_| true)
         }
         #[cfg(feature = "train")]

@@ -8,7 +8,7 @@
 //! is `Send` (a worker thread may own it) but not `Sync` (one thread drives it at a time),
 //! and dropping it frees both.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::marker::PhantomData;
@@ -334,6 +334,33 @@ impl Model {
     /// Verilator's random initial state (used with `--x-initial unique`).
     pub fn new(design: &'static Design, args: &[String], seed: u64) -> Result<Model> {
         Model::build(design, &design.fast, args, seed, None)
+    }
+
+    /// Like [`Model::new`] (or [`Model::new_traced`] with `fst`), for a design whose
+    /// `$readmemh` opens fixed file names relative to the working directory: built with the
+    /// process's working directory set to `dir` (under a lock, restored at once; the
+    /// weights are read while it is built).
+    pub fn new_in(
+        design: &'static Design,
+        dir: &Path,
+        args: &[String],
+        seed: u64,
+        fst: Option<&Path>,
+    ) -> Result<Model> {
+        static CWD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = CWD.lock().unwrap_or_else(|e| e.into_inner());
+        let back = std::env::current_dir().context("cannot read the working directory")?;
+        // Absolute, since the working directory changes under it.
+        let fst = fst.map(|f| back.join(f));
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("{}: cannot enter the weight directory", dir.display()))?;
+        let model = match &fst {
+            None => Model::new(design, args, seed),
+            Some(f) => Model::new_traced(design, args, seed, f),
+        };
+        std::env::set_current_dir(&back)
+            .with_context(|| format!("{}: cannot return to the working directory", back.display()))?;
+        model
     }
 
     /// Like [`Model::new`], but a separately built model that writes an FST waveform of
