@@ -187,15 +187,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, rtl } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-            let args = cnn_cosim::bench::BenchArgs {
-                mnist,
-                weights,
-                runs,
-                limit,
-                jobs,
-                stream_only,
-                rtl,
-            };
+            let args =
+                cnn_cosim::bench::BenchArgs { mnist, weights, runs, limit, jobs, stream_only, rtl };
             cnn_cosim::bench::bench(&args).map(|_| true)
         }
         #[cfg(feature = "train")]

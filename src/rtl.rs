@@ -358,8 +358,9 @@ impl Model {
             None => Model::new(design, args, seed),
             Some(f) => Model::new_traced(design, args, seed, f),
         };
-        std::env::set_current_dir(&back)
-            .with_context(|| format!("{}: cannot return to the working directory", back.display()))?;
+        std::env::set_current_dir(&back).with_context(|| {
+            format!("{}: cannot return to the working directory", back.display())
+        })?;
         model
     }
 
