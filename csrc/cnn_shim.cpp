@@ -70,7 +70,9 @@ int64_t field(const VlWide<N>& v, int lsb, int width, bool is_signed) {
 // both models.
 extern std::mutex cnn_construct_mutex;
 
-#ifndef CNN_TRACED
+// Defined once: by the fast model's shim, or by each library built on its own
+// (CNN_STANDALONE: src/verilate.rs builds the traced model as a library of its own).
+#if !defined(CNN_TRACED) || defined(CNN_STANDALONE)
 std::mutex cnn_construct_mutex;
 
 // Verilator calls these for $finish, $stop/$fatal and its own fatal errors (compiled with
@@ -94,7 +96,7 @@ void vl_fatal(const char* filename, int linenum, const char*, const char* msg) V
 // thread goes (set while cnn_new evaluates them); shared by both models.
 extern thread_local std::string* cnn_loading_error;
 
-#ifndef CNN_TRACED
+#if !defined(CNN_TRACED) || defined(CNN_STANDALONE)
 thread_local std::string* cnn_loading_error = nullptr;
 
 // Verilator calls this for run-time warnings (-DVL_USER_WARN). A $readmem file that is not

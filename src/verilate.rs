@@ -311,6 +311,8 @@ fn compile(
     if traced {
         flags.push("-DCNN_TRACED".into());
     }
+    // Each library stands alone: it defines the shim's process-wide hooks itself.
+    flags.push("-DCNN_STANDALONE".into());
     flags.extend(t.cxxflags.iter().cloned());
     let objects = compile_units(&units, &obj, &flags, &t.cxx, &progress)
         .with_context(|| format!("{}: compiling the Verilated design failed", b.source))?;
