@@ -170,3 +170,132 @@ fn a_directory_without_a_binding_is_refused_by_name() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("tests/bindings/binding.toml: no binding file"), "{err}");
 }
+
+/// A copy of `tests/designs/<name>` with `edits` (file, from, to) applied, in a temporary
+/// directory (the binding's globs are relative to it).
+fn design_copy(name: &str, edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let src = root().join("tests/designs").join(name);
+    let dst = tempfile::Builder::new().prefix("cnn-cosim-design-").tempdir().unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dst.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for (file, from, to) in edits {
+        let p = dst.path().join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file}: {from:?} not found");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+    dst
+}
+
+#[test]
+fn a_stalling_design_with_its_own_names_and_internal_taps_is_bit_exact_on_all_images() {
+    // tests/designs/stall: ready drops for 51 cycles per conv window and 429 at the end of
+    // each image; no tap ports; fc weights one file per neuron (written by the harness).
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", "tests/designs/stall"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("PASS: 10000/10000 images bit-exact at every layer"), "{out}");
+    assert!(out.contains("latency last pixel to class_valid: 428..428 cycles"), "{out}");
+    // With bubbles on its valid, too.
+    let o =
+        verify(&["--rtl", "tests/designs/stall", "--limit", "300", "--bubbles", "0.3"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn broken_variants_of_the_stalling_design_are_caught_at_their_layer() {
+    let cases = [
+        // The conv bias zero-extended instead of sign-extended: conv1 is wrong.
+        (
+            (
+                "ma_conv.v",
+                "+ {{(OutW-WeightW){b[WeightW-1]}}, b};",
+                "+ {{(OutW-WeightW){1'b0}}, b};",
+            ),
+            "conv1",
+            [true, false, false],
+        ),
+        // The pooling keeps the smaller value of the last pair: pool1 is wrong on its own
+        // input, conv1 right.
+        (
+            (
+                "ma_pool.v",
+                "(a > pair[k*OutW +: OutW]) ? a : pair[k*OutW +: OutW]",
+                "(a < pair[k*OutW +: OutW]) ? a : pair[k*OutW +: OutW]",
+            ),
+            "pool1",
+            [false, true, false],
+        ),
+    ];
+    for ((file, from, to), first_bad, local_red) in cases {
+        let d = design_copy("stall", &[(file, from, to)]);
+        let r = tempfile::tempdir().unwrap();
+        let o = verify(&["--rtl", d.path().to_str().unwrap(), "--limit", "200"], r.path());
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", text(&o));
+        assert!(text(&o).contains(&format!("layer {first_bad}")), "{file}: {}", text(&o));
+        let layers = read(r.path(), "layers.csv");
+        let header: Vec<&str> = layers.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|h| *h == "local_mismatching_elements").unwrap();
+        for (i, (line, red)) in layers.lines().skip(1).zip(local_red).enumerate() {
+            let local: u64 = line.split(',').nth(col).unwrap().parse().unwrap();
+            assert_eq!(local > 0, red, "{file}: layer {i} on its own input: {layers}");
+        }
+    }
+}
+
+#[test]
+fn a_ready_that_never_rises_is_a_timeout_per_image_not_a_hang() {
+    let d = design_copy(
+        "stall",
+        &[("mnist_accel.v", ".pix_ready    (s_pix_tready),", ".pix_ready    (pix_ready_cut),")],
+    );
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", d.path().to_str().unwrap(), "--limit", "3"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("0/3 images bit-exact; 3 timeouts"), "{}", text(&o));
+    let summary = read(r.path(), "summary.csv");
+    assert!(
+        summary.contains("ready stayed low for 3136 cycles in a row while pixel 0"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_design_without_valid_reset_per_image_and_fixed_weight_names_is_bit_exact() {
+    // tests/designs/freerun: takes a pixel every clock from the 3rd edge after its
+    // (active-high) reset, needs a reset before every image, reads its weights by fixed
+    // names from its working directory — all said by its binding alone.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", "tests/designs/freerun"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 10000/10000 images bit-exact at every layer"), "{}", text(&o));
+    assert!(text(&o).contains(", reset,"), "the binding's default --between: {}", text(&o));
+    // The driver cannot pause such a design inside an image.
+    let o = verify(&["--rtl", "tests/designs/freerun", "--bubbles", "0.1"], r.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has no valid"), "{}", text(&o));
+}
+
+#[test]
+fn a_design_that_finds_no_weight_file_fails_instead_of_running_on_zeros() {
+    // freerun with its own missing-file check taken out and one file name changed: only
+    // Verilator's "$readmem file not found" warning is left, which the harness makes an error.
+    let d = design_copy(
+        "freerun",
+        &[
+            ("fr_weight_rom.v", "$fatal(1,", "$display("),
+            ("fr_fc.v", ".FileName  (\"fc_bias.mem\"),", ".FileName  (\"fc_biases.mem\"),"),
+        ],
+    );
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", d.path().to_str().unwrap(), "--limit", "5"], r.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fc_biases.mem") && err.contains("$readmem file not found"), "{err}");
+    assert!(files(r.path()).is_empty(), "{:?}", files(r.path()));
+}
