@@ -262,6 +262,17 @@ impl Binding {
                 _ => "fixed file names in the working directory".into(),
             }
         );
+        for (tensor, f) in &self.weights.files {
+            let _ = writeln!(
+                s,
+                "weights: {tensor} read from {} ({} per line)",
+                f.file,
+                f.per_line.unwrap_or(1)
+            );
+        }
+        if let Some(t) = self.timeout {
+            let _ = writeln!(s, "timeout: {t} cycles");
+        }
         for t in &self.taps {
             let _ = writeln!(
                 s,
