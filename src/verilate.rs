@@ -292,6 +292,11 @@ fn compile(
         "-O3".into(),
         "-fPIC".into(),
         "-faligned-new".into(),
+        // As build.rs (where the compiler supports it): no control-flow-protection
+        // instructions in the model's hot loops.
+        "-fcf-protection=none".into(),
+        // A library's own functions are not interposed: calls between them may be direct.
+        "-fno-semantic-interposition".into(),
         format!("-I{}", obj.display()),
         format!("-I{}", t.root.join("include").display()),
         format!("-I{}", t.root.join("include/vltstd").display()),
