@@ -123,8 +123,10 @@ struct CnnRun {
     int64_t* tap[CNN_MAX_TAPS];
     uint32_t len[CNN_MAX_TAPS];
     uint32_t cap[CNN_MAX_TAPS];
-    // In: with a ready, the most cycles in a row a pixel may wait for it.
+    // In: with a ready, the most cycles in a row a pixel may wait for it; whether to return
+    // right after the cycle that accepts the first pixel (valid input).
     uint32_t stall_limit;
+    uint8_t stop_at_accept;
     // Out: cycles run, inputs consumed (with a ready, a pixel is consumed in the cycle it is
     // accepted), the cycle (1-based, within this call) in which the first and the last
     // consumed pixel (valid input) were accepted (0: none), whether a pixel waited longer
@@ -336,6 +338,7 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
                 return 0;
             }
             if (r->stalled) return 0;
+            if (r->stop_at_accept && r->first_accept) return 0;
         }
     } catch (const std::exception& e) {
         set_error(m, e.what());

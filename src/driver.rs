@@ -450,6 +450,9 @@ struct Pending {
     last_cycle: Option<u64>,
     /// A handshake problem seen while it was pending (reported with it).
     note: Option<String>,
+    /// Beats that came after the previous image's class and before this image's first
+    /// pixel, said in words (they cannot be this image's; not counted for it).
+    strays: Option<String>,
 }
 
 /// Called with each image whose class came (`Some(cycle)`) or that timed out.
@@ -532,6 +535,7 @@ fn run_segment(
                 first_cycle: None,
                 last_cycle: None,
                 note: None,
+                strays: None,
             });
             fed = next;
             feeding = true;
@@ -548,13 +552,40 @@ fn run_segment(
         let deadline = pending.front().and_then(|p| p.last_cycle).map(|l| l + sh.watchdog + 1);
         let room = deadline.map_or(u64::MAX, |d| d.saturating_sub(cycle).max(1));
         let end = at + (st.inputs.len() - at).min(usize::try_from(room).unwrap_or(usize::MAX));
+        // Until the image being fed has a pixel accepted, a beat arriving while it is the
+        // oldest waiting cannot be its own: run to that pixel, then set such beats aside.
+        let before_first_pixel =
+            feeding && pending.front().is_some_and(|p| p.i == fed && p.first_cycle.is_none());
         let ran = {
             let cap = match pending.front_mut() {
                 Some(p) => &mut p.cap,
                 None => &mut st.scratch,
             };
-            model.run(&st.inputs[at..end], &mut cap.taps)?
+            model.run(&st.inputs[at..end], &mut cap.taps, before_first_pixel)?
         };
+        if before_first_pixel && (ran.first_accept.is_some() || ran.class.is_some()) {
+            if let Some(p) = pending.front_mut() {
+                let n: Vec<String> = p
+                    .cap
+                    .taps
+                    .iter()
+                    .zip(sh.taps.iter().filter(|t| !t.is_class))
+                    .filter(|(b, _)| !b.is_empty())
+                    .map(|(b, t)| {
+                        let n = b.len() / t.shape.beats().0.max(1);
+                        format!("{n} {} beat{}", t.name, if n == 1 { "" } else { "s" })
+                    })
+                    .collect();
+                if !n.is_empty() {
+                    p.strays = Some(format!(
+                        "{} came after the previous image's class (or the reset) and before this \
+                         image's first pixel; not counted for this image",
+                        n.join(", ")
+                    ));
+                    p.cap.taps.iter_mut().for_each(Vec::clear);
+                }
+            }
+        }
         if pending.is_empty() {
             st.scratch.clear();
         }
@@ -634,6 +665,9 @@ fn finish(
     let img = &sh.stim.images[p.i];
     let expected = rf.run(img);
     let mut cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
+    if let Some(s) = &p.strays {
+        cmp.protocol.insert(0, s.clone());
+    }
     match &p.note {
         Some(n) => cmp.protocol.push(n.clone()),
         None if timed_out => {

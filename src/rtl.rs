@@ -45,6 +45,7 @@ struct RunBuf {
     len: [u32; MAX_TAPS],
     cap: [u32; MAX_TAPS],
     stall_limit: u32,
+    stop_at_accept: u8,
     cycles: u32,
     consumed: u32,
     first_accept: u32,
@@ -440,8 +441,14 @@ impl Model {
     /// until a cycle accepts it — appending every tap beat to `taps` (one buffer per tap of
     /// the design, its lanes' values per beat), and stops early right after the first cycle
     /// with the class valid, or when a pixel has waited for ready longer than the stall
-    /// limit; the cycles go into C++ in one call.
-    pub fn run(&mut self, inputs: &[Input], taps: &mut [Vec<i64>]) -> Result<RunEnd> {
+    /// limit, or — with `stop_at_first_pixel` — right after the cycle that accepts the first
+    /// pixel; the cycles go into C++ in one call.
+    pub fn run(
+        &mut self,
+        inputs: &[Input],
+        taps: &mut [Vec<i64>],
+        stop_at_first_pixel: bool,
+    ) -> Result<RunEnd> {
         let lanes = &self.lanes;
         if taps.len() != lanes.len() {
             bail!("internal error: the RTL has {} taps, {} buffers given", lanes.len(), taps.len());
@@ -462,6 +469,7 @@ impl Model {
                 len: [0; MAX_TAPS],
                 cap: [0; MAX_TAPS],
                 stall_limit: self.stall_limit,
+                stop_at_accept: stop_at_first_pixel as u8,
                 cycles: 0,
                 consumed: 0,
                 first_accept: 0,
@@ -508,6 +516,9 @@ impl Model {
             }
             if r.stalled != 0 {
                 end.stalled = true;
+                return Ok(end);
+            }
+            if stop_at_first_pixel && end.first_accept.is_some() {
                 return Ok(end);
             }
             if done == inputs.len() {

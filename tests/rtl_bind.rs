@@ -299,3 +299,27 @@ fn a_design_that_finds_no_weight_file_fails_instead_of_running_on_zeros() {
     assert!(err.contains("fc_biases.mem") && err.contains("$readmem file not found"), "{err}");
     assert!(files(r.path()).is_empty(), "{:?}", files(r.path()));
 }
+
+#[test]
+fn a_beat_after_its_class_is_named_not_counted_for_the_next_image() {
+    // The stall design with its class taken from the fc layer's start pulse (the cycle of
+    // the last pool1 beat): each image's fc1 beat then comes ~365 cycles after its class,
+    // while ready is still low, before the next image's first pixel.
+    let d = design_copy(
+        "stall",
+        &[("binding.toml", "valid = \"m_cls_valid\"", "valid = \"u_fc.start\"")],
+    );
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", d.path().to_str().unwrap(), "--limit", "3"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let summary = read(r.path(), "summary.csv");
+    let rows: Vec<&str> = summary.lines().skip(1).collect();
+    assert!(rows[0].contains("fc1: 0 of 1 beats when the class came"), "{summary}");
+    for row in &rows[1..] {
+        assert!(
+            row.contains("1 fc1 beat came after the previous image's class (or the reset) and before this image's first pixel"),
+            "{summary}"
+        );
+        assert!(row.contains("fc1: 0 of 1 beats"), "not counted for it: {summary}");
+    }
+}
