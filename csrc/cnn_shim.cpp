@@ -170,12 +170,16 @@ void dump(CnnModel* m) {
 #endif
 }
 
+// Bytes per input (src/rtl.rs `Input`): valid, then up to 8 pixels of one beat.
+#define CNN_IN_STRIDE 9
+const uint8_t cnn_no_pixels[CNN_IN_STRIDE - 1] = {0};
+
 #include "cnn_glue.h"
 
 // A cycle: inputs applied with the clock low, then the rising edge; outputs read after it.
 // Returns whether the input was accepted at the edge: ready as it was before the edge (a
 // design without ready accepts every cycle).
-bool cycle(CnnModel* m, bool in_reset, uint8_t valid, uint8_t pixel) {
+bool cycle(CnnModel* m, bool in_reset, uint8_t valid, const uint8_t* pixel) {
     CNN_TOP* t = m->top;
     cnn_set_inputs(t, 0, in_reset, valid, pixel);
     t->eval();
@@ -220,7 +224,7 @@ CnnModel* CNN_API(new)(const char* const* args, uint32_t nargs, uint64_t seed, c
             m->top = new CNN_TOP(m->ctx, "top");
         }
         Verilated::threadContextp(m->ctx);
-        cnn_set_inputs(m->top, 0, true, 0, 0);
+        cnn_set_inputs(m->top, 0, true, 0, cnn_no_pixels);
         std::string load_error;
         cnn_loading_error = &load_error;
         try {
@@ -271,7 +275,7 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     try {
         Verilated::threadContextp(m->ctx);
         m->ready_seen = false;
-        for (uint32_t i = 0; i < cycles; ++i) cycle(m, true, 0, 0);
+        for (uint32_t i = 0; i < cycles; ++i) cycle(m, true, 0, cnn_no_pixels);
     } catch (const std::exception& e) {
         set_error(m, e.what());
         return -1;
@@ -279,7 +283,8 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     return 0;
 }
 
-// Consumes up to `n` inputs, input i being pixel valid = in[2i], pixel = in[2i+1] (out of
+// Consumes up to `n` inputs, input i being CNN_IN_STRIDE bytes: valid, then the beat's
+// pixels (CNN_LANES of them; out of
 // reset), one clock cycle each, except that with a ready a valid input is held until a cycle
 // accepts it (and, with CNN_WAIT_READY, presented only once ready has been high since the
 // reset); appends every tap beat to `r`. Stops after the first cycle with class_valid, or
@@ -303,21 +308,22 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
             for (int k = 0; k < CNN_NTAPS; ++k)
                 if (r->len[k] == r->cap[k]) return 0;
             const uint32_t i = r->consumed;
-            uint8_t valid = in[2 * i];
+            const uint8_t* item = in + static_cast<size_t>(CNN_IN_STRIDE) * i;
+            uint8_t valid = item[0];
 #if CNN_WAIT_READY
             if (!m->ready_seen) valid = 0;
 #endif
-            const bool accepted = cycle(m, false, valid, in[2 * i + 1]);
+            const bool accepted = cycle(m, false, valid, item + 1);
             r->cycles += 1;
 #if CNN_HAS_READY
             if (accepted) m->ready_seen = true;
-            if (in[2 * i] && !(valid && accepted)) {
+            if (item[0] && !(valid && accepted)) {
                 // Held: the same pixel again next cycle.
                 if (++waited >= r->stall_limit) r->stalled = 1;
             } else {
                 waited = 0;
                 r->consumed += 1;
-                if (in[2 * i]) {
+                if (item[0]) {
                     if (!r->first_accept) r->first_accept = r->cycles;
                     r->last_accept = r->cycles;
                 }
@@ -326,7 +332,7 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
             (void)accepted;
             (void)waited;
             r->consumed += 1;
-            if (in[2 * i]) {
+            if (item[0]) {
                 if (!r->first_accept) r->first_accept = r->cycles;
                 r->last_accept = r->cycles;
             }

@@ -410,6 +410,9 @@ fn worker(
     result
 }
 
+/// An idle input (valid low).
+const IDLE: Input = [0; std::mem::size_of::<Input>()];
+
 /// Results a worker sends at once (one wake-up of the collecting thread per batch, not per
 /// image; also sent at the end of each segment).
 const RESULT_BATCH: usize = 50;
@@ -477,6 +480,7 @@ fn run_segment(
 ) -> Result<()> {
     let cfg = sh.cfg;
     let input = &cfg.design.binding.input;
+    let lanes = input.lanes.max(1);
     reset(sh, model, st)?;
     // Whether the next image is the first since a reset (a design without valid takes its
     // first pixel `start_after_reset` cycles after it).
@@ -514,19 +518,19 @@ fn run_segment(
             }
             let img = &sh.stim.images[next];
             let inputs = &mut st.inputs;
-            inputs.extend(std::iter::repeat_n([0u8, 0], idle as usize));
+            inputs.extend(std::iter::repeat_n(IDLE, idle as usize));
             if after_reset && input.valid.is_none() {
-                inputs.extend(std::iter::repeat_n([0u8, 0], input.start_after_reset as usize));
+                inputs.extend(std::iter::repeat_n(IDLE, input.start_after_reset as usize));
             }
             after_reset = false;
-            let mut pos = 0;
-            while pos < img.len() {
-                if cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
-                    inputs.push([0, 0]);
-                } else {
-                    inputs.push([1, img[pos]]);
-                    pos += 1;
+            for beat in img.chunks(lanes) {
+                while cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
+                    inputs.push(IDLE);
                 }
+                let mut item = IDLE;
+                item[0] = 1;
+                item[1..=beat.len()].copy_from_slice(beat);
+                inputs.push(item);
             }
             let cap = st.capture();
             pending.push_back(Pending {
@@ -546,7 +550,7 @@ fn run_segment(
                 return Ok(());
             }
             // Drain: idle cycles up to the oldest image's watchdog.
-            st.inputs.resize(sh.watchdog as usize + 1, [0, 0]);
+            st.inputs.resize(sh.watchdog as usize + 1, IDLE);
         }
         // Run until the oldest pending image's watchdog expires at the latest.
         let deadline = pending.front().and_then(|p| p.last_cycle).map(|l| l + sh.watchdog + 1);
@@ -607,7 +611,7 @@ fn run_segment(
         st.cycles += ran.cycles as u64;
         if ran.stalled && ran.class.is_none() {
             // Ready stayed low: the oldest image waiting is a timeout, with the reason.
-            let k = at - st.inputs[..at].iter().filter(|i| i[0] == 0).count();
+            let k = lanes * st.inputs[..at].iter().filter(|i| i[0] != 0).count();
             let note = format!(
                 "ready stayed low for {} cycles in a row while pixel {k} of image {} waited",
                 sh.watchdog,

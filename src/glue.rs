@@ -8,12 +8,14 @@
 //!
 //! [`binding_file`]: crate::binding_file
 
-use crate::binding_file::{File, Level, Signals};
+use crate::binding_file::{File, Level};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS`, `RunBuf` in `src/rtl.rs`).
 pub const MAX_TAPS: usize = 8;
+/// Pixels per input beat at most (`CNN_IN_STRIDE` − 1 in the shim, `Input` in `src/rtl.rs`).
+pub const MAX_LANES: usize = 8;
 
 /// One signal of a Verilated design: its packed width and, for an unpacked array, its
 /// element count.
@@ -252,11 +254,40 @@ pub fn generate(
     // Inputs of one cycle.
     let clk = r.sized("[clock] port", &file.clock.port, 1)?;
     let rst = r.sized("[reset] port", &file.reset.port, 1)?;
-    let data = match &file.input.data {
-        Signals::One(s) if file.input.lanes == 1 => r.sized("[input] data", s, pixel_bits)?,
-        _ => return Err("[input]: the driver feeds one pixel per beat (lanes = 1)".into()),
+    // The beat's pixels: one packed port (pixel k at [k·bits +: bits]) or one port each.
+    let lanes = file.input.lanes;
+    if lanes == 0 || lanes > MAX_LANES {
+        return Err(format!("[input] lanes = {lanes}: 1 to {MAX_LANES} pixels per beat"));
+    }
+    let signals = file.input.data.expand().map_err(|e| format!("[input] data: {e}"))?;
+    let data: Vec<String> = match signals.len() {
+        1 => {
+            let e = r.sized("[input] data", &signals[0], lanes as u32 * pixel_bits)?;
+            let packed: Vec<String> = (0..lanes)
+                .map(|k| format!("((uint64_t)pixel[{k}] << {})", k as u32 * pixel_bits))
+                .collect();
+            if lanes == 1 {
+                vec![format!("{e} = pixel[0];")]
+            } else {
+                vec![format!("{e} = {};", packed.join(" | "))]
+            }
+        }
+        n if n == lanes => signals
+            .iter()
+            .enumerate()
+            .map(|(k, s)| Ok(format!("{} = pixel[{k}];", r.sized("[input] data", s, pixel_bits)?)))
+            .collect::<Result<_, String>>()?,
+        n => {
+            return Err(format!(
+                "[input] data: {n} signals for {lanes} pixels per beat (one packed port, or \
+                 one per pixel)"
+            ))
+        }
     };
-    for (what, e) in [("[clock] port", &clk), ("[reset] port", &rst), ("[input] data", &data)] {
+    for (what, e) in [("[clock] port", &clk), ("[reset] port", &rst)]
+        .into_iter()
+        .chain(data.iter().map(|d| ("[input] data", d)))
+    {
         if e.contains("rootp") {
             return Err(format!("{what}: must be a top-level input port"));
         }
@@ -265,7 +296,7 @@ pub fn generate(
         Level::Low => (0, 1),
         Level::High => (1, 0),
     };
-    w(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, uint8_t pixel) {");
+    w(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, const uint8_t* pixel) {");
     let _ = writeln!(h, "    {clk} = clk;");
     let _ = writeln!(h, "    {rst} = in_reset ? {active} : {idle};");
     match &file.input.valid {
@@ -274,7 +305,9 @@ pub fn generate(
         }
         None => w(h, "    (void)valid;"),
     }
-    let _ = writeln!(h, "    {data} = pixel;");
+    for d in &data {
+        let _ = writeln!(h, "    {d}");
+    }
     w(h, "}");
     if let Some(ready) = &file.input.ready {
         let e = r.sized("[input] ready", ready, 1)?;

@@ -17,8 +17,10 @@ use std::ptr::NonNull;
 
 use libloading::Symbol;
 
-/// One cycle's input for [`Model::run`]: `pixel_valid_i`, `pixel_i`.
-pub type Input = [u8; 2];
+/// One input beat for [`Model::run`]: valid, then the beat's pixels (the binding's
+/// `[input] lanes` of them, at most [`crate::glue::MAX_LANES`]; the rest unused). Layout
+/// shared with `CNN_IN_STRIDE` in `csrc/cnn_shim.cpp`.
+pub type Input = [u8; 1 + crate::glue::MAX_LANES];
 
 /// Where [`Model::run`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -486,7 +488,7 @@ impl Model {
                 r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
             }
             // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` inputs
-            // of 2 bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
+            // of `CNN_IN_STRIDE` (= size_of::<Input>()) bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
             // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
             // whole beats); the shim writes only beats `len[i]..cap[i]` of its `CNN_NTAPS`
             // (= `lanes.len()`, checked when the design was loaded or, built in, by

@@ -323,3 +323,13 @@ fn a_beat_after_its_class_is_named_not_counted_for_the_next_image() {
         assert!(row.contains("fc1: 0 of 1 beats"), "not counted for it: {summary}");
     }
 }
+
+#[test]
+fn two_pixels_per_beat_behind_a_ready_and_sources_from_two_directories() {
+    // tests/designs/two_lane: 16-bit beats of two pixels, ready every other cycle, the
+    // project's rtl/ as its core (a glob into another directory), taps inside the core.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", "tests/designs/two_lane", "--bubbles", "0.2"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 10000/10000 images bit-exact at every layer"), "{}", text(&o));
+}
