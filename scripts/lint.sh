@@ -25,5 +25,15 @@ run verilator --lint-only -Wall --top-module cnn_top "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s cnn_top "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s cnn_tb "${rtl[@]}" rtl/tb/cnn_tb.v
 
+# The test designs bound by their binding files (tests/designs/*/binding.toml).
+mapfile -t stall < <(ls tests/designs/stall/mnist_accel.v tests/designs/stall/ma_*.v)
+run verilator --lint-only -Wall --top-module mnist_accel "${stall[@]}"
+run iverilog -g2012 -o /dev/null -s mnist_accel "${stall[@]}"
+mapfile -t freerun < <(ls tests/designs/freerun/freerun_top.v tests/designs/freerun/fr_*.v)
+run verilator --lint-only -Wall --top-module freerun_top "${freerun[@]}"
+run iverilog -g2012 -o /dev/null -s freerun_top "${freerun[@]}"
+run verilator --lint-only -Wall --top-module two_lane_top tests/designs/two_lane/two_lane_top.v "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s two_lane_top tests/designs/two_lane/two_lane_top.v "${rtl[@]}"
+
 if [ "$status" -eq 0 ]; then echo "lint.sh: clean"; fi
 exit "$status"
