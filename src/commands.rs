@@ -334,10 +334,27 @@ fn design_weights(
 ) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let b = &design.binding;
     let workdir = b.weights.load == crate::binding::WeightLoad::Workdir;
+    let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
+    if let Some(staging) = &design.staging {
+        // The directory baked into the design as its parameter: this set's files replace
+        // the last set's.
+        for e in std::fs::read_dir(&staging.dir)
+            .with_context(|| format!("{}: cannot read", staging.dir.display()))?
+        {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "mem") {
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("{}: cannot remove", p.display()))?;
+            }
+        }
+        wd.params
+            .save(layout, &staging.dir)
+            .with_context(|| format!("cannot write the weights in the layout of {}", b.source))?;
+        return Ok((staging.dir.clone(), None));
+    }
     if b.weights.files.is_empty() && !workdir {
         return Ok((wd.path.clone(), None));
     }
-    let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
     let tmp = tempfile::Builder::new()
         .prefix("cnn-cosim-design-weights-")
         .tempdir()

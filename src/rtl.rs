@@ -139,6 +139,8 @@ pub struct Design {
     /// Where the RTL came from, for titles: `rtl` or the `--rtl` directory.
     pub dir: String,
     pub verilator: String,
+    /// For a design that takes its weight directory as a parameter: that directory.
+    pub staging: Option<crate::verilate::Staging>,
     /// The loaded libraries (fast, traced), kept as long as the design.
     _libs: Vec<libloading::Library>,
 }
@@ -168,6 +170,7 @@ impl Design {
                 binding,
                 dir: RTL_DIR.to_string(),
                 verilator: VERILATOR_VERSION.to_string(),
+                staging: None,
                 _libs: Vec::new(),
             }
         })
@@ -181,6 +184,7 @@ impl Design {
         fast: &Path,
         traced: Option<&Path>,
         verilator: String,
+        staging: Option<crate::verilate::Staging>,
     ) -> Result<&'static Design> {
         let mut libs = Vec::new();
         let fast_api = load_api(fast, "cnn", &mut libs)?;
@@ -207,6 +211,7 @@ impl Design {
             binding,
             dir,
             verilator,
+            staging,
             _libs: libs,
         })))
     }
@@ -491,8 +496,8 @@ impl Model {
             // of `CNN_IN_STRIDE` (= size_of::<Input>()) bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
             // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
             // whole beats); the shim writes only beats `len[i]..cap[i]` of its `CNN_NTAPS`
-            // (= `lanes.len()`, checked when the design was loaded or, built in, by
-            // `cnn_ntaps` in the tests) taps and reports the new lengths.
+            // (= `lanes.len()`, checked against `cnn_ntaps` when the design was loaded or,
+            // built in, first used) taps and reports the new lengths.
             let rc = unsafe {
                 (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
             };

@@ -60,6 +60,15 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
     let t0 = Instant::now();
     let tools = Tools::find()?;
     let sources = sources(&binding)?;
+    // A design that takes its weight directory as a parameter gets a fixed one, baked in when
+    // it is Verilated (the same for its fast and traced builds); every weight set is written
+    // there in turn, one process at a time ([`Staging`]).
+    let staging = match binding.weights.load {
+        WeightLoad::Parameter => {
+            Some(cache_root().join("weights").join(key(&binding, &sources, &tools, false)?))
+        }
+        _ => None,
+    };
     let mut compiled = false;
     let mut entries = Vec::new();
     let mut lib = |trace: bool| -> Result<PathBuf> {
@@ -67,7 +76,7 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
         let entry = cache_root().join(&key);
         let lib = entry.join("model.so");
         if !lib.is_file() {
-            compile(&binding, &sources, &tools, trace, &entry, quiet)?;
+            compile(&binding, &sources, &tools, trace, &entry, staging.as_deref(), quiet)?;
             compiled = true;
         }
         entries.push(entry);
@@ -75,9 +84,30 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
     };
     let fast = lib(false)?;
     let traced = traced.then(|| lib(true)).transpose()?;
-    let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone())?;
+    let staging = staging.map(|dir| Staging::take(&dir)).transpose()?;
+    let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone(), staging)?;
     let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
     Ok((design, BuildInfo { compile_secs, entries }))
+}
+
+/// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
+/// its `.lock` file) for as long as the design is loaded, so concurrent runs of the same
+/// design write their weight sets into it one after another.
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Staging {
+    fn take(dir: &Path) -> Result<Staging> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the weight directory", dir.display()))?;
+        let lock = std::fs::File::create(dir.join(".lock"))
+            .with_context(|| format!("{}: cannot create its lock file", dir.display()))?;
+        lock.lock().with_context(|| format!("{}: cannot lock", dir.display()))?;
+        Ok(Staging { dir: dir.to_path_buf(), _lock: lock })
+    }
 }
 
 /// The programs a build runs.
@@ -192,6 +222,7 @@ fn compile(
     t: &Tools,
     traced: bool,
     entry: &Path,
+    staging: Option<&Path>,
     quiet: bool,
 ) -> Result<()> {
     let root = entry.parent().expect("an entry is inside the cache");
@@ -234,13 +265,8 @@ fn compile(
             other => format!("-G{k}={other}"),
         });
     }
-    if b.weights.load == WeightLoad::Parameter {
-        bail!(
-            "{}: [weights] load = \"parameter\": a design Verilated at run time takes its weight \
-             directory as a plusarg or reads fixed names in its working directory (a \
-             parameter would need one compile per weight set)",
-            b.source
-        );
+    if let (Some(dir), Some(p)) = (staging, &b.weights.arg) {
+        cmd.arg(format!("-G{p}=\"{}\"", dir.display()));
     }
     cmd.args(&b.design.verilator_flags);
     if !public.is_empty() {

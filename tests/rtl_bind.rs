@@ -333,3 +333,25 @@ fn two_pixels_per_beat_behind_a_ready_and_sources_from_two_directories() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("PASS: 10000/10000 images bit-exact at every layer"), "{}", text(&o));
 }
+
+#[test]
+fn a_design_that_takes_its_weight_directory_as_a_parameter() {
+    // two_lane's core reads the WeightsDir parameter when no +weights plusarg is given: the
+    // harness bakes a directory of its own into it and writes each weight set there in turn.
+    let binding = read(&root().join("tests/designs/two_lane"), "binding.toml");
+    let from = "load = \"plusarg\"\narg = \"+weights={weights}\"";
+    assert!(binding.contains(from));
+    let f = tempfile::Builder::new()
+        .prefix(".parameter-")
+        .suffix(".toml")
+        .tempfile_in(root().join("tests/designs/two_lane"))
+        .unwrap();
+    std::fs::write(f.path(), binding.replace(from, "load = \"parameter\"\narg = \"WeightsDir\""))
+        .unwrap();
+    let r = tempfile::tempdir().unwrap();
+    let bind = f.path().to_str().unwrap();
+    let o =
+        verify(&["--bind", bind, "--stimulus", "random", "--sets", "3", "--count", "60"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 180/180 images bit-exact at every layer"), "{}", text(&o));
+}
