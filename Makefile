@@ -45,9 +45,13 @@ campaigns:
 	$(VERIFY) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
 		--reports reports/random --junit reports/random/junit.xml
 
-# A second simulator: 100 images under Icarus Verilog, every tap compared.
+# A second simulator: 100 images under Icarus Verilog, every tap compared; the bound test
+# designs through testbenches generated from their bindings.
 icarus:
 	$(VERIFY) icarus --limit 100
+	$(VERIFY) icarus --rtl tests/designs/stall --limit 10
+	$(VERIFY) icarus --rtl tests/designs/freerun --limit 20
+	$(VERIFY) icarus --rtl tests/designs/two_lane --limit 20
 
 # Random initial state in every register without a reset (Verilator --x-initial unique).
 unique-init:

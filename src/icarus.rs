@@ -1,7 +1,10 @@
-//! A second simulator: the same RTL under Icarus Verilog (`iverilog -g2012`), driven by
-//! `rtl/tb/cnn_tb.v` from files the harness writes, every tap compared with the reference.
-//! It shows the RTL does not rely on Verilator-only semantics.
+//! A second simulator: the same RTL under Icarus Verilog (`iverilog -g2012`), every tap
+//! compared with the reference. It shows the RTL does not rely on Verilator-only semantics.
+//! The project's `rtl/` is driven by its testbench `rtl/tb/cnn_tb.v`; a design bound by a
+//! binding (`--rtl DIR` / `--bind FILE`) by a testbench generated from the binding
+//! ([`bound_testbench`]), which reads every tap by hierarchical reference.
 
+use crate::binding::Binding;
 use crate::compare::{compare, Capture};
 use crate::mnist::{self, Split};
 use crate::network::Network;
@@ -20,8 +23,11 @@ pub struct IcarusArgs {
     pub weights: std::path::PathBuf,
     pub start: usize,
     pub limit: usize,
-    /// The testbench's LFSR bubbles between pixels.
+    /// The testbench's LFSR bubbles between pixels (`rtl/` only).
     pub bubbles: bool,
+    /// A bound design instead of `rtl/`: its directory, and/or its binding file.
+    pub rtl: Option<std::path::PathBuf>,
+    pub bind: Option<std::path::PathBuf>,
 }
 
 fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
@@ -40,8 +46,12 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
 
 /// Parses the testbench's tap log into one capture per image (split at `class` lines).
 pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
+    parse_log_for(path, text, &rtl::taps())
+}
+
+/// [`parse_log`] for a design bringing out `bound` (layer, values per beat).
+fn parse_log_for(path: &Path, text: &str, bound: &[(String, usize)]) -> Result<Vec<Capture>> {
     let mut images = Vec::new();
-    let bound = rtl::taps();
     let empty = Capture { taps: vec![Vec::new(); bound.len()], class: None };
     let mut cur = empty.clone();
     for (n, line) in text.lines().enumerate() {
@@ -67,6 +77,9 @@ pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
 
 /// Runs the sample under Icarus; Ok(true) when every tap of every image equals the reference.
 pub fn run(a: &IcarusArgs) -> Result<bool> {
+    if a.rtl.is_some() || a.bind.is_some() {
+        return run_bound(a);
+    }
     let test = mnist::load(&a.mnist, Split::Test)?;
     let net = Network::seed();
     rtl::check_taps(&net)?;
@@ -163,4 +176,311 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         ),
     }
     Ok(first_bad.is_none())
+}
+
+/// A testbench for `b`'s design: resets it, streams `images` images from `+pixels=FILE`
+/// (hex bytes, raster order) through its input as the binding says (valid/ready
+/// handshake, pixels per beat, no valid: one pixel per clock from `start_after_reset`,
+/// a reset before every image when `between = "reset"`, idle cycles for `idle:N`), and
+/// writes every tap beat and class read by hierarchical reference to `+out=FILE` in
+/// `rtl/tb/cnn_tb.v`'s log format. The design's inputs are set at the falling edge and a
+/// beat counts as accepted when `ready` is high just before the rising edge.
+pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<String> {
+    let top = &b.design.top;
+    let pixels = b.network.input_len();
+    let lanes = b.input.lanes.max(1);
+    let (active, idle) = match b.reset.active {
+        crate::binding::Level::Low => ("1'b0", "1'b1"),
+        crate::binding::Level::High => ("1'b1", "1'b0"),
+    };
+    let between: crate::driver::Between =
+        b.between.parse().map_err(|e: String| anyhow::anyhow!("{}: {e}", b.source))?;
+    let idle_between = match between {
+        crate::driver::Between::Idle(n) => n,
+        _ => 0,
+    };
+    let reset_each = between == crate::driver::Between::Reset;
+    let timeout = b.timeout.unwrap_or(4 * pixels as u64);
+    let hier = |s: &str| format!("u_dut.{s}");
+    // One element of a tap beat: lane k of a packed signal, or a whole per-lane signal.
+    let element = |sig: &str, lo: u32, bits: u32, signed: bool| {
+        let e = format!("{}[{}:{lo}]", hier(sig), lo + bits - 1);
+        if signed {
+            format!("$signed({e})")
+        } else {
+            e
+        }
+    };
+    let mut monitor = String::new();
+    for t in &b.taps {
+        let sigs = t.data.expand().map_err(|e| anyhow::anyhow!("{}: {e}", b.source))?;
+        let elems: Vec<String> = if sigs.len() == 1 {
+            (0..t.lanes as u32).map(|k| element(&sigs[0], k * t.bits, t.bits, t.signed)).collect()
+        } else {
+            sigs.iter().map(|s| element(s, 0, t.bits, t.signed)).collect()
+        };
+        let fmt = vec!["%0d"; elems.len()].join(" ");
+        let _ = writeln!(
+            monitor,
+            "      if ({}) $fwrite(fd, \"{} {fmt}\\n\", {});",
+            hier(&t.valid),
+            t.layer,
+            elems.join(", ")
+        );
+    }
+    let ports = {
+        let mut p = vec![format!(".{}(clk)", b.clock.port), format!(".{}(rst)", b.reset.port)];
+        let sigs = b.input.data.expand().map_err(|e| anyhow::anyhow!("{}: {e}", b.source))?;
+        if sigs.len() == 1 {
+            p.push(format!(".{}(data)", sigs[0]));
+        } else {
+            for (k, s) in sigs.iter().enumerate() {
+                p.push(format!(".{s}(data[{}:{}])", 8 * k + 7, 8 * k));
+            }
+        }
+        if let Some(v) = &b.input.valid {
+            p.push(format!(".{v}(valid)"));
+        }
+        p.join(",\n    ")
+    };
+    let mut params: Vec<String> = b
+        .design
+        .parameters
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => format!(".{k}(\"{s}\")"),
+            other => format!(".{k}({other})"),
+        })
+        .collect();
+    if let (crate::binding::WeightLoad::Parameter, Some(p)) = (b.weights.load, &b.weights.arg) {
+        params.push(format!(".{p}(\"{}\")", weights.display()));
+    }
+    let params =
+        if params.is_empty() { String::new() } else { format!("#({}) ", params.join(", ")) };
+    let ready = b.input.ready.as_deref().map_or("1'b1".to_string(), hier);
+    let start = if b.input.valid.is_none() { b.input.start_after_reset } else { 0 };
+    let class_valid = hier(&b.class.valid);
+    let class_data = hier(&b.class.data);
+    Ok(format!(
+        r#"// Generated by cnn-cosim (src/icarus.rs) from {source}: drives {top} as its binding says.
+`timescale 1ns/1ps
+module cnn_bound_tb;
+  localparam integer Pixels = {pixels};
+  localparam integer Lanes = {lanes};
+  localparam integer Images = {images};
+  reg clk = 1'b0;
+  reg rst = {active};
+  reg valid = 1'b0;
+  reg [8*Lanes-1:0] data = {{(8*Lanes){{1'b0}}}};
+  reg [7:0] pixels [0:Images*Pixels-1];
+  reg [8*1024-1:0] pixfile, outfile;
+  integer fd, img, b, k, classes, guard;
+
+  {top} {params}u_dut (
+    {ports}
+  );
+
+  always #5 clk = ~clk;
+
+  // Taps then class, read after each rising edge (at the falling edge).
+  always @(negedge clk) begin
+    if (rst == {idle}) begin
+{monitor}      if ({class_valid}) begin
+        $fwrite(fd, "class %0d\n", {class_data});
+        classes = classes + 1;
+      end
+    end
+  end
+
+  task reset_dut;
+    begin
+      @(negedge clk);
+      rst = {active};
+      valid = 1'b0;
+      repeat ({reset_cycles}) @(negedge clk);
+      rst = {idle};
+      repeat ({start}) begin
+        @(posedge clk);
+        @(negedge clk);
+      end
+    end
+  endtask
+
+  initial begin
+    classes = 0;
+    if (!$value$plusargs("pixels=%s", pixfile)) $fatal(1, "cnn_bound_tb: +pixels=FILE missing");
+    if (!$value$plusargs("out=%s", outfile)) $fatal(1, "cnn_bound_tb: +out=FILE missing");
+    $readmemh(pixfile, pixels);
+    fd = $fopen(outfile, "w");
+    reset_dut;
+    for (img = 0; img < Images; img = img + 1) begin
+      if (img > 0 && {reset_each}) begin
+        guard = 0;
+        while (classes < img && guard < {timeout}) begin
+          @(negedge clk);
+          guard = guard + 1;
+        end
+        reset_dut;
+      end
+      if (img > 0) repeat ({idle_between}) @(negedge clk);
+      for (b = 0; b < Pixels / Lanes; b = b + 1) begin
+        for (k = 0; k < Lanes; k = k + 1) data[8*k +: 8] = pixels[img*Pixels + b*Lanes + k];
+        valid = 1'b1;
+        guard = 0;
+        @(posedge clk);
+        while (!({ready}) && guard < {timeout}) begin
+          @(posedge clk);
+          guard = guard + 1;
+        end
+        @(negedge clk);
+        valid = 1'b0;
+      end
+    end
+    guard = 0;
+    while (classes < Images && guard < {timeout}) begin
+      @(negedge clk);
+      guard = guard + 1;
+    end
+    $fclose(fd);
+    $finish;
+  end
+endmodule
+"#,
+        source = b.source,
+        reset_cycles = b.reset.cycles,
+        reset_each = reset_each as u8,
+    ))
+}
+
+/// `icarus --rtl DIR`: the bound design under Icarus with a generated testbench.
+fn run_bound(a: &IcarusArgs) -> Result<bool> {
+    let rtl = a.rtl.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let b = Binding::find(&rtl, a.bind.as_deref())?;
+    if a.bubbles {
+        bail!("--bubbles: the generated testbench of a bound design streams without bubbles");
+    }
+    let test = mnist::load(&a.mnist, Split::Test)?;
+    let net = &b.network;
+    let params = Params::load(net, &a.weights)?;
+    let end = (a.start + a.limit).min(test.len());
+    if a.start >= end {
+        bail!("--start {} --limit {} selects no test image", a.start, a.limit);
+    }
+    let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
+    // The weights as the design reads them.
+    let wdir = work.path().join("weights");
+    let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
+    params.save(layout, &wdir)?;
+    let mut hex = String::with_capacity((end - a.start) * 784 * 3);
+    for img in &test.images[a.start..end] {
+        for p in img {
+            let _ = writeln!(hex, "{p:02x}");
+        }
+    }
+    let pixels = work.path().join("pixels.hex");
+    std::fs::write(&pixels, hex).with_context(|| format!("{}: cannot write", pixels.display()))?;
+    let tb = work.path().join("cnn_bound_tb.v");
+    std::fs::write(&tb, bound_testbench(&b, end - a.start, &wdir)?)
+        .with_context(|| format!("{}: cannot write", tb.display()))?;
+    let sources = crate::verilate::sources(&b)?;
+    let vvp = work.path().join("tb.vvp");
+    let mut cc = Command::new("iverilog");
+    cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
+    for inc in &b.design.include_dirs {
+        cc.arg(format!("-I{}", b.dir.join(inc).display()));
+    }
+    for (k, v) in &b.design.defines {
+        cc.arg(format!("-D{k}={v}"));
+    }
+    run_tool(cc.args(&sources).arg(&tb), "iverilog")?;
+    let out = work.path().join("taps.txt");
+    let mut sim = Command::new("vvp");
+    sim.arg("-n")
+        .arg(&vvp)
+        .arg(format!("+pixels={}", pixels.display()))
+        .arg(format!("+out={}", out.display()))
+        .args(b.weight_args(&wdir));
+    if b.weights.load == crate::binding::WeightLoad::Workdir {
+        sim.current_dir(&wdir);
+    }
+    run_tool(&mut sim, "vvp")?;
+    let text =
+        std::fs::read_to_string(&out).with_context(|| format!("{}: no tap log", out.display()))?;
+    let bound: Vec<(String, usize)> = b.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect();
+    let caps = parse_log_for(&out, &text, &bound)?;
+    let all = net.taps();
+    let keep: Vec<usize> = (0..all.len())
+        .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
+        .collect();
+    let taps: Vec<_> = keep.iter().map(|&i| all[i].clone()).collect();
+    let model = reference::Model::new(net, &params);
+    let mut counts = vec![0u64; taps.len()];
+    let mut first_bad = None;
+    let mut bad_images = 0;
+    for (i, img) in test.images[a.start..end].iter().enumerate() {
+        let mut expected = model.run(img);
+        let mut full = std::mem::take(&mut expected.taps);
+        expected.taps = keep.iter().map(|&k| std::mem::take(&mut full[k])).collect();
+        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
+        let cmp = compare(&model, &taps, &expected, &got, 0);
+        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
+            *c += n;
+        }
+        if !cmp.is_clean() {
+            bad_images += 1;
+            first_bad.get_or_insert((a.start + i, cmp.first_bad_layer()));
+        }
+    }
+    let n = end - a.start;
+    println!(
+        "icarus: MNIST test images {}..{} through {} bound by {} under Icarus Verilog \
+         (generated testbench, {})",
+        a.start,
+        end - 1,
+        b.design.top,
+        b.source,
+        b.between
+    );
+    for (tap, c) in taps.iter().zip(counts) {
+        println!("  {:<6} {c} mismatching elements", tap.name);
+    }
+    if caps.len() != n {
+        println!("FAIL: the testbench reported {} images, expected {n}", caps.len());
+        return Ok(false);
+    }
+    match first_bad {
+        None => println!("PASS: {n}/{n} images bit-exact at every compared layer under Icarus"),
+        Some((img, layer)) => println!(
+            "FAIL: {}/{n} images bit-exact under Icarus; first failure: image {img}, layer {}",
+            n - bad_images,
+            layer.map_or("?", |l| taps[l].name.as_str())
+        ),
+    }
+    Ok(first_bad.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_testbench_drives_and_reads_what_the_binding_says() {
+        let b = Binding::load(Path::new("tests/designs/stall/binding.toml")).unwrap();
+        let tb = bound_testbench(&b, 3, Path::new("/w")).unwrap();
+        for want in [
+            "mnist_accel u_dut (",
+            ".clock(clk)",
+            ".reset_n(rst)",
+            ".s_pix_tdata(data)",
+            ".s_pix_tvalid(valid)",
+            "while (!(u_dut.s_pix_tready) && guard < 3136)",
+            "if (u_dut.u_conv.conv_valid_q) $fwrite(fd, \"conv1 %0d %0d %0d\\n\", \
+             $signed(u_dut.u_conv.conv_q[0][15:0])",
+            "$fwrite(fd, \"pool1 %0d %0d %0d\\n\", u_dut.u_pool.pool_q[12:0], \
+             u_dut.u_pool.pool_q[25:13], u_dut.u_pool.pool_q[38:26]);",
+            "if (u_dut.m_cls_valid) begin",
+        ] {
+            assert!(tb.contains(want), "{want}\n---\n{tb}");
+        }
+    }
 }

@@ -56,9 +56,16 @@ enum Cmd {
         start: usize,
         #[arg(long, default_value_t = 100)]
         limit: usize,
-        /// Idle cycles between pixels (the testbench's LFSR).
+        /// Idle cycles between pixels (the testbench's LFSR; rtl/ only).
         #[arg(long)]
         bubbles: bool,
+        /// A design bound in DIR (DIR/binding.toml), driven by a testbench generated from
+        /// its binding.
+        #[arg(long, value_name = "DIR")]
+        rtl: Option<PathBuf>,
+        /// The binding file (instead of DIR/binding.toml).
+        #[arg(long, value_name = "FILE")]
+        bind: Option<PathBuf>,
     },
     /// Float and fixed-point accuracy of a weight set on the 10,000 test images.
     Eval {
@@ -169,8 +176,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.cmd {
         Cmd::Verify(args) => commands::verify(&args),
         Cmd::Merge { out, max_rows, dirs } => merge::merge(&dirs, &out, max_rows),
-        Cmd::Icarus { mnist, weights, start, limit, bubbles } => {
-            icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles })
+        Cmd::Icarus { mnist, weights, start, limit, bubbles, rtl, bind } => {
+            icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles, rtl, bind })
         }
         Cmd::Eval { net, mnist, weights } => {
             let net = Network::find(&net)?;

@@ -154,7 +154,7 @@ impl Tools {
 }
 
 /// The binding's source globs, expanded (relative to the binding file), sorted.
-fn sources(b: &Binding) -> Result<Vec<PathBuf>> {
+pub(crate) fn sources(b: &Binding) -> Result<Vec<PathBuf>> {
     let mut all = Vec::new();
     for pat in &b.design.sources {
         let full = b.dir.join(pat);
