@@ -25,8 +25,6 @@ use std::sync::mpsc;
 
 /// Images per segment (one reset, then back-to-back streaming).
 pub const SEGMENT: usize = 500;
-/// Reset cycles at the start of a segment.
-pub const RESET_CYCLES: u32 = 2;
 /// An image whose `class_valid` has not come this many cycles after its last pixel is a
 /// timeout: 4× the cycles of a whole image at one pixel per clock.
 pub fn watchdog(input_len: usize) -> u64 {

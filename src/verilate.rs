@@ -228,6 +228,7 @@ fn compile(
     let root = entry.parent().expect("an entry is inside the cache");
     std::fs::create_dir_all(root)
         .with_context(|| format!("{}: cannot create the model cache", root.display()))?;
+    remove_stale_builds(root);
     let tmp = tempfile::Builder::new()
         .prefix(".building-")
         .tempdir_in(root)
@@ -372,6 +373,23 @@ fn compile(
     }
     progress.done();
     Ok(())
+}
+
+/// Removes the build directories of builds that were killed (untouched for a day; a build
+/// takes minutes), so they do not pile up. Never an error: they are never trusted anyway.
+fn remove_stale_builds(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let stale = e.file_name().to_string_lossy().starts_with(".building-")
+            && e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600));
+        if stale {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Compiles `units` into `obj` with as many compilers at once as there are cores; returns
