@@ -607,28 +607,6 @@ fn run_segment(
         at += ran.consumed;
         cycle += ran.cycles as u64;
         st.cycles += ran.cycles as u64;
-        if ran.stalled && ran.class.is_none() {
-            // Ready stayed low: the oldest image waiting is a timeout, with the reason.
-            let k = lanes * st.inputs[..at].iter().filter(|i| i[0] != 0).count();
-            let note = format!(
-                "ready stayed low for {} cycles in a row while pixel {k} of image {} waited",
-                sh.watchdog,
-                sh.stim.first + fed
-            );
-            let Some(mut p) = pending.pop_front() else { continue };
-            p.note = Some(note);
-            done(sh, st, p, None, true);
-            if let Some(rest) = pending.front() {
-                next = rest.i;
-            }
-            for p in pending.drain(..) {
-                st.recycle(p);
-            }
-            feeding = false;
-            reset(sh, model, st)?;
-            after_reset = true;
-            continue;
-        }
         let Some(p) = pending.front_mut() else { continue };
         if let Some(class) = ran.class {
             p.cap.class = Some(class);
@@ -640,9 +618,19 @@ fn run_segment(
                 model.dump(false);
             }
             done(sh, st, p, Some(cycle), false);
-        } else if p.last_cycle.is_some_and(|l| l <= cycle && cycle - l > sh.watchdog) {
-            // Timeout: report it, then restart the stream cleanly from the next image.
-            let p = pending.pop_front().expect("front exists");
+        } else if ran.stalled || p.last_cycle.is_some_and(|l| l <= cycle && cycle - l > sh.watchdog)
+        {
+            // Timeout — no class in time, or ready stayed low: report it on the oldest image
+            // waiting (with the reason), then restart the stream cleanly from the next image.
+            let mut p = pending.pop_front().expect("front exists");
+            if ran.stalled {
+                let k = lanes * st.inputs[..at].iter().filter(|i| i[0] != 0).count();
+                p.note = Some(format!(
+                    "ready stayed low for {} cycles in a row while pixel {k} of image {} waited",
+                    sh.watchdog,
+                    sh.stim.first + fed
+                ));
+            }
             done(sh, st, p, None, true);
             if let Some(rest) = pending.front() {
                 next = rest.i;

@@ -137,45 +137,68 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         std::fs::read_to_string(&out).with_context(|| format!("{}: no tap log", out.display()))?;
     let caps = parse_log(&out, &text)?;
 
-    let mut counts = vec![0u64; taps.len()];
-    let mut bad_images = 0;
-    let mut first_bad = None;
-    for (i, img) in test.images[a.start..end].iter().enumerate() {
-        let expected = model.run(img);
-        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
-        let cmp = compare(&model, &taps, &expected, &got, 0);
-        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
-            *c += n;
-        }
-        if !cmp.is_clean() {
-            bad_images += 1;
-            first_bad.get_or_insert((a.start + i, cmp.first_bad_layer()));
-        }
-    }
-    let n = end - a.start;
-    println!(
+    let header = format!(
         "icarus: MNIST test images {}..{} through {} under Icarus Verilog, back-to-back{}",
         a.start,
         end - 1,
         rtl_dir.display(),
         if a.bubbles { ", with bubbles" } else { "" }
     );
+    let keep: Vec<usize> = (0..taps.len()).collect();
+    Ok(judge(&header, &model, &keep, &test.images[a.start..end], a.start, &caps, "every layer"))
+}
+
+/// Compares the testbench's captures of `images` (the first being test image `start`) with
+/// the reference on the network taps at positions `keep`, prints the header, the counts per
+/// layer and the verdict; true when every image is bit-exact on them.
+fn judge(
+    header: &str,
+    model: &reference::Model,
+    keep: &[usize],
+    images: &[mnist::Image],
+    start: usize,
+    caps: &[Capture],
+    every: &str,
+) -> bool {
+    let all = model.net.taps();
+    let taps: Vec<_> = keep.iter().map(|&i| all[i].clone()).collect();
+    let mut counts = vec![0u64; taps.len()];
+    let mut bad_images = 0;
+    let mut first_bad = None;
+    for (i, img) in images.iter().enumerate() {
+        let mut expected = model.run(img);
+        if keep.len() != expected.taps.len() {
+            let mut full = std::mem::take(&mut expected.taps);
+            expected.taps = keep.iter().map(|&k| std::mem::take(&mut full[k])).collect();
+        }
+        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
+        let cmp = compare(model, &taps, &expected, &got, 0);
+        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
+            *c += n;
+        }
+        if !cmp.is_clean() {
+            bad_images += 1;
+            first_bad.get_or_insert((start + i, cmp.first_bad_layer()));
+        }
+    }
+    let n = images.len();
+    println!("{header}");
     for (tap, c) in taps.iter().zip(counts) {
         println!("  {:<6} {c} mismatching elements", tap.name);
     }
     if caps.len() != n {
         println!("FAIL: the testbench reported {} images, expected {n}", caps.len());
-        return Ok(false);
+        return false;
     }
     match first_bad {
-        None => println!("PASS: {n}/{n} images bit-exact at every layer under Icarus"),
+        None => println!("PASS: {n}/{n} images bit-exact at {every} under Icarus"),
         Some((img, layer)) => println!(
             "FAIL: {}/{n} images bit-exact under Icarus; first failure: image {img}, layer {}",
             n - bad_images,
             layer.map_or("?", |l| taps[l].name.as_str())
         ),
     }
-    Ok(first_bad.is_none())
+    first_bad.is_none()
 }
 
 /// A testbench for `b`'s design: resets it, streams `images` images from `+pixels=FILE`
@@ -412,27 +435,8 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let keep: Vec<usize> = (0..all.len())
         .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
         .collect();
-    let taps: Vec<_> = keep.iter().map(|&i| all[i].clone()).collect();
     let model = reference::Model::new(net, &params);
-    let mut counts = vec![0u64; taps.len()];
-    let mut first_bad = None;
-    let mut bad_images = 0;
-    for (i, img) in test.images[a.start..end].iter().enumerate() {
-        let mut expected = model.run(img);
-        let mut full = std::mem::take(&mut expected.taps);
-        expected.taps = keep.iter().map(|&k| std::mem::take(&mut full[k])).collect();
-        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
-        let cmp = compare(&model, &taps, &expected, &got, 0);
-        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
-            *c += n;
-        }
-        if !cmp.is_clean() {
-            bad_images += 1;
-            first_bad.get_or_insert((a.start + i, cmp.first_bad_layer()));
-        }
-    }
-    let n = end - a.start;
-    println!(
+    let header = format!(
         "icarus: MNIST test images {}..{} through {} bound by {} under Icarus Verilog \
          (generated testbench, {})",
         a.start,
@@ -441,22 +445,8 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
         b.source,
         b.between
     );
-    for (tap, c) in taps.iter().zip(counts) {
-        println!("  {:<6} {c} mismatching elements", tap.name);
-    }
-    if caps.len() != n {
-        println!("FAIL: the testbench reported {} images, expected {n}", caps.len());
-        return Ok(false);
-    }
-    match first_bad {
-        None => println!("PASS: {n}/{n} images bit-exact at every compared layer under Icarus"),
-        Some((img, layer)) => println!(
-            "FAIL: {}/{n} images bit-exact under Icarus; first failure: image {img}, layer {}",
-            n - bad_images,
-            layer.map_or("?", |l| taps[l].name.as_str())
-        ),
-    }
-    Ok(first_bad.is_none())
+    let images = &test.images[a.start..end];
+    Ok(judge(&header, &model, &keep, images, a.start, &caps, "every compared layer"))
 }
 
 #[cfg(test)]
