@@ -143,14 +143,12 @@ fn split_index(s: &str) -> Result<(&str, Option<usize>), String> {
 /// How the glue reaches the design's signals.
 struct Resolver<'a> {
     signals: Option<&'a DesignSignals>,
-    /// Whether any internal signal is used (the glue then includes the root header).
-    internal: bool,
 }
 
 impl Resolver<'_> {
     /// The C++ expression for signal `name` (a port, or a hierarchical path with an optional
     /// array index at the end) and its width (when the design's signals are known).
-    fn expr(&mut self, what: &str, name: &str) -> Result<(String, Option<u32>), String> {
+    fn expr(&self, what: &str, name: &str) -> Result<(String, Option<u32>), String> {
         let (base, index) = split_index(name).map_err(|e| format!("{what}: {e}"))?;
         if !base.contains('.') {
             if !is_ident(base) || index.is_some() {
@@ -184,8 +182,9 @@ impl Resolver<'_> {
                 let _ = write!(member, "__BRA__{g}__KET__");
             }
         }
+        // A member of the root class, which the shim includes (marked public, so Verilator
+        // keeps it up to date).
         let Some(sig) = d.internal.get(&member) else { return Err(self.missing(what, name)) };
-        self.internal = true;
         match (index, sig.elements) {
             (Some(i), Some(n)) if i < n => {
                 Ok((format!("t->rootp->{member}[{i}]"), Some(sig.width)))
@@ -216,7 +215,7 @@ impl Resolver<'_> {
     }
 
     /// Like [`Resolver::expr`], and the width must be `want` when it is known.
-    fn sized(&mut self, what: &str, name: &str, want: u32) -> Result<String, String> {
+    fn sized(&self, what: &str, name: &str, want: u32) -> Result<String, String> {
         let (e, w) = self.expr(what, name)?;
         match w {
             Some(w) if w != want => Err(format!(
@@ -238,7 +237,7 @@ pub fn generate(
     signals: Option<&DesignSignals>,
     pixel_bits: u32,
 ) -> Result<String, String> {
-    let mut r = Resolver { signals, internal: false };
+    let r = Resolver { signals };
     let mut body = String::new();
     let w = |h: &mut String, s: &str| {
         h.push_str(s);
@@ -345,8 +344,7 @@ pub fn generate(
         w(h, "    }");
     }
     w(h, "}");
-    let (cv, _) = r.expr("[class] valid", &file.class.valid)?;
-    let cv = r.sized("[class] valid", &file.class.valid, 1).map(|_| cv)?;
+    let cv = r.sized("[class] valid", &file.class.valid, 1)?;
     let (cd, cw) = r.expr("[class] data", &file.class.data)?;
     if cw.is_some_and(|w| w > 32) {
         return Err(format!("[class] data {:?}: wider than 32 bits", file.class.data));
@@ -357,11 +355,6 @@ pub fn generate(
     let mut out = String::new();
     let _ = writeln!(out, "// Generated from {source} (src/glue.rs): do not edit.");
     out.push_str("#pragma once\n");
-    if r.internal {
-        // Members of the root class, which the shim includes (marked public, so Verilator
-        // keeps them up to date).
-        out.push_str("// Reads internal signals.\n");
-    }
     out += &body;
     Ok(out)
 }

@@ -35,8 +35,6 @@ const PREFIX_TRACE: &str = "Vcnn_top_trace";
 pub struct BuildInfo {
     /// Seconds spent Verilating and compiling (0 when every library came from the cache).
     pub compile_secs: f64,
-    /// The cache entries used.
-    pub entries: Vec<PathBuf>,
 }
 
 /// The cache directory: `CNN_COSIM_CACHE`, else `$XDG_CACHE_HOME/cnn-cosim`, else
@@ -70,7 +68,6 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
         _ => None,
     };
     let mut compiled = false;
-    let mut entries = Vec::new();
     let mut lib = |trace: bool| -> Result<PathBuf> {
         let key = key(&binding, &sources, &tools, trace)?;
         let entry = cache_root().join(&key);
@@ -79,7 +76,6 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
             compile(&binding, &sources, &tools, trace, &entry, staging.as_deref(), quiet)?;
             compiled = true;
         }
-        entries.push(entry);
         Ok(lib)
     };
     let fast = lib(false)?;
@@ -87,7 +83,7 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
     let staging = staging.map(|dir| Staging::take(&dir)).transpose()?;
     let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone(), staging)?;
     let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
-    Ok((design, BuildInfo { compile_secs, entries }))
+    Ok((design, BuildInfo { compile_secs }))
 }
 
 /// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
