@@ -1,16 +1,22 @@
-// cnn_conv_channel: one output channel of the convolution. Taps parallel
-// multipliers (unsigned pixel x signed weight) and an adder tree
-// (cnn_dot_product) into a SumW-bit signed sum, an arithmetic shift right by Shift (floor division) and the bias
-// added after the shift, as in docs/fixed-point.md. The result is registered
-// when valid_i is high. Latency: 1 cycle (window in -> data_o).
+// cnn_conv_channel: one output channel of a convolution. Taps parallel multipliers
+// (unsigned input x signed weight) and an adder tree (cnn_dot_product) into a SumW-bit
+// signed sum, divided by 2^Shift (floor, or round half up when HalfUp = 1: add
+// 2^(Shift-1) first), then the bias added after the division, as in
+// docs/fixed-point.md and docs/network-format.md ((sum + b*2^Shift) / 2^Shift rounds the
+// same way as sum / 2^Shift, plus b). The result is wrapped to OutW bits (Saturate = 0,
+// for widths the bounds prove never overflow) or saturated to the signed OutW-bit range
+// (Saturate = 1), and registered when valid_i is high.
+// Latency: 1 cycle (window in -> data_o).
 module cnn_conv_channel #(
-  parameter integer Taps    = 49,
-  parameter integer PixelW  = 8,
-  parameter integer WeightW = 8,
-  parameter integer ProdW   = 17,
-  parameter integer SumW    = 22,
-  parameter integer Shift   = 8,
-  parameter integer OutW    = 14
+  parameter integer Taps     = 49,
+  parameter integer PixelW   = 8,
+  parameter integer WeightW  = 8,
+  parameter integer ProdW    = 17,
+  parameter integer SumW     = 22,
+  parameter integer Shift    = 8,
+  parameter integer HalfUp   = 0,
+  parameter integer Saturate = 0,
+  parameter integer OutW     = 14
 ) (
   input  wire                    clk_i,
   input  wire                    rst_ni,
@@ -21,11 +27,11 @@ module cnn_conv_channel #(
   output wire [OutW-1:0]         data_o
 );
 
-  // MAC array (one multiplier per window tap) and adder tree
-  // the low Shift bits are discarded by the floor division below
-  /* verilator lint_off UNUSEDSIGNAL */
+  localparam integer ScaledW = SumW - Shift;
+  // the quotient plus the bias, one bit wider than the wider of the two
+  localparam integer ResW = ((ScaledW > WeightW) ? ScaledW : WeightW) + 1;
+
   wire [SumW-1:0] sum;
-  /* verilator lint_on UNUSEDSIGNAL */
 
   cnn_dot_product #(
     .NumInputs(Taps),
@@ -39,10 +45,41 @@ module cnn_conv_channel #(
     .sum_o(sum)
   );
 
-  // floor(sum / 2^Shift) is the arithmetic shift, i.e. the upper SumW-Shift bits
-  wire [OutW-1:0] scaled   = sum[SumW-1:Shift];
-  wire [OutW-1:0] bias_ext = {{(OutW-WeightW){bias_i[WeightW-1]}}, bias_i};
-  wire [OutW-1:0] data_d   = scaled + bias_ext;
+  // the low Shift bits are discarded by the division
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [SumW-1:0] rounded;
+  /* verilator lint_on UNUSEDSIGNAL */
+  generate
+    if (HalfUp != 0 && Shift > 0) begin : g_half_up
+      localparam [SumW-1:0] Half = {{(SumW-1){1'b0}}, 1'b1} << (Shift - 1);
+      assign rounded = sum + Half;
+    end else begin : g_floor
+      assign rounded = sum;
+    end
+  endgenerate
+
+  // floor(rounded / 2^Shift) is the arithmetic shift, i.e. the upper SumW-Shift bits
+  wire [ScaledW-1:0] scaled   = rounded[SumW-1:Shift];
+  wire [ResW-1:0]    res      = {{(ResW-ScaledW){scaled[ScaledW-1]}}, scaled}
+                              + {{(ResW-WeightW){bias_i[WeightW-1]}}, bias_i};
+  wire [OutW-1:0]    data_d;
+
+  generate
+    if (Saturate != 0) begin : g_saturate
+      // res is in range when every bit above OutW-1 copies the sign bit
+      wire [ResW-OutW:0] top   = res[ResW-1:OutW-1];
+      wire               fits  = (top == {(ResW-OutW+1){1'b0}}) || (top == {(ResW-OutW+1){1'b1}});
+      wire [OutW-1:0]    limit = res[ResW-1] ? {1'b1, {(OutW-1){1'b0}}}   // most negative
+                                             : {1'b0, {(OutW-1){1'b1}}};  // most positive
+      assign data_d = fits ? res[OutW-1:0] : limit;
+    end else begin : g_wrap
+      // the bounds prove the value fits OutW bits; the upper bits are sign copies
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire [ResW-1:0] res_all = res;
+      /* verilator lint_on UNUSEDSIGNAL */
+      assign data_d = res_all[OutW-1:0];
+    end
+  endgenerate
 
   reg [OutW-1:0] data_q;
   always @(posedge clk_i) begin

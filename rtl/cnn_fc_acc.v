@@ -1,7 +1,8 @@
 // cnn_fc_acc: accumulator of one Linear output. Per input beat it adds the
 // Channels products (unsigned pooled value x signed weight, summed by a
 // cnn_dot_product) to an AccW-bit signed accumulator that starts each image at
-// bias * 2^Shift. On the image's last beat (last_i) the result
+// bias * 2^Shift (plus 2^(Shift-1) when HalfUp = 1, so the final division rounds half
+// up instead of down). On the image's last beat (last_i) the result
 // (acc + products) >>> Shift is registered on data_o and the accumulator is
 // re-armed with the bias for the next image, so no state carries over.
 // Latency: 1 cycle (last beat in -> data_o).
@@ -12,6 +13,7 @@ module cnn_fc_acc #(
   parameter integer ProdW    = 21,
   parameter integer AccW     = 30,
   parameter integer Shift    = 7,
+  parameter integer HalfUp   = 0,
   parameter integer OutW     = 23
 ) (
   input  wire                        clk_i,
@@ -38,7 +40,10 @@ module cnn_fc_acc #(
     .sum_o(beat_sum)
   );
 
-  wire [AccW-1:0] bias_init = {{(AccW-WeightW-Shift){bias_i[WeightW-1]}}, bias_i, {Shift{1'b0}}};
+  localparam [AccW-1:0] Half = (HalfUp != 0 && Shift > 0) ? ({{(AccW-1){1'b0}}, 1'b1} << (Shift - 1))
+                                                         : {AccW{1'b0}};
+  wire [AccW-1:0] bias_init = {{(AccW-WeightW-Shift){bias_i[WeightW-1]}}, bias_i, {Shift{1'b0}}}
+                            | Half;  // the low Shift bits of the shifted bias are zero
 
   reg  [AccW-1:0] acc_q;
   reg  [OutW-1:0] data_q;
@@ -50,7 +55,7 @@ module cnn_fc_acc #(
       data_q <= {OutW{1'b0}};
     end else if (valid_i) begin
       acc_q <= last_i ? bias_init : acc_d;
-      if (last_i) data_q <= acc_d[AccW-1:Shift];  // floor(acc / 2^Shift)
+      if (last_i) data_q <= acc_d[AccW-1:Shift];  // floor((acc [+ half]) / 2^Shift)
     end
   end
 

@@ -5,11 +5,11 @@
 // no backpressure) and exposes every intermediate result as a tap.
 //
 // Pipeline (each stage registered; t = cycle in which the pixel is presented):
-//   cnn_window    : pixel (r,c) -> 7x7 window            valid in t+1
-//   cnn_conv      : window -> conv1 (3 x s14)            conv1_valid_o in t+2
-//   cnn_pool_relu : conv1 (2r+1,2c+1) completes pool1    pool1_valid_o in t+3
-//   cnn_fc        : last pooled beat -> fc1 (10 x s23)   fc1_valid_o   in t+4
-//   cnn_argmax    : fc1 -> class (u4)                    class_valid_o in t+5
+//   u_stage1 (cnn_conv_stage): cnn_window    : pixel (r,c) -> 7x7 window     valid in t+1
+//                              cnn_conv      : window -> conv1 (3 x s14)     conv1_valid_o in t+2
+//                              cnn_pool_relu : conv1 (2r+1,2c+1) -> pool1    pool1_valid_o in t+3
+//   u_head (cnn_classifier):   cnn_fc        : last pooled beat -> fc1       fc1_valid_o   in t+4
+//                              cnn_argmax    : fc1 -> class (u4)             class_valid_o in t+5
 // i.e. class_valid_o is high 5 cycles after the image's last pixel is presented
 // (the pixel is accepted at the end of its cycle t).
 module cnn_top #(
@@ -49,87 +49,60 @@ module cnn_top #(
   localparam integer FcW       = 23;
   localparam integer ClassW    = 4;
 
-  wire                      win_valid;
-  wire [K*K*PixelW-1:0]     window;
-
-  cnn_window #(
-    .K    (K),
-    .ImgW (ImgSize),
-    .ImgH (ImgSize),
-    .DataW(PixelW)
-  ) u_window (
-    .clk_i   (clk_i),
-    .rst_ni  (rst_ni),
-    .valid_i (pixel_valid_i),
-    .pixel_i (pixel_i),
-    .valid_o (win_valid),
-    .window_o(window)
+  cnn_conv_stage #(
+    .WeightsDir  (WeightsDir),
+    .WeightPrefix("conv1_weight_"),
+    .BiasFile    ("conv1_bias.mem"),
+    .FirstFile   (1),
+    .ImgSize     (ImgSize),
+    .InChannels  (1),
+    .Channels    (Channels),
+    .K           (K),
+    .PixelW      (PixelW),
+    .WeightW     (WeightW),
+    .ProdW       (ConvProdW),
+    .SumW        (ConvSumW),
+    .Shift       (ConvShift),
+    .HalfUp      (0),
+    .Saturate    (0),
+    .ConvW       (ConvW),
+    .PoolW       (PoolW)
+  ) u_stage1 (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .valid_i     (pixel_valid_i),
+    .pixel_i     (pixel_i),
+    .conv_valid_o(conv1_valid_o),
+    .conv_data_o (conv1_data_o),
+    .pool_valid_o(pool1_valid_o),
+    .pool_data_o (pool1_data_o)
   );
 
-  cnn_conv #(
-    .WeightsDir(WeightsDir),
-    .Channels  (Channels),
-    .K         (K),
-    .PixelW    (PixelW),
-    .WeightW   (WeightW),
-    .ProdW     (ConvProdW),
-    .SumW      (ConvSumW),
-    .Shift     (ConvShift),
-    .OutW      (ConvW)
-  ) u_conv (
-    .clk_i   (clk_i),
-    .rst_ni  (rst_ni),
-    .valid_i (win_valid),
-    .window_i(window),
-    .valid_o (conv1_valid_o),
-    .data_o  (conv1_data_o)
-  );
-
-  cnn_pool_relu #(
-    .Channels(Channels),
-    .InW     (ConvW),
-    .OutW    (PoolW),
-    .InSize  (ConvSize)
-  ) u_pool (
-    .clk_i  (clk_i),
-    .rst_ni (rst_ni),
-    .valid_i(conv1_valid_o),
-    .data_i (conv1_data_o),
-    .valid_o(pool1_valid_o),
-    .data_o (pool1_data_o)
-  );
-
-  cnn_fc #(
-    .WeightsDir(WeightsDir),
-    .Channels  (Channels),
-    .Positions (PoolSize * PoolSize),
-    .Outputs   (Classes),
-    .InW       (PoolW),
-    .WeightW   (WeightW),
-    .ProdW     (FcProdW),
-    .AccW      (FcAccW),
-    .Shift     (FcShift),
-    .OutW      (FcW)
-  ) u_fc (
-    .clk_i  (clk_i),
-    .rst_ni (rst_ni),
-    .valid_i(pool1_valid_o),
-    .data_i (pool1_data_o),
-    .valid_o(fc1_valid_o),
-    .data_o (fc1_data_o)
-  );
-
-  cnn_argmax #(
-    .N   (Classes),
-    .W   (FcW),
-    .IdxW(ClassW)
-  ) u_argmax (
-    .clk_i  (clk_i),
-    .rst_ni (rst_ni),
-    .valid_i(fc1_valid_o),
-    .data_i (fc1_data_o),
-    .valid_o(class_valid_o),
-    .idx_o  (class_o)
+  cnn_classifier #(
+    .WeightsDir    (WeightsDir),
+    .WeightFile    ("fc_weight.mem"),
+    .PerOutputFiles(0),
+    .BiasFile      ("fc_bias.mem"),
+    .HalfUp        (0),
+    .Channels      (Channels),
+    .Positions     (PoolSize * PoolSize),
+    .Outputs       (Classes),
+    .InW           (PoolW),
+    .WeightW       (WeightW),
+    .ProdW         (FcProdW),
+    .AccW          (FcAccW),
+    .Shift         (FcShift),
+    .OutW          (FcW),
+    .ClassW        (ClassW)
+  ) u_head (
+    .clk_i        (clk_i),
+    .rst_ni       (rst_ni),
+    .valid_i      (pool1_valid_o),
+    .data_i       (pool1_data_o),
+    .fc_valid_o   (fc1_valid_o),
+    .fc_data_o    (fc1_data_o),
+    .class_valid_o(class_valid_o),
+    .class_o      (class_o)
   );
 
 endmodule

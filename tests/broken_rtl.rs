@@ -20,8 +20,8 @@ const VARIANTS: [Variant; 4] = [
     Variant {
         name: "bias_dropped",
         file: "cnn_conv_channel.v",
-        from: "data_d   = scaled + bias_ext;",
-        to: "data_d   = scaled;",
+        from: "+ {{(ResW-WeightW){bias_i[WeightW-1]}}, bias_i};",
+        to: "+ {ResW{1'b0}};",
         first_bad_layer: "conv1",
     },
     Variant {
@@ -174,8 +174,8 @@ fn narrow_accumulator_escapes_mnist_but_not_the_random_campaign() {
         name: "conv_sum_one_bit_short",
         // Keep 21 of the 22 sum bits: bit 20 becomes the sign.
         file: "cnn_conv_channel.v",
-        from: "scaled   = sum[SumW-1:Shift];",
-        to: "scaled   = {sum[SumW-2], sum[SumW-2:Shift]};",
+        from: "scaled   = rounded[SumW-1:Shift];",
+        to: "scaled   = {rounded[SumW-2], rounded[SumW-2:Shift]};",
         first_bad_layer: "conv1",
     };
     let work = tempfile::tempdir().unwrap();

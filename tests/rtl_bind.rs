@@ -129,9 +129,9 @@ fn variant(from: &str, to: &str) -> tempfile::NamedTempFile {
 fn a_bad_binding_is_one_line_naming_the_file_and_the_problem() {
     let cases = [
         // A signal that does not exist: the closest names the design has.
-        ("u_pool.data_o", "u_pool.dta_o", "\"u_pool.dta_o\": the design has no such signal (closest: u_pool.data_o"),
+        ("u_stage1.u_pool.data_o", "u_stage1.u_pool.dta_o", "\"u_stage1.u_pool.dta_o\": the design has no such signal (closest: u_stage1.u_pool.data_o"),
         // A width that differs from the binding's (14 bits hold pool1's 0..6325 too).
-        ("bits = 13", "bits = 14", "tap \"pool1\" data \"u_pool.data_o\" is 39 bits wide in the design; the binding says 42"),
+        ("bits = 13", "bits = 14", "tap \"pool1\" data \"u_stage1.u_pool.data_o\" is 39 bits wide in the design; the binding says 42"),
         // A missing clock.
         ("port = \"clk_i\"", "port = \"clock\"", "[clock] port \"clock\": the design has no such signal (closest: clk_i"),
         // A Verilator error: its first lines and the command.
@@ -155,7 +155,7 @@ fn a_bad_binding_is_one_line_naming_the_file_and_the_problem() {
 #[test]
 fn a_failed_build_leaves_nothing_a_later_run_trusts() {
     let cache = tempfile::tempdir().unwrap();
-    let f = variant("u_pool.data_o", "u_pool.nothing");
+    let f = variant("u_stage1.u_pool.data_o", "u_stage1.u_pool.nothing");
     let r = tempfile::tempdir().unwrap();
     let o = verify_in(cache.path(), &["--bind", f.path().to_str().unwrap()], r.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
