@@ -642,6 +642,19 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             l.local_images_with_mismatch
         );
     }
+    let overflowed: Vec<String> = t
+        .layers
+        .iter()
+        .filter(|l| l.ref_overflowed > 0)
+        .map(|l| format!("{} {}", l.name, l.ref_overflowed))
+        .collect();
+    if !overflowed.is_empty() {
+        println!(
+            "values the overflow rule saturated or wrapped in the reference (layers.csv \
+             ref_overflowed): {}",
+            overflowed.join(", ")
+        );
+    }
     if t.labelled > 0 {
         let float = if t.has_float {
             format!("{:.2} %", pct(t.float_correct, t.labelled))
@@ -668,6 +681,14 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             t.cycles_sum as f64 / t.cycles_n as f64,
             t.latency_min.unwrap_or(0),
             t.latency_max.unwrap_or(0)
+        );
+    }
+    if t.interval_n > 0 {
+        println!(
+            "throughput: {:.1} cycles per image (first pixel to the next image's first pixel, {} \
+             images in the stream)",
+            t.interval_sum as f64 / t.interval_n as f64,
+            t.interval_n
         );
     }
     let rss = crate::bench::peak_rss_kib()

@@ -133,6 +133,12 @@ pub struct ImageResult {
     pub cycles: Option<u64>,
     /// Cycles from accepting the last pixel to `class_valid`.
     pub latency: Option<u64>,
+    /// Cycles from accepting the previous image's first pixel to accepting this one's, when
+    /// both came in one stream with no reset between: the design's throughput.
+    pub interval: Option<u64>,
+    /// Per network layer: the reference's values its overflow rule changed (saturated or
+    /// wrapped) on this image.
+    pub overflowed: Vec<u64>,
     pub timed_out: bool,
     /// The reference's largest logit is shared by several outputs (an argmax tie).
     pub tie: bool,
@@ -449,6 +455,8 @@ struct Pending {
     /// The cycles that accepted its first and last pixels (set as they are accepted).
     first_cycle: Option<u64>,
     last_cycle: Option<u64>,
+    /// Cycles since the previous image's first pixel (see [`ImageResult::interval`]).
+    interval: Option<u64>,
     /// A handshake problem seen while it was pending (reported with it).
     note: Option<String>,
     /// Beats that came after the previous image's class and before this image's first
@@ -483,6 +491,8 @@ fn run_segment(
     // Whether the next image is the first since a reset (a design without valid takes its
     // first pixel `start_after_reset` cycles after it).
     let mut after_reset = true;
+    // The cycle that accepted the first pixel of the image before, since the last reset.
+    let mut prev_first: Option<u64> = None;
     // The image whose inputs are being fed.
     let mut fed = usize::MAX;
     let mut cycle = 0u64;
@@ -503,6 +513,7 @@ fn run_segment(
             if reset_each && next > seg.start {
                 reset(sh, model, st)?;
                 after_reset = true;
+                prev_first = None;
             }
             let abs = (sh.stim.first + next) as u64;
             let mut rng =
@@ -536,6 +547,7 @@ fn run_segment(
                 cap,
                 first_cycle: None,
                 last_cycle: None,
+                interval: None,
                 note: None,
                 strays: None,
             });
@@ -598,6 +610,10 @@ fn run_segment(
             if let Some(p) = pending.iter_mut().find(|p| p.i == fed) {
                 if p.first_cycle.is_none() {
                     p.first_cycle = ran.first_accept.map(|k| cycle + k as u64);
+                    if let Some(f) = p.first_cycle {
+                        p.interval = prev_first.map(|pf| f - pf);
+                        prev_first = Some(f);
+                    }
                 }
                 if done_feeding {
                     p.last_cycle = ran.last_accept.map(|k| cycle + k as u64);
@@ -641,6 +657,7 @@ fn run_segment(
             feeding = false;
             reset(sh, model, st)?;
             after_reset = true;
+            prev_first = None;
         }
     }
 }
@@ -674,6 +691,8 @@ fn finish(
         float_class: sh.fw.map(|f| f.classify(sh.net, img)),
         cycles: class_cycle.zip(p.first_cycle).map(|(c, f)| c - f),
         latency: class_cycle.zip(p.last_cycle).map(|(c, l)| c - l),
+        interval: p.interval,
+        overflowed: expected.overflowed.clone(),
         timed_out,
         tie: expected.tie(),
         cmp,

@@ -20,7 +20,8 @@ use std::process::Command;
 #[derive(Debug, Clone)]
 pub struct IcarusArgs {
     pub mnist: std::path::PathBuf,
-    pub weights: std::path::PathBuf,
+    /// `--weights`; `None`: the network description's own.
+    pub weights: Option<std::path::PathBuf>,
     pub start: usize,
     pub limit: usize,
     /// The testbench's LFSR bubbles between pixels (`rtl/` only).
@@ -83,17 +84,17 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
     let test = mnist::load(&a.mnist, Split::Test)?;
     let net = Network::seed();
     rtl::check_taps(&net)?;
-    let params = Params::load(&net, &a.weights)?;
+    let wdir = crate::commands::weights_dir(&net, a.weights.as_deref());
+    let params = Params::load(&net, &wdir)?;
     let taps = net.taps();
     let model = reference::Model::new(&net, &params);
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
         bail!("--start {} --limit {} selects no test image", a.start, a.limit);
     }
-    let weights = a
-        .weights
+    let weights = wdir
         .canonicalize()
-        .with_context(|| format!("{}: cannot resolve weight directory", a.weights.display()))?;
+        .with_context(|| format!("{}: cannot resolve weight directory", wdir.display()))?;
     let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
     let mut hex = String::with_capacity((end - a.start) * 784 * 3);
     for img in &test.images[a.start..end] {
@@ -384,7 +385,7 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     }
     let test = mnist::load(&a.mnist, Split::Test)?;
     let net = &b.network;
-    let params = Params::load(net, &a.weights)?;
+    let params = Params::load(net, &crate::commands::weights_dir(net, a.weights.as_deref()))?;
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
         bail!("--start {} --limit {} selects no test image", a.start, a.limit);

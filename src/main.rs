@@ -50,8 +50,9 @@ enum Cmd {
     Icarus {
         #[arg(long, default_value = commands::DEFAULT_MNIST)]
         mnist: PathBuf,
-        #[arg(long, default_value = commands::DEFAULT_WEIGHTS)]
-        weights: PathBuf,
+        /// The weight directory (default: the one the network description names).
+        #[arg(long)]
+        weights: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         start: usize,
         #[arg(long, default_value_t = 100)]

@@ -10,6 +10,7 @@
 use crate::network::{Arith, FlattenOrder, IntType, Network, Op, Range, Rounding, Shape};
 use crate::weights::Params;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::ops::{AddAssign, Mul};
 use wide::{i16x8, i32x4};
 
@@ -21,6 +22,9 @@ pub struct Outputs {
     /// The argmax's input.
     pub logits: Vec<i64>,
     pub class: u8,
+    /// Per layer of the network: how many of its values the overflow rule changed
+    /// (saturated or wrapped) on this image; 0 for layers without one.
+    pub overflowed: Vec<u64>,
 }
 
 impl Outputs {
@@ -100,6 +104,7 @@ impl<'a> Model<'a> {
     pub fn run(&self, image: &[u8]) -> Outputs {
         let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
         let mut taps: Vec<Vec<i64>> = Vec::new();
+        let mut overflowed = vec![0u64; self.net.layers.len()];
         // Whether the current value is the last tap (moved there, not copied).
         let mut in_taps = false;
         for (i, l) in self.net.layers.iter().enumerate() {
@@ -110,9 +115,12 @@ impl<'a> Model<'a> {
             if l.op == Op::Argmax {
                 let (class, logits) = (argmax(input), input.to_vec());
                 taps.push(vec![class as i64]);
-                return Outputs { taps, logits, class };
+                return Outputs { taps, logits, class, overflowed };
             }
-            match (self.apply(i, input, true), l.tap) {
+            let n = Cell::new(0);
+            let y = self.apply(i, input, true, &n);
+            overflowed[i] = n.get();
+            match (y, l.tap) {
                 // An identity (flatten in channel-row-column order): the value stays put.
                 (Cow::Borrowed(_), false) => {}
                 (y, true) => {
@@ -135,14 +143,21 @@ impl<'a> Model<'a> {
     pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
         let mut cur = x.to_vec();
         for i in from..=to {
-            cur = self.apply(i, &cur, false).into_owned();
+            cur = self.apply(i, &cur, false, &Cell::new(0)).into_owned();
         }
         cur
     }
 
     /// Layer `i` on its input `x`; `trusted` when `x` is the reference's own value of the
-    /// layer before (then within its bounds by construction).
-    fn apply<'x>(&self, i: usize, x: &'x [i64], trusted: bool) -> Cow<'x, [i64]> {
+    /// layer before (then within its bounds by construction). Adds to `overflowed` the
+    /// values its overflow rule changed.
+    fn apply<'x>(
+        &self,
+        i: usize,
+        x: &'x [i64],
+        trusted: bool,
+        overflowed: &Cell<u64>,
+    ) -> Cow<'x, [i64]> {
         let l = &self.net.layers[i];
         Cow::Owned(match &l.op {
             Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
@@ -167,13 +182,13 @@ impl<'a> Model<'a> {
                 let per = oh * ow;
                 let b = &self.bias[i];
                 match self.kernel(i, x, trusted) {
-                    Kernel::I16(w) => finish(&conv16(x, w, &g), per, b, arith),
+                    Kernel::I16(w) => finish(&conv16(x, w, &g), per, b, arith, overflowed),
                     Kernel::I32(w) => {
-                        finish(&conv(&narrow(x), w, &g, mul::<i32, i32>), per, b, arith)
+                        finish(&conv(&narrow(x), w, &g, mul::<i32, i32>), per, b, arith, overflowed)
                     }
                     Kernel::I64 => {
                         let w = &self.params.layer(i).weight;
-                        finish(&conv(x, w, &g, mul::<i64, i64>), per, b, arith)
+                        finish(&conv(x, w, &g, mul::<i64, i64>), per, b, arith, overflowed)
                     }
                 }
             }
@@ -196,12 +211,15 @@ impl<'a> Model<'a> {
                             1,
                             b,
                             arith,
+                            overflowed,
                         )
                     }
-                    Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, arith),
+                    Kernel::I32(w) => {
+                        finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, arith, overflowed)
+                    }
                     Kernel::I64 => {
                         let w = &self.params.layer(i).weight;
-                        finish(&rows(x, w, n, mul::<i64, i64>), 1, b, arith)
+                        finish(&rows(x, w, n, mul::<i64, i64>), 1, b, arith, overflowed)
                     }
                 }
             }
@@ -290,7 +308,13 @@ fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
 /// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
 /// output channel. The rounding and overflow rule are chosen once per layer, not per value.
 #[inline(never)]
-fn finish<T: Copy + Into<i64>>(sums: &[T], per: usize, bias: &[i64], a: &Arith) -> Vec<i64> {
+fn finish<T: Copy + Into<i64>>(
+    sums: &[T],
+    per: usize,
+    bias: &[i64],
+    a: &Arith,
+    overflowed: &Cell<u64>,
+) -> Vec<i64> {
     fn go<T: Copy + Into<i64>>(
         sums: &[T],
         per: usize,
@@ -316,7 +340,11 @@ fn finish<T: Copy + Into<i64>>(sums: &[T], per: usize, bias: &[i64], a: &Arith) 
     match a.overflow {
         // Proven to fit by the bounds check.
         None => with_rounding!(|y: i64| y),
-        Some(ov) => with_rounding!(|y: i64| ov.apply(y, out)),
+        Some(ov) => with_rounding!(|y: i64| {
+            let z = ov.apply(y, out);
+            overflowed.set(overflowed.get() + (z != y) as u64);
+            z
+        }),
     }
 }
 

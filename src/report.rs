@@ -12,8 +12,10 @@ const SUMMARY: &str = "summary.csv";
 const MISMATCHES: &str = "mismatches.csv";
 const LAYERS: &str = "layers.csv";
 
-/// The columns of `layers.csv`: end to end, then on the RTL's own input (`local_*`).
-pub const LAYERS_HEADER: [&str; 9] = [
+/// The columns of `layers.csv`: end to end, then on the RTL's own input (`local_*`), then
+/// how many of the reference's values the layer's overflow rule changed (saturated or
+/// wrapped; 0 for a layer without one) — proof that a campaign reached the rails.
+pub const LAYERS_HEADER: [&str; 10] = [
     "layer",
     "images",
     "elements",
@@ -23,6 +25,7 @@ pub const LAYERS_HEADER: [&str; 9] = [
     "local_mismatching_elements",
     "local_images_with_mismatch",
     "local_max_abs_diff",
+    "ref_overflowed",
 ];
 
 /// Per-layer totals over a run: end to end, and on the RTL's own input (`local_*`).
@@ -36,6 +39,7 @@ pub struct LayerTotals {
     pub local_mismatching_elements: u64,
     pub local_images_with_mismatch: u64,
     pub local_max_abs_diff: u64,
+    pub ref_overflowed: u64,
 }
 
 /// Totals over a run, for the printed summary and `layers.csv`.
@@ -60,6 +64,9 @@ pub struct Totals {
     pub cycles_n: u64,
     pub latency_min: Option<u64>,
     pub latency_max: Option<u64>,
+    /// [`ImageResult::interval`] summed over the images that have one.
+    pub interval_sum: u64,
+    pub interval_n: u64,
     pub mismatch_rows: u64,
     pub mismatch_rows_dropped: u64,
     /// Images with a handshake problem (`protocol` in summary.csv), and the first one.
@@ -186,6 +193,10 @@ impl Reports {
             t.cycles_sum += c;
             t.cycles_n += 1;
         }
+        if let Some(v) = r.interval {
+            t.interval_sum += v;
+            t.interval_n += 1;
+        }
         if let Some(l) = r.latency {
             t.latency_min = Some(t.latency_min.map_or(l, |m| m.min(l)));
             t.latency_max = Some(t.latency_max.map_or(l, |m| m.max(l)));
@@ -199,6 +210,7 @@ impl Reports {
             lt.local_mismatching_elements += r.cmp.local_counts[i];
             lt.local_images_with_mismatch += (r.cmp.local_counts[i] > 0) as u64;
             lt.local_max_abs_diff = lt.local_max_abs_diff.max(r.cmp.local_max_abs_diff[i]);
+            lt.ref_overflowed += r.overflowed.get(tap.layer).copied().unwrap_or(0);
         }
         let first_bad = r.cmp.first_bad_layer();
         let failure =
@@ -276,6 +288,7 @@ impl Reports {
                 lt.local_mismatching_elements.to_string(),
                 lt.local_images_with_mismatch.to_string(),
                 lt.local_max_abs_diff.to_string(),
+                lt.ref_overflowed.to_string(),
             ])?;
         }
         layers.flush()?;

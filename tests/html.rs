@@ -151,6 +151,8 @@ fn result_on(
         float_class: Some(ref_class),
         cycles: (!timed_out).then_some(790 + (index as u64 % 3)),
         latency: (!timed_out).then_some(6 + (index as u64 % 3)),
+        interval: None,
+        overflowed: Vec::new(),
         timed_out,
         tie: false,
         cmp,
