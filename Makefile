@@ -32,9 +32,11 @@ synth:
 unit:
 	$(CARGO) test --release
 
-# The network descriptions' derived bounds and both networks' accuracies; all 10,000 MNIST
-# images back-to-back (checked against the committed baseline), again with random bubbles
-# between pixels, and a seeded random campaign: 24 weight sets x 100 images.
+# The network descriptions' derived bounds and both networks' accuracies. Per design (the
+# seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all
+# 10,000 MNIST images back-to-back (the seed's checked against the committed baseline),
+# again with random bubbles between pixels (two_conv: and its ready dropped pseudo-randomly),
+# and a seeded random campaign: 24 weight sets x 100 images.
 campaigns:
 	$(VERIFY) net show seed
 	$(VERIFY) net show two_conv
@@ -44,11 +46,19 @@ campaigns:
 	$(VERIFY) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
 	$(VERIFY) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
 		--reports reports/random --junit reports/random/junit.xml
+	$(VERIFY) verify --rtl rtl/two_conv --quiet --reports reports/two_conv \
+		--junit reports/two_conv/junit.xml
+	$(VERIFY) verify --bind tests/bindings/two_conv_stall.toml --quiet --bubbles 0.3 --seed 7 \
+		--reports reports/two_conv/stall
+	$(VERIFY) verify --rtl rtl/two_conv --quiet --stimulus random --seed 2026 --sets 24 \
+		--count 100 --bubbles 0.2 --reports reports/two_conv/random \
+		--junit reports/two_conv/random/junit.xml
 
-# A second simulator: 100 images under Icarus Verilog, every tap compared; the bound test
-# designs through testbenches generated from their bindings.
+# A second simulator: 100 images under Icarus Verilog, every tap compared; rtl/two_conv and
+# the bound test designs through testbenches generated from their bindings.
 icarus:
 	$(VERIFY) icarus --limit 100
+	$(VERIFY) icarus --rtl rtl/two_conv --limit 50
 	$(VERIFY) icarus --rtl tests/designs/stall --limit 10
 	$(VERIFY) icarus --rtl tests/designs/freerun --limit 20
 	$(VERIFY) icarus --rtl tests/designs/two_lane --limit 20

@@ -25,6 +25,13 @@ run verilator --lint-only -Wall --top-module cnn_top "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s cnn_top "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s cnn_tb "${rtl[@]}" rtl/tb/cnn_tb.v
 
+# The two_conv design (rtl/two_conv/): its top and the shared modules it re-parameterizes,
+# with its verification aid off (the default) and on.
+two_conv=(rtl/two_conv/cnn_two_conv_top.v "${rtl[@]}")
+run verilator --lint-only -Wall --top-module cnn_two_conv_top "${two_conv[@]}"
+run verilator --lint-only -Wall --top-module cnn_two_conv_top -GStallSeed=4242 "${two_conv[@]}"
+run iverilog -g2012 -o /dev/null -s cnn_two_conv_top "${two_conv[@]}"
+
 # The test designs bound by their binding files (tests/designs/*/binding.toml).
 mapfile -t stall < <(ls tests/designs/stall/mnist_accel.v tests/designs/stall/ma_*.v)
 run verilator --lint-only -Wall --top-module mnist_accel "${stall[@]}"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Synthesize cnn_top with yosys (generic gates) and print cell / multiplier /
-# flip-flop counts.
+# Synthesize both designs with yosys (generic gates) and print cell / multiplier /
+# flip-flop counts side by side: the seed design (rtl/, cnn_top) and the two_conv design
+# (rtl/two_conv/, cnn_two_conv_top, with its committed weights vectors/weights/two_conv).
 #
 # Usage: scripts/synth.sh [WEIGHTS_DIR]
-#   WEIGHTS_DIR defaults to $WEIGHTS_DIR, else vectors/weights. The weight ROMs are
+#   WEIGHTS_DIR (the seed design's) defaults to $WEIGHTS_DIR, else vectors/weights. The weight ROMs are
 #   baked in at synthesis time ($readmemh), so that directory must hold the six
 #   .mem files; if it does not, a deterministic pseudo-random weight set is
 #   generated in a temporary directory so the script always runs (e.g. in CI).
@@ -60,36 +61,58 @@ fi
 
 out="${SYNTH_OUT:-$(mktemp -d)}"
 mkdir -p "$out"
-log="$out/yosys.log"
-echo "synth.sh: yosys, weights from '$weights', log in $log"
 
-start=$(date +%s)
-# 1. elaborate + flatten + opt, count the structural multipliers ($mul)
-# 2. full generic synthesis, count cells and flip-flops
-yosys -l "$log" -q -p "
-  read_verilog -defer $(ls rtl/*.v | tr '\n' ' ')
-  chparam -set WeightsDir \"$weights\" cnn_top
-  hierarchy -check -top cnn_top
-  proc
-  flatten
-  opt -fast
-  tee -q -o $out/stat_rtl.txt stat
-  synth -top cnn_top
-  tee -q -o $out/stat_gates.txt stat
-"
-end=$(date +%s)
+# synth NAME TOP WEIGHTS FILE...: elaborate + flatten + opt and count the structural
+# multipliers ($mul), then full generic synthesis and count cells and flip-flops; writes
+# "muls cells ffs secs" to $out/NAME/counts beside the stat files.
+synth() {
+  local name="$1" top="$2" w="$3"
+  shift 3
+  mkdir -p "$out/$name"
+  local log="$out/$name/yosys.log" start end cells muls ffs
+  echo "synth.sh: yosys on $top, weights from '$w', log in $log"
+  start=$(date +%s)
+  yosys -l "$log" -q -p "
+    read_verilog -defer $*
+    chparam -set WeightsDir \"$w\" $top
+    hierarchy -check -top $top
+    proc
+    flatten
+    opt -fast
+    tee -q -o $out/$name/stat_rtl.txt stat
+    synth -top $top
+    tee -q -o $out/$name/stat_gates.txt stat
+  "
+  end=$(date +%s)
+  cells=$(awk '/Number of cells:/ { n = $4 } END { print n }' "$out/$name/stat_gates.txt")
+  muls=$(count "$out/$name/stat_rtl.txt" '^\\$mul$')
+  ffs=$(count "$out/$name/stat_gates.txt" '^\\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH)')
+  echo "$muls $cells $ffs $((end - start))" > "$out/$name/counts"
+}
 
 count() { # count FILE CELLTYPE-REGEX
   awk -v re="$2" '$1 ~ re { n += $2 } END { print n + 0 }' "$1"
 }
-cells=$(awk '/Number of cells:/ { n = $4 } END { print n }' "$out/stat_gates.txt")
-muls=$(count "$out/stat_rtl.txt" '^\\$mul$')
-ffs=$(count "$out/stat_gates.txt" '^\\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH)')
+
+# The two designs in parallel (one core each).
+mapfile -t shared < <(ls rtl/*.v)
+synth seed cnn_top "$weights" "${shared[@]}" &
+seed_pid=$!
+synth two_conv cnn_two_conv_top "$root/vectors/weights/two_conv" rtl/two_conv/*.v "${shared[@]}" &
+two_pid=$!
+wait "$seed_pid"
+wait "$two_pid"
+read -r -a seed < "$out/seed/counts"
+read -r -a two < "$out/two_conv/counts"
+
 echo "----------------------------------------------------------------"
-echo "multipliers (\$mul after elaboration): $muls"
-echo "cells (generic gates after synth):    $cells"
-echo "flip-flops (\$_*DFF*_ after synth):    $ffs"
-echo "yosys runtime: $((end - start)) s"
-echo "cell breakdown:"
-awk '/Number of cells:/ { on = 1; next } on && NF == 2 { print "  " $0 } on && NF != 2 { on = 0 }' \
-  "$out/stat_gates.txt"
+printf '%-36s %12s %12s\n' "" "seed" "two_conv"
+printf '%-36s %12s %12s\n' "multipliers (\$mul after elaboration)" "${seed[0]}" "${two[0]}"
+printf '%-36s %12s %12s\n' "cells (generic gates after synth)" "${seed[1]}" "${two[1]}"
+printf '%-36s %12s %12s\n' "flip-flops (\$_*DFF*_ after synth)" "${seed[2]}" "${two[2]}"
+printf '%-36s %12s %12s\n' "yosys runtime (s)" "${seed[3]}" "${two[3]}"
+for name in seed two_conv; do
+  echo "cell breakdown, $name:"
+  awk '/Number of cells:/ { on = 1; next } on && NF == 2 { print "  " $0 } on && NF != 2 { on = 0 }' \
+    "$out/$name/stat_gates.txt"
+done

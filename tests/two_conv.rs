@@ -173,6 +173,30 @@ fn broken_copies_of_two_conv_are_caught_at_their_layer() {
             local_red: [false, false, true, false, false, false],
         },
         Case {
+            why: "the positive saturation bound one too low (2046) in both convolutions: \
+                  trained weights reach it in conv2",
+            edit: (
+                "cnn_conv_channel.v",
+                ": {1'b0, {(OutW-1){1'b1}}};",
+                ": {1'b0, {(OutW-2){1'b1}}, 1'b0};",
+            ),
+            mnist_catches: true,
+            first_bad: "conv2",
+            local_red: [false, false, true, false, false, false],
+        },
+        Case {
+            why: "conv1 wraps instead of saturating: trained weights never saturate conv1, \
+                  the campaign's extreme sets do",
+            edit: (
+                "cnn_two_conv_top.v",
+                ".HalfUp      (0),\n    .Saturate    (1),",
+                ".HalfUp      (0),\n    .Saturate    (0),",
+            ),
+            mnist_catches: false,
+            first_bad: "conv1",
+            local_red: [true, false, false, false, false, false],
+        },
+        Case {
             why: "the pooling window off by one column, in the 8-wide (pool2) instance only",
             edit: (
                 "cnn_pool_relu.v",
