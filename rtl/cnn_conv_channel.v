@@ -59,25 +59,30 @@ module cnn_conv_channel #(
   endgenerate
 
   // floor(rounded / 2^Shift) is the arithmetic shift, i.e. the upper SumW-Shift bits
-  wire [ScaledW-1:0] scaled   = rounded[SumW-1:Shift];
-  wire [ResW-1:0]    res      = {{(ResW-ScaledW){scaled[ScaledW-1]}}, scaled}
-                              + {{(ResW-WeightW){bias_i[WeightW-1]}}, bias_i};
+  wire [ScaledW-1:0] scaled = rounded[SumW-1:Shift];
   wire [OutW-1:0]    data_d;
 
   generate
     if (Saturate != 0) begin : g_saturate
-      // res is in range when every bit above OutW-1 copies the sign bit
+      // the quotient plus the bias in ResW bits; in range when every bit above OutW-1
+      // copies the sign bit
+      wire [ResW-1:0]    res   = {{(ResW-ScaledW){scaled[ScaledW-1]}}, scaled}
+                               + {{(ResW-WeightW){bias_i[WeightW-1]}}, bias_i};
       wire [ResW-OutW:0] top   = res[ResW-1:OutW-1];
       wire               fits  = (top == {(ResW-OutW+1){1'b0}}) || (top == {(ResW-OutW+1){1'b1}});
       wire [OutW-1:0]    limit = res[ResW-1] ? {1'b1, {(OutW-1){1'b0}}}   // most negative
                                              : {1'b0, {(OutW-1){1'b1}}};  // most positive
       assign data_d = fits ? res[OutW-1:0] : limit;
     end else begin : g_wrap
-      // the bounds prove the value fits OutW bits; the upper bits are sign copies
+      // the bounds prove the value fits OutW bits, so OutW-bit arithmetic is exact (the
+      // quotient's bits above OutW-1 are sign copies). Computing it in OutW bits rather
+      // than ResW and truncating matters: Verilator's model of the wider form ran the seed
+      // design 1.5x slower (docs/performance.md)
       /* verilator lint_off UNUSEDSIGNAL */
-      wire [ResW-1:0] res_all = res;
+      wire [ScaledW-1:0] scaled_all = scaled;
       /* verilator lint_on UNUSEDSIGNAL */
-      assign data_d = res_all[OutW-1:0];
+      wire [OutW-1:0] bias_ext = {{(OutW-WeightW){bias_i[WeightW-1]}}, bias_i};
+      assign data_d = scaled_all[OutW-1:0] + bias_ext;
     end
   endgenerate
 
