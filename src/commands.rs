@@ -149,13 +149,18 @@ impl VerifyArgs {
 
     /// With `--rtl`/`--bind`: reads the binding, builds (or finds in the cache) and loads
     /// the design; prints what was built unless quiet.
+    /// Without them, a trace (`--trace`, `--trace-failures`) builds the compiled-in RTL's
+    /// FST-traced model (and its fast twin) the same way: nothing traced is compiled in.
     pub fn load_design(&mut self) -> Result<()> {
-        if self.rtl.is_none() && self.bind.is_none() {
-            return Ok(());
-        }
-        let rtl = self.rtl.clone().unwrap_or_else(|| PathBuf::from("."));
-        let binding = crate::binding::Binding::find(&rtl, self.bind.as_deref())?;
         let traced = self.trace.is_some() || self.trace_failures > 0;
+        let binding = match (&self.rtl, &self.bind) {
+            (None, None) if !traced => return Ok(()),
+            (None, None) => crate::binding::Binding::compiled_in()?,
+            (rtl, bind) => {
+                let rtl = rtl.clone().unwrap_or_else(|| PathBuf::from("."));
+                crate::binding::Binding::find(&rtl, bind.as_deref())?
+            }
+        };
         let (design, info) = crate::verilate::build(binding, traced, self.quiet)?;
         if !self.quiet && info.compile_secs > 0.0 {
             println!("compiled {} in {:.1} s", design.label(), info.compile_secs);

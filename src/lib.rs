@@ -32,6 +32,8 @@ pub mod sink;
 pub mod stimulus;
 #[cfg(feature = "train")]
 pub mod train;
+#[cfg(not(feature = "train"))]
+pub mod train_on_demand;
 pub mod verilate;
 pub mod verilator_files;
 pub mod weights;

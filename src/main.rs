@@ -10,6 +10,7 @@ use cnn_cosim::memfile::Rounding;
 use cnn_cosim::merge;
 use cnn_cosim::network::{self, Network};
 #[cfg(feature = "train")]
+#[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +114,16 @@ enum Cmd {
         #[arg(long, hide = true)]
         stream_only: bool,
     },
+    #[cfg(not(feature = "train"))]
+    /// Train a described network with the notebook's recipe and write model.safetensors and
+    /// the .mem files. This build has no trainer: the first run builds one (the `train`
+    /// feature, into target/trainer, about 5 minutes), then runs it with these arguments
+    /// (`train --help` lists them).
+    #[command(disable_help_flag = true)]
+    Train {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     #[cfg(feature = "train")]
     /// Train a described network with the notebook's recipe and write model.safetensors and
     /// the .mem files.
@@ -199,6 +210,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 cnn_cosim::bench::BenchArgs { mnist, weights, runs, limit, jobs, stream_only, rtl };
             cnn_cosim::bench::bench(&args).map(|_| true)
         }
+        #[cfg(not(feature = "train"))]
+        Cmd::Train { args } => cnn_cosim::train_on_demand::run(&args),
         #[cfg(feature = "train")]
         Cmd::Train { net, mnist, out, seed, epochs, rounding } => {
             let net = Network::find(&net)?;

@@ -78,21 +78,6 @@ extern "C" {
 /// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS` in `csrc/cnn_shim.cpp`).
 const MAX_TAPS: usize = crate::glue::MAX_TAPS;
 
-#[cfg(feature = "trace")]
-extern "C" {
-    fn cnn_trace_new(
-        args: *const *const c_char,
-        n: u32,
-        seed: u64,
-        fst: *const c_char,
-    ) -> *mut CnnModel;
-    fn cnn_trace_free(m: *mut CnnModel);
-    fn cnn_trace_error(m: *const CnnModel) -> *const c_char;
-    fn cnn_trace_reset(m: *mut CnnModel, cycles: u32) -> c_int;
-    fn cnn_trace_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
-    fn cnn_trace_dump(m: *mut CnnModel, on: c_int);
-}
-
 /// The entry points of one compiled model (fast, or FST-traced).
 #[derive(Clone, Copy)]
 struct Api {
@@ -113,18 +98,10 @@ const FAST: Api = Api {
     dump: cnn_dump,
 };
 
-#[cfg(feature = "trace")]
-const TRACED: Api = Api {
-    new: cnn_trace_new,
-    free: cnn_trace_free,
-    error: cnn_trace_error,
-    reset: cnn_trace_reset,
-    run: cnn_trace_run,
-    dump: cnn_trace_dump,
-};
-
 /// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
 pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
+/// The binding file the compiled-in glue was generated from.
+pub const RTL_BINDING: &str = env!("CNN_COSIM_RTL_BINDING");
 /// `verilator --version` of the Verilator that generated the model.
 pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 
@@ -162,9 +139,7 @@ impl Design {
             assert_eq!(ntaps, binding.taps.len(), "the shim was built from another binding");
             Design {
                 fast: FAST,
-                #[cfg(feature = "trace")]
-                traced: Some(TRACED),
-                #[cfg(not(feature = "trace"))]
+                // Built at run time when asked for ([`crate::verilate`]).
                 traced: None,
                 taps: binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect(),
                 binding,

@@ -120,15 +120,16 @@ struct Tools {
 
 impl Tools {
     fn find() -> Result<Tools> {
-        let verilator = std::env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
-        let out = Command::new(&verilator).arg("--version").output().map_err(|e| {
+        // The same choice as build.rs: $VERILATOR, the pinned release, the PATH's.
+        let path = verilator_files::verilator(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let verilator = path.display().to_string();
+        let out = Command::new(&path).arg("--version").output().map_err(|e| {
             anyhow!(
                 "{verilator}: cannot run Verilator ({e}); install Verilator 5 (scripts/setup.sh \
-                 does it) or set VERILATOR=/path/to/verilator"
+                 installs the pinned release) or set VERILATOR=/path/to/verilator"
             )
         })?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let root = Command::new(&verilator)
+        let root = Command::new(&path)
             .args(["--getenv", "VERILATOR_ROOT"])
             .output()
             .map_err(|e| anyhow!("{verilator} --getenv VERILATOR_ROOT: {e}"))?;
@@ -136,6 +137,8 @@ impl Tools {
         if !root.join("include/verilated.cpp").is_file() {
             bail!("{}: Verilator's include directory has no verilated.cpp", root.display());
         }
+        let version = verilator_files::version(&String::from_utf8_lossy(&out.stdout), &root)
+            .map_err(|why| anyhow!("{verilator}: {why}"))?;
         let opt = std::env::var("CNN_COSIM_VERILATOR_OPT").unwrap_or_else(|_| VERILATOR_OPT.into());
         let mut vflags: Vec<String> = opt.split_whitespace().map(String::from).collect();
         if let Ok(f) = std::env::var("CNN_COSIM_VERILATOR_FLAGS") {
@@ -342,14 +345,25 @@ fn compile(
     // Each library stands alone: it defines the shim's process-wide hooks itself.
     flags.push("-DCNN_STANDALONE".into());
     flags.extend(t.cxxflags.iter().cloned());
-    let objects = compile_units(&units, &obj, &flags, &t.cxx, &progress)
-        .with_context(|| format!("{}: compiling the Verilated design failed", b.source))?;
+    let objects = compile_units(&units, &obj, &flags, &t.cxx, &progress).with_context(|| {
+        let hint = if traced {
+            " (the FST-traced model needs zlib's and, from Verilator 5.04x, lz4's headers: \
+             apt-get install zlib1g-dev liblz4-dev; scripts/setup.sh test installs them)"
+        } else {
+            ""
+        };
+        format!("{}: compiling the Verilated design failed{hint}", b.source)
+    })?;
     progress.say("linking");
     let lib = tmp.path().join("model.so");
     let mut link = Command::new(&t.cxx);
     link.args(["-shared", "-Wl,-Bsymbolic", "-o"]).arg(&lib).args(&objects).arg("-lpthread");
     if traced {
         link.arg("-lz");
+        // Newer Verilators write FST with their own C++ writer, which compresses with lz4.
+        if t.root.join("include/fstcpp").is_dir() {
+            link.arg("-llz4");
+        }
     }
     run_quiet(&mut link).with_context(|| format!("{}: linking the design failed", b.source))?;
     std::fs::write(

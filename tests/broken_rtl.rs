@@ -20,8 +20,8 @@ const VARIANTS: [Variant; 4] = [
     Variant {
         name: "bias_dropped",
         file: "cnn_conv_channel.v",
-        from: "+ {{(ResW-WeightW){bias_i[WeightW-1]}}, bias_i};",
-        to: "+ {ResW{1'b0}};",
+        from: "assign data_d = scaled_all[OutW-1:0] + bias_ext;",
+        to: "assign data_d = scaled_all[OutW-1:0];",
         first_bad_layer: "conv1",
     },
     Variant {
@@ -88,21 +88,15 @@ static BUILD: Mutex<()> = Mutex::new(());
 
 /// Builds the harness against `rtl` and returns a copy of the binary named after `name`.
 fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
-    build_with(name, rtl, target, "")
+    build_full(name, rtl, target, "")
 }
 
-/// [`build`] with extra cargo features (e.g. `trace` for the waveform model).
-fn build_with(name: &str, rtl: &Path, target: &Path, features: &str) -> PathBuf {
-    build_full(name, rtl, target, features, "")
-}
-
-/// [`build_with`] and extra Verilator flags (`CNN_COSIM_VERILATOR_FLAGS`).
-fn build_full(name: &str, rtl: &Path, target: &Path, features: &str, vflags: &str) -> PathBuf {
+/// [`build`] with extra Verilator flags (`CNN_COSIM_VERILATOR_FLAGS`).
+fn build_full(name: &str, rtl: &Path, target: &Path, vflags: &str) -> PathBuf {
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
-        .args(["build", "--release", "--quiet", "--no-default-features", "--bin", "cnn-cosim"])
-        .args(["--features", features])
+        .args(["build", "--release", "--quiet", "--bin", "cnn-cosim"])
         .env("CNN_COSIM_VERILATOR_FLAGS", vflags)
         .env("CNN_COSIM_RTL", rtl)
         .env("CARGO_TARGET_DIR", target)
@@ -146,6 +140,7 @@ fn run_verify(
 ) -> (Option<i32>, String, Option<(String, String)>) {
     let out = Command::new(bin)
         .current_dir(root())
+        .env("CNN_COSIM_CACHE", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-cache"))
         .arg("verify")
         .args(args)
         .arg("--reports")
@@ -174,8 +169,8 @@ fn narrow_accumulator_escapes_mnist_but_not_the_random_campaign() {
         name: "conv_sum_one_bit_short",
         // Keep 21 of the 22 sum bits: bit 20 becomes the sign.
         file: "cnn_conv_channel.v",
-        from: "scaled   = rounded[SumW-1:Shift];",
-        to: "scaled   = {rounded[SumW-2], rounded[SumW-2:Shift]};",
+        from: "scaled = rounded[SumW-1:Shift];",
+        to: "scaled = {rounded[SumW-2], rounded[SumW-2:Shift]};",
         first_bad_layer: "conv1",
     };
     let work = tempfile::tempdir().unwrap();
@@ -260,7 +255,8 @@ fn waveforms_of_the_first_failures() {
     let work = tempfile::tempdir().unwrap();
     let rtl = work.path().join("rtl");
     make_variant(v, &rtl);
-    let bin = build_with("traced", &rtl, &root().join("target/variants"), "trace");
+    // Nothing traced is compiled in: the traced model of the variant is built at run time.
+    let bin = build("traced", &rtl, &root().join("target/variants"));
     let reports = work.path().join("reports");
     let (code, stdout, _) =
         run_verify(&bin, &reports, &["--quiet", "--limit", "20", "--trace-failures", "2"]);
@@ -338,11 +334,11 @@ fn unique_init_lane_catches_a_missing_reset() {
     let rtl = work.path().join("rtl");
     make_variant(&v, &rtl);
     let target = root().join("target/variants");
-    let zero = build_full("zero_init", &rtl, &target, "", "");
+    let zero = build_full("zero_init", &rtl, &target, "");
     let (code, out, _) =
         run_verify(&zero, &work.path().join("zero"), &["--quiet", "--limit", "200"]);
     assert_eq!(code, Some(0), "with all-zero initial state the missing reset is invisible:\n{out}");
-    let unique = build_full("unique_init", &rtl, &target, "", "--x-initial unique");
+    let unique = build_full("unique_init", &rtl, &target, "--x-initial unique");
     let (code, out, first) =
         run_verify(&unique, &work.path().join("unique"), &["--quiet", "--limit", "200"]);
     assert_eq!(code, Some(1), "random initial state must expose it:\n{out}");

@@ -171,6 +171,10 @@ fn one_image_debug_view_dump_and_waveform() {
     let fst = d.path().join("img7.fst");
     let o = Command::new(env!("CARGO_BIN_EXE_cnn-cosim"))
         .current_dir(root())
+        .env(
+            "CNN_COSIM_CACHE",
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-cache"),
+        )
         .args(["verify", "--image", "7", "--dump"])
         .arg(d.path().join("dump"))
         .arg("--trace")
