@@ -10,7 +10,6 @@ use cnn_cosim::memfile::Rounding;
 use cnn_cosim::merge;
 use cnn_cosim::network::{self, Network};
 #[cfg(feature = "train")]
-#[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
