@@ -532,14 +532,26 @@ fn run_segment(
                 inputs.extend(std::iter::repeat_n(IDLE, input.start_after_reset as usize));
             }
             after_reset = false;
-            for beat in img.chunks(lanes) {
-                while cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
-                    inputs.push(IDLE);
+            inputs.reserve(img.len().div_ceil(lanes));
+            if lanes == 1 && cfg.bubbles == 0.0 {
+                // The common case, a pixel per beat and no bubbles, without a copy call per
+                // pixel.
+                inputs.extend(img.iter().map(|&p| {
+                    let mut item = IDLE;
+                    item[0] = 1;
+                    item[1] = p;
+                    item
+                }));
+            } else {
+                for beat in img.chunks(lanes) {
+                    while cfg.bubbles > 0.0 && rng.random_bool(cfg.bubbles) {
+                        inputs.push(IDLE);
+                    }
+                    let mut item = IDLE;
+                    item[0] = 1;
+                    item[1..=beat.len()].copy_from_slice(beat);
+                    inputs.push(item);
                 }
-                let mut item = IDLE;
-                item[0] = 1;
-                item[1..=beat.len()].copy_from_slice(beat);
-                inputs.push(item);
             }
             let cap = st.capture();
             pending.push_back(Pending {
