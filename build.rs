@@ -108,7 +108,8 @@ fn main() {
         .include(root.join("include"))
         .include(root.join("include/vltstd"))
         .flag_if_supported("-faligned-new")
-        .flag_if_supported("-fcf-protection=none");
+        .flag_if_supported("-fcf-protection=none")
+        .flag(verilator_files::ALIGN_FUNCTIONS);
     for (name, value) in verilator_files::DEFINES {
         build.define(name, *value);
     }

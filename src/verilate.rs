@@ -323,6 +323,7 @@ fn compile(
         "-fcf-protection=none".into(),
         // A library's own functions are not interposed: calls between them may be direct.
         "-fno-semantic-interposition".into(),
+        crate::verilator_files::ALIGN_FUNCTIONS.into(),
         format!("-I{}", obj.display()),
         format!("-I{}", t.root.join("include").display()),
         format!("-I{}", t.root.join("include/vltstd").display()),

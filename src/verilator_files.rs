@@ -51,6 +51,13 @@ pub fn version(output: &str, root: &Path) -> Result<String, String> {
 /// `CNN_COSIM_VERILATOR_OPT` replaces them in both builds.
 pub const VERILATOR_OPT: &str = "-O3 --x-assign fast --x-initial fast";
 
+/// Every function of the model starts on a 64-byte boundary. The model's evaluation is one
+/// long function whose speed depends on where it lands relative to cache lines: linked
+/// into the `cnn-cosim` binary and into the bench's ceiling (the same object code at
+/// different addresses) it ran 7–11 % apart. Aligned, both run it alike, and `bench`
+/// compares the harness, not the linker's luck (docs/performance.md, "Code alignment").
+pub const ALIGN_FUNCTIONS: &str = "-falign-functions=64";
+
 /// The C++ defines the Verilated model and the shim are compiled with: no coverage or
 /// SystemC, and `$finish`, `$stop`/`$fatal`, fatal errors and warnings handed to the shim.
 pub const DEFINES: &[(&str, Option<&str>)] = &[
