@@ -1,12 +1,13 @@
-//! Proof that the harness catches bugs: deliberately broken copies of rtl/ are built through
-//! the build-time RTL switch (CNN_COSIM_RTL) and verified on a few hundred images; each must
+//! Proof that the harness catches bugs: deliberately broken copies of rtl/ (with its binding)
+//! are verified on a few hundred images through run-time Verilation (`--rtl DIR`); each must
 //! fail (exit 1) with the right first_bad_layer. A harness that cannot fail is worthless.
 //!
-//! The variants share one target directory (target/variants) so dependencies build once.
+//! One test builds its variant into the binary instead, through the build-time RTL switch
+//! (CNN_COSIM_RTL), in target/variants (scripts/unique_init.sh builds there too, so the
+//! dependencies compile once).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 struct Variant {
     name: &'static str,
@@ -53,8 +54,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Copies rtl/*.v (and the testbench in rtl/tb/) into `dir` with one substitution applied
-/// to the design (which must apply exactly once).
+/// Copies rtl/*.v, its binding and the testbench in rtl/tb/ into `dir` with one substitution
+/// applied to the design (which must apply exactly once).
 fn make_variant(v: &Variant, dir: &Path) {
     make_variant_of(&[v], dir)
 }
@@ -63,6 +64,7 @@ fn make_variant(v: &Variant, dir: &Path) {
 fn make_variant_of(vs: &[&Variant], dir: &Path) {
     std::fs::create_dir_all(dir.join("tb")).unwrap();
     std::fs::copy(root().join("rtl/tb/cnn_tb.v"), dir.join("tb/cnn_tb.v")).unwrap();
+    std::fs::copy(root().join("rtl/binding.toml"), dir.join("binding.toml")).unwrap();
     for e in std::fs::read_dir(root().join("rtl")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "v") {
@@ -83,21 +85,18 @@ fn make_variant_of(vs: &[&Variant], dir: &Path) {
     }
 }
 
-/// Tests run in parallel but share one target directory: build and copy out one at a time.
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// Builds the harness against `rtl` and returns a copy of the binary named after `name`.
-fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
-    build_full(name, rtl, target, "")
+/// The harness under test (its compiled-in model is the good rtl/; variants come in through
+/// `--rtl`).
+fn cosim() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cnn-cosim"))
 }
 
-/// [`build`] with extra Verilator flags (`CNN_COSIM_VERILATOR_FLAGS`).
-fn build_full(name: &str, rtl: &Path, target: &Path, vflags: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+/// Builds the harness with `rtl` compiled in (the build-time switch CNN_COSIM_RTL) and returns
+/// a copy of the binary named after `name`.
+fn build(name: &str, rtl: &Path, target: &Path) -> PathBuf {
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--release", "--quiet", "--bin", "cnn-cosim"])
-        .env("CNN_COSIM_VERILATOR_FLAGS", vflags)
         .env("CNN_COSIM_RTL", rtl)
         .env("CARGO_TARGET_DIR", target)
         .status()
@@ -110,7 +109,7 @@ fn build_full(name: &str, rtl: &Path, target: &Path, vflags: &str) -> PathBuf {
 
 /// The JUnit file has the xUnit shape (testsuites/testsuite/testcase, counts that add up) and
 /// a failure on `layer` naming the first failing image and how to reproduce it.
-fn check_junit(text: &str, layer: &str, image: &str) {
+fn check_junit(text: &str, layer: &str, image: &str, rtl: &Path) {
     let doc = roxmltree::Document::parse(text).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
@@ -128,19 +127,37 @@ fn check_junit(text: &str, layer: &str, image: &str) {
     let body = failure.text().unwrap_or_default();
     assert!(body.contains(&format!("first mismatch: image {image}, layer {layer}")), "{body}");
     assert!(body.contains("expected"), "{body}");
-    assert!(body.contains(&format!("reproduce: cnn-cosim verify --image {image}")), "{body}");
+    let repro = format!("reproduce: cnn-cosim verify --rtl {} --image {image}", rtl.display());
+    assert!(body.contains(&repro), "{body}");
 }
 
-/// Runs `verify` of the binary `bin` with `args`; returns (exit code, stdout, first failing
-/// summary row's (image, first_bad_layer)).
-fn run_verify(
-    bin: &Path,
-    reports: &Path,
-    args: &[&str],
-) -> (Option<i32>, String, Option<(String, String)>) {
+/// What [`run_verify`] returns: exit code, stdout, and the first failing summary row's
+/// (image, first_bad_layer).
+type Verdict = (Option<i32>, String, Option<(String, String)>);
+
+/// `cnn-cosim verify --rtl RTL ARGS`.
+fn verify_rtl(rtl: &Path, reports: &Path, args: &[&str]) -> Verdict {
+    verify_rtl_with(rtl, reports, args, "")
+}
+
+/// [`verify_rtl`] with extra Verilator flags for the run-time build
+/// (`CNN_COSIM_VERILATOR_FLAGS`, part of the model's cache key).
+fn verify_rtl_with(rtl: &Path, reports: &Path, args: &[&str], vflags: &str) -> Verdict {
+    let mut all = vec!["--rtl", rtl.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&cosim(), reports, &all, vflags)
+}
+
+/// Runs `verify` of the binary `bin` with `args`.
+fn run_verify(bin: &Path, reports: &Path, args: &[&str]) -> Verdict {
+    run(bin, reports, args, "")
+}
+
+fn run(bin: &Path, reports: &Path, args: &[&str], vflags: &str) -> Verdict {
     let out = Command::new(bin)
         .current_dir(root())
         .env("CNN_COSIM_CACHE", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-cache"))
+        .env("CNN_COSIM_VERILATOR_FLAGS", vflags)
         .arg("verify")
         .args(args)
         .arg("--reports")
@@ -176,21 +193,22 @@ fn narrow_accumulator_escapes_mnist_but_not_the_random_campaign() {
     let work = tempfile::tempdir().unwrap();
     let rtl = work.path().join("rtl");
     make_variant(&v, &rtl);
-    let bin = build(v.name, &rtl, &root().join("target/variants"));
-    let (code, stdout, _) = run_verify(&bin, &work.path().join("mnist"), &["--quiet"]);
+    let (code, stdout, _) = verify_rtl(&rtl, &work.path().join("mnist"), &["--quiet"]);
     assert_eq!(code, Some(0), "trained weights should not see this bug:\n{stdout}");
     assert!(stdout.contains("PASS: 10000/10000"), "{stdout}");
-    let (code, stdout, first) = run_verify(
-        &bin,
+    let (code, stdout, first) = verify_rtl(
+        &rtl,
         &work.path().join("random"),
         &["--quiet", "--stimulus", "random", "--seed", "5", "--sets", "8", "--count", "30"],
     );
     assert_eq!(code, Some(1), "the random campaign must catch it:\n{stdout}");
     assert_eq!(first.map(|f| f.1).as_deref(), Some(v.first_bad_layer), "{stdout}");
     assert!(
-        stdout.contains(
-            "reproduce it alone: cnn-cosim verify --stimulus random --seed 5 --set 0 --image 1"
-        ),
+        stdout.contains(&format!(
+            "reproduce it alone: cnn-cosim verify --rtl {} --stimulus random --seed 5 --set 0 \
+             --image 1",
+            rtl.display()
+        )),
         "{stdout}"
     );
 }
@@ -199,26 +217,26 @@ fn narrow_accumulator_escapes_mnist_but_not_the_random_campaign() {
 fn broken_rtl_variants_are_caught() {
     let mnist = root().join("vectors/mnist");
     assert!(mnist.is_dir(), "run scripts/setup.sh first: {} is missing", mnist.display());
-    let target = root().join("target/variants");
     let work = tempfile::tempdir().unwrap();
     for v in &VARIANTS {
         let rtl = work.path().join(v.name).join("rtl");
         make_variant(v, &rtl);
-        let bin = build(v.name, &rtl, &target);
+        let rtl_arg = rtl.to_str().unwrap();
         let reports = work.path().join(v.name).join("reports");
         let junit = work.path().join(v.name).join("junit.xml");
         let junit_arg = junit.to_str().unwrap();
         let (code, stdout, first) =
-            run_verify(&bin, &reports, &["--quiet", "--limit", IMAGES, "--junit", junit_arg]);
+            verify_rtl(&rtl, &reports, &["--quiet", "--limit", IMAGES, "--junit", junit_arg]);
         assert_eq!(code, Some(1), "{}: verify must fail\n{stdout}", v.name);
         let first = first.unwrap_or_else(|| panic!("{}: no failing image in summary.csv", v.name));
         assert_eq!(first.1, v.first_bad_layer, "{}: {stdout}", v.name);
         assert!(stdout.contains("FAIL:"), "{}: {stdout}", v.name);
-        check_junit(&std::fs::read_to_string(&junit).unwrap(), v.first_bad_layer, &first.0);
+        check_junit(&std::fs::read_to_string(&junit).unwrap(), v.first_bad_layer, &first.0, &rtl);
         // The debug view of the first failure points at the layer and shows a grid.
-        let out = Command::new(&bin)
+        let out = Command::new(cosim())
             .current_dir(root())
-            .args(["verify", "--image", &first.0])
+            .env("CNN_COSIM_CACHE", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-cache"))
+            .args(["verify", "--rtl", rtl_arg, "--image", &first.0])
             .output()
             .unwrap();
         let debug = String::from_utf8_lossy(&out.stdout);
@@ -229,13 +247,13 @@ fn broken_rtl_variants_are_caught() {
             "{debug}"
         );
         if v.name == "fc_state_not_cleared" {
-            shards_merge_to_the_single_run(&bin, &work.path().join("shards"));
+            shards_merge_to_the_single_run(&rtl, &work.path().join("shards"));
         }
         if v.name == "bias_dropped" {
             // The Icarus lane runs the same (broken) RTL tree and must fail too.
-            let out = Command::new(&bin)
+            let out = Command::new(cosim())
                 .current_dir(root())
-                .args(["icarus", "--limit", "2"])
+                .args(["icarus", "--rtl", rtl_arg, "--limit", "2"])
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
@@ -255,11 +273,10 @@ fn waveforms_of_the_first_failures() {
     let work = tempfile::tempdir().unwrap();
     let rtl = work.path().join("rtl");
     make_variant(v, &rtl);
-    // Nothing traced is compiled in: the traced model of the variant is built at run time.
-    let bin = build("traced", &rtl, &root().join("target/variants"));
+    // The traced model of the variant is built at run time.
     let reports = work.path().join("reports");
     let (code, stdout, _) =
-        run_verify(&bin, &reports, &["--quiet", "--limit", "20", "--trace-failures", "2"]);
+        verify_rtl(&rtl, &reports, &["--quiet", "--limit", "20", "--trace-failures", "2"]);
     assert_eq!(code, Some(1), "{stdout}");
     let waves = reports.join("waves");
     let mut names: Vec<_> = std::fs::read_dir(&waves)
@@ -279,20 +296,20 @@ fn waveforms_of_the_first_failures() {
 }
 
 /// Three shards merged equal one run byte for byte, mismatch-row cap included.
-fn shards_merge_to_the_single_run(bin: &Path, dir: &Path) {
+fn shards_merge_to_the_single_run(rtl: &Path, dir: &Path) {
     let common = ["--quiet", "--limit", "1300", "--max-rows", "50"];
-    let (code, out, _) = run_verify(bin, &dir.join("single"), &common);
+    let (code, out, _) = verify_rtl(rtl, &dir.join("single"), &common);
     assert_eq!(code, Some(1), "{out}");
     let mut shard_dirs = Vec::new();
     for k in 1..=3 {
         let d = dir.join(format!("shard{k}"));
         let shard = format!("{k}/3");
-        let (code, out, _) = run_verify(bin, &d, &[&common[..], &["--shard", &shard]].concat());
+        let (code, out, _) = verify_rtl(rtl, &d, &[&common[..], &["--shard", &shard]].concat());
         assert_eq!(code, Some(1), "shard {shard}: {out}");
         shard_dirs.push(d);
     }
     let merged = dir.join("merged");
-    let out = Command::new(bin)
+    let out = Command::new(cosim())
         .arg("merge")
         .args(["--max-rows", "50", "--out"])
         .arg(&merged)
@@ -307,7 +324,7 @@ fn shards_merge_to_the_single_run(bin: &Path, dir: &Path) {
     let mism = std::fs::read_to_string(merged.join("mismatches.csv")).unwrap();
     assert_eq!(mism.lines().count(), 51, "the cap applies to the merged rows");
     // Overlapping shards are refused.
-    let out = Command::new(bin)
+    let out = Command::new(cosim())
         .arg("merge")
         .arg("--out")
         .arg(dir.join("bad"))
@@ -333,14 +350,15 @@ fn unique_init_lane_catches_a_missing_reset() {
     let work = tempfile::tempdir().unwrap();
     let rtl = work.path().join("rtl");
     make_variant(&v, &rtl);
-    let target = root().join("target/variants");
-    let zero = build_full("zero_init", &rtl, &target, "");
     let (code, out, _) =
-        run_verify(&zero, &work.path().join("zero"), &["--quiet", "--limit", "200"]);
+        verify_rtl(&rtl, &work.path().join("zero"), &["--quiet", "--limit", "200"]);
     assert_eq!(code, Some(0), "with all-zero initial state the missing reset is invisible:\n{out}");
-    let unique = build_full("unique_init", &rtl, &target, "--x-initial unique");
-    let (code, out, first) =
-        run_verify(&unique, &work.path().join("unique"), &["--quiet", "--limit", "200"]);
+    let (code, out, first) = verify_rtl_with(
+        &rtl,
+        &work.path().join("unique"),
+        &["--quiet", "--limit", "200"],
+        "--x-initial unique",
+    );
     assert_eq!(code, Some(1), "random initial state must expose it:\n{out}");
     assert_eq!(first.map(|f| f.0).as_deref(), Some("0"), "{out}");
 }
@@ -348,6 +366,7 @@ fn unique_init_lane_catches_a_missing_reset() {
 /// Two independent bugs, conv1 (bias dropped) and the pooling (window off by one): end to
 /// end, only conv1 is the first bad layer and everything after it is red; judged on the
 /// RTL's own input, exactly conv1 and pool1 are wrong while fc1 and the class are right.
+/// This variant is compiled in (CNN_COSIM_RTL), so the build-time switch is tested too.
 #[test]
 fn two_independent_bugs_show_as_two_red_layers_on_their_own_input() {
     let work = tempfile::tempdir().unwrap();
