@@ -35,12 +35,16 @@ synth:
 unit:
 	$(CARGO) test --release
 
-# The trainer (the `train` feature, off in the default build): lint and unit tests, in the
-# target directory `cnn-cosim train` builds it in (src/train_on_demand.rs). Its full training
-# runs are ignored tests (tests/train.rs: `-- --ignored`).
+# The trainer (the `train` feature, off in the default build): every target built once in
+# the dev profile with clippy-driver as this crate's compiler (what `cargo clippy` runs, here
+# while compiling, so candle compiles once instead of a check and a build), warnings denied;
+# then the library's unit tests. Its full training runs are ignored tests (tests/train.rs:
+# `-- --ignored`).
+TRAINER = RUSTC_WORKSPACE_WRAPPER="$$(rustc --print sysroot)/bin/clippy-driver" \
+	RUSTFLAGS="-D warnings" $(CARGO) test --features train --target-dir target/trainer
 trainer:
-	$(CARGO) clippy --release --all-targets --features train --target-dir target/trainer -- -D warnings
-	$(CARGO) test --release --features train --lib --target-dir target/trainer
+	$(TRAINER) --all-targets --no-run
+	$(TRAINER) --lib
 
 # The network descriptions' derived bounds and both networks' accuracies. Per design (the
 # seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all
