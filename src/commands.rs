@@ -12,6 +12,7 @@ use crate::mnist::{self, Image, Split};
 use crate::network::Network;
 use crate::reference::{self, Outputs};
 use crate::report::{Reports, Totals};
+use crate::report_set::ReportSet;
 use crate::sink::{RunEnd, SetInfo, Sink};
 use crate::stimulus;
 #[cfg(feature = "train")]
@@ -521,46 +522,86 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     let t0 = Instant::now();
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut plan = Plan::new(a, &net)?;
+    crate::interrupt::install()?;
+    let mut set = ReportSet::begin(&a.reports)?;
     if !a.quiet {
         println!("{}", plan.title);
     }
+    let mut done = 0u64;
+    let result = verify_into(a, &net, &mut plan, &mut set, baseline.as_ref(), t0, &mut done);
+    if let Err(e) = &result {
+        if let Some(i) = e.downcast_ref::<crate::interrupt::Interrupted>() {
+            let kept = if ReportSet::has_published(&a.reports) {
+                "keeps its previous run"
+            } else {
+                "holds no run"
+            };
+            return Err(crate::interrupt::Interrupted {
+                signal: i.signal,
+                detail: format!(
+                    "after {done} of {} images; nothing was published: {} {kept}",
+                    plan.images,
+                    a.reports.display()
+                ),
+            }
+            .into());
+        }
+    }
+    let ok = result?;
+    set.publish()?;
+    Ok(ok)
+}
+
+/// The body of [`verify`]: every output into `set`'s run directory; `done` counts the
+/// images finished. Ok(true) when bit-exact everywhere.
+fn verify_into(
+    a: &VerifyArgs,
+    net: &Network,
+    plan: &mut Plan,
+    set: &mut ReportSet,
+    baseline: Option<&Baseline>,
+    t0: Instant,
+    done: &mut u64,
+) -> Result<bool> {
     // The results flow one way: driver → CSV reports (which keep the totals) → every sink.
     let taps: Vec<_> = net.taps().into_iter().filter(|t| a.design().brings_out(t)).collect();
-    let mut reports = Reports::create(&a.reports, &taps, a.max_rows, plan.has_float)?;
+    let mut reports = Reports::create(set, &taps, a.max_rows, plan.has_float)?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Progress::new(plan.images as u64, a.quiet)),
-        Box::new(HtmlReport::new(&taps, a.reports.join("index.html"))),
+        Box::new(HtmlReport::new(&taps, set.path("index.html"))),
     ];
     if let Some(path) = &a.junit {
         sinks.push(Box::new(
-            JunitReport::new(&taps, path.clone()).with_untapped(a.design().untapped(&net)),
+            JunitReport::new(&taps, set.output(path)?).with_untapped(a.design().untapped(net)),
         ));
     }
     let sets = plan.mnist.take().into_iter().map(Ok);
-    let random = plan.random.iter().map(|&set| random_set(a, &net, set));
+    let random = plan.random.iter().map(|&s| random_set(a, net, s));
     for sr in sets.chain(random) {
         let sr = sr?;
         let t_set = Instant::now();
         sinks.iter_mut().for_each(|s| s.start_set(&sr.info));
-        let reference = Reference::new(&net, &sr.wd.params, a.design());
+        let reference = Reference::new(net, &sr.wd.params, a.design());
         let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
-        let (wpath, _keep) = design_weights(&sr.wd, &net, a.design())?;
+        let (wpath, _keep) = design_weights(&sr.wd, net, a.design())?;
         driver::run(&stim, &reference, sr.fw.as_ref(), &wpath, &sr.cfg, |r| {
             let image = &sr.images[r.index - sr.first];
             reports.push(&r, sr.info.set.map(|k| (k, sr.info.seed)))?;
+            *done += 1;
             sinks.iter_mut().try_for_each(|s| s.push(&r, image, &sr.info))
         })?;
         sinks.iter_mut().for_each(|s| s.end_set(t_set.elapsed().as_secs_f64()));
     }
     let mut t = reports.finish()?;
-    t.untapped = a.design().untapped(&net);
+    t.untapped = a.design().untapped(net);
     let secs = t0.elapsed().as_secs_f64();
     let repro = |set: Option<u64>, image: usize| a.repro_command(set, image);
     let end = RunEnd { totals: &t, title: &plan.title, secs, repro: &repro };
     sinks.iter_mut().try_for_each(|s| s.finish(&end))?;
     print_summary(&t, a, secs);
-    let regressed = check_baseline(a, &plan.run, &t, baseline.as_ref())?;
-    write_failure_waves(a, &net, &t)?;
+    let regressed = check_baseline(a, set, &plan.run, &t, baseline)?;
+    write_failure_waves(a, set, net, &t)?;
+    crate::interrupt::check(String::new)?;
     Ok(t.clean == t.images && !regressed)
 }
 
@@ -568,13 +609,14 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
 /// count changed or the RTL got slower.
 fn check_baseline(
     a: &VerifyArgs,
+    set: &mut ReportSet,
     run: &str,
     t: &Totals,
     baseline: Option<&Baseline>,
 ) -> Result<bool> {
     let now = Baseline::from_totals(run, t);
     if let Some(path) = &a.write_baseline {
-        now.save(path)?;
+        now.save(&set.beside(path)?)?;
         println!("baseline written to {}", path.display());
     }
     let (Some(base), Some(path)) = (baseline, &a.baseline) else { return Ok(false) };
@@ -593,22 +635,24 @@ fn check_baseline(
 }
 
 /// `--trace-failures K`: replays the first K failing images with the traced model.
-fn write_failure_waves(a: &VerifyArgs, net: &Network, t: &Totals) -> Result<()> {
+fn write_failure_waves(a: &VerifyArgs, set: &ReportSet, net: &Network, t: &Totals) -> Result<()> {
     if a.trace_failures == 0 || t.failures.is_empty() {
         return Ok(());
     }
-    let dir = a.reports.join("waves");
+    crate::report_set::fault("waves")?;
+    let dir = set.path("waves");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create waveform directory", dir.display()))?;
     for f in t.failures.iter().take(a.trace_failures) {
+        crate::interrupt::check(String::new)?;
         let name = match f.set {
             Some(k) => format!("set{k}_image{}.fst", f.image),
             None => format!("image{}.fst", f.image),
         };
-        let path = dir.join(name);
-        replay(a, net, f.set, f.image, Some(&path))?;
-        let set = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
-        println!("waveform of {set}image {}: {}", f.image, path.display());
+        replay(a, net, f.set, f.image, Some(&dir.join(&name)))?;
+        let ws = f.set.map(|k| format!("weight set {k}, ")).unwrap_or_default();
+        let shown = a.reports.join("waves").join(&name);
+        println!("waveform of {ws}image {}: {}", f.image, shown.display());
     }
     Ok(())
 }

@@ -310,6 +310,7 @@ pub fn run(
             r?;
         }
         sink_result?;
+        crate::interrupt::check(String::new)?;
         anyhow::ensure!(next == n, "internal error: {next} of {n} results arrived");
         Ok(())
     })
@@ -508,6 +509,9 @@ fn run_segment(
             st.inputs.clear();
             at = 0;
             feeding = false;
+            if sh.abort.load(Ordering::Relaxed) || crate::interrupt::requested().is_some() {
+                return Ok(()); // the run stops: the images still pending are abandoned
+            }
         }
         if !feeding && next < seg.end && (!reset_each || pending.is_empty()) {
             if reset_each && next > seg.start {

@@ -285,6 +285,7 @@ impl HtmlReport {
         let tmp = dir.join(format!(".{}.tmp", name.as_deref().unwrap_or("index.html")));
         let written = std::fs::write(&tmp, page.as_bytes())
             .with_context(|| format!("{}: cannot write", tmp.display()))
+            .and_then(|()| crate::report_set::fault("html"))
             .and_then(|()| {
                 std::fs::rename(&tmp, path)
                     .with_context(|| format!("{}: cannot write report", path.display()))

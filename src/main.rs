@@ -235,7 +235,10 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("cnn-cosim: {e:#}");
-            ExitCode::from(2)
+            match e.downcast_ref::<cnn_cosim::interrupt::Interrupted>() {
+                Some(i) => ExitCode::from(u8::try_from(128 + i.signal).unwrap_or(130)),
+                None => ExitCode::from(2),
+            }
         }
     }
 }

@@ -40,16 +40,13 @@ fn read(path: &Path) -> Result<Table> {
 }
 
 fn write(path: &Path, header: &csv::StringRecord, rows: &[csv::StringRecord]) -> Result<()> {
-    let tmp = crate::memfile::tmp_path(path);
-    let mut w = csv::Writer::from_path(&tmp)
-        .with_context(|| format!("{}: cannot create", tmp.display()))?;
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
     w.write_record(header)?;
     for r in rows {
         w.write_record(r)?;
     }
-    w.flush()?;
-    drop(w);
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    w.flush().with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Merges shard report directories into `out`; Ok(true) when every image is `ok`.
@@ -107,12 +104,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
     summary.rows.sort_by_key(|(k, _)| *k);
     mismatches.rows.sort_by_key(|(k, _)| *k); // stable: an image's rows keep their order
     mismatches.rows.truncate(max_rows as usize);
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create report directory", out.display()))?;
+    // Published as one set, like verify's reports (crate::report_set).
+    let set = crate::report_set::ReportSet::begin(out)?;
     let strip = |t: &Table| t.rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
-    write(&out.join("summary.csv"), &summary.header, &strip(&summary))?;
-    write(&out.join("mismatches.csv"), &mismatches.header, &strip(&mismatches))?;
-    write(&out.join("layers.csv"), &layers.header, &strip(&layers))?;
+    write(&set.path("summary.csv"), &summary.header, &strip(&summary))?;
+    write(&set.path("mismatches.csv"), &mismatches.header, &strip(&mismatches))?;
+    write(&set.path("layers.csv"), &layers.header, &strip(&layers))?;
+    set.publish()?;
     let status = summary.header.iter().position(|h| h == "status");
     let bad = summary.rows.iter().filter(|(_, r)| status.is_some_and(|c| &r[c] != "ok")).count();
     println!(

@@ -1,12 +1,13 @@
-//! CSV reports, written atomically: every file goes to a temporary name and is renamed only
-//! when the whole run finished, so an interrupted or failed run never leaves a half-written
-//! report that looks complete.
+//! CSV reports: `summary.csv` and `mismatches.csv` row by row, `layers.csv` at the end, all
+//! into the run's own directory of a [`crate::report_set::ReportSet`], which publishes them
+//! with the run's other outputs only when the whole run is done.
 
 use crate::driver::ImageResult;
 use crate::network::Tap;
+use crate::report_set::ReportSet;
 use anyhow::{Context, Result};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const SUMMARY: &str = "summary.csv";
 const MISMATCHES: &str = "mismatches.csv";
@@ -100,17 +101,13 @@ impl Totals {
 
 /// Writes `summary.csv` and `mismatches.csv` row by row and `layers.csv` at the end.
 pub struct Reports {
-    dir: PathBuf,
+    /// Where `layers.csv` goes.
+    layers_path: PathBuf,
     taps: Vec<Tap>,
     summary: csv::Writer<File>,
     mismatches: csv::Writer<File>,
     max_rows: u64,
     pub totals: Totals,
-    done: bool,
-}
-
-fn tmp(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.tmp"))
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -118,12 +115,15 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 impl Reports {
-    /// Opens the temporary files in `dir` (created if missing).
-    pub fn create(dir: &Path, taps: &[Tap], max_rows: u64, has_float: bool) -> Result<Reports> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create report directory", dir.display()))?;
+    /// Opens the CSV files in the run's directory of `set`.
+    pub fn create(
+        set: &ReportSet,
+        taps: &[Tap],
+        max_rows: u64,
+        has_float: bool,
+    ) -> Result<Reports> {
         let open = |name: &str| -> Result<csv::Writer<File>> {
-            let p = tmp(dir, name);
+            let p = set.path(name);
             let f = File::create(&p).with_context(|| format!("{}: cannot create", p.display()))?;
             Ok(csv::Writer::from_writer(f))
         };
@@ -165,13 +165,12 @@ impl Reports {
             .collect();
         let totals = Totals { has_float, layers, ..Totals::default() };
         Ok(Reports {
-            dir: dir.to_path_buf(),
+            layers_path: set.path(LAYERS),
             taps: taps.to_vec(),
             summary,
             mismatches,
             max_rows,
             totals,
-            done: false,
         })
     }
 
@@ -272,10 +271,10 @@ impl Reports {
         Ok(())
     }
 
-    /// Writes `layers.csv` and renames all three files into place.
+    /// Writes `layers.csv` and completes the other two.
     pub fn finish(mut self) -> Result<Totals> {
-        let mut layers = csv::Writer::from_path(tmp(&self.dir, LAYERS))
-            .with_context(|| format!("{}: cannot create", tmp(&self.dir, LAYERS).display()))?;
+        let mut layers = csv::Writer::from_path(&self.layers_path)
+            .with_context(|| format!("{}: cannot create", self.layers_path.display()))?;
         layers.write_record(LAYERS_HEADER)?;
         for lt in &self.totals.layers {
             layers.write_record([
@@ -291,25 +290,14 @@ impl Reports {
                 lt.ref_overflowed.to_string(),
             ])?;
         }
-        layers.flush()?;
-        self.summary.flush()?;
-        self.mismatches.flush()?;
-        for name in [SUMMARY, MISMATCHES, LAYERS] {
-            let to = self.dir.join(name);
-            std::fs::rename(tmp(&self.dir, name), &to)
-                .with_context(|| format!("{}: cannot write report", to.display()))?;
-        }
-        self.done = true;
+        let dir = self.layers_path.with_file_name("");
+        let write = |r: std::io::Result<()>, name: &str| {
+            r.with_context(|| format!("{}: cannot write", dir.join(name).display()))
+        };
+        write(layers.flush(), LAYERS)?;
+        write(self.summary.flush(), SUMMARY)?;
+        write(self.mismatches.flush(), MISMATCHES)?;
+        crate::report_set::fault("csv")?;
         Ok(self.totals.clone())
-    }
-}
-
-impl Drop for Reports {
-    fn drop(&mut self) {
-        if !self.done {
-            for name in [SUMMARY, MISMATCHES, LAYERS] {
-                let _ = std::fs::remove_file(tmp(&self.dir, name));
-            }
-        }
     }
 }

@@ -25,10 +25,13 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// The outputs a report directory shows (not the hidden run directories and lock behind
+/// them, src/report_set.rs).
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
+    v.retain(|n| !n.starts_with('.'));
     v.sort();
     v
 }

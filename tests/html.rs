@@ -233,7 +233,8 @@ fn build_on(
 ) -> (PathBuf, String, Totals) {
     let csv_dir = dir.join("csv");
     let taps = net.taps();
-    let mut reports = Reports::create(&csv_dir, &taps, 1000, true).unwrap();
+    let csv_set = cnn_cosim::report_set::ReportSet::begin(&csv_dir).unwrap();
+    let mut reports = Reports::create(&csv_set, &taps, 1000, true).unwrap();
     let path = dir.join("reports").join("index.html");
     let mut html = HtmlReport::new(&taps, path.clone());
     for (r, img) in results {
@@ -241,6 +242,7 @@ fn build_on(
         html.push(r, img, set);
     }
     let totals = reports.finish().unwrap();
+    csv_set.publish().unwrap();
     html.write(&path, &totals, "cnn-cosim verify: <synthetic> images 0..39", 1.25, repro).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     (path, text, totals)
