@@ -73,8 +73,12 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
         let entry = cache_root().join(&key);
         let lib = entry.join("model.so");
         if !lib.is_file() {
-            compile(&binding, &sources, &tools, trace, &entry, staging.as_deref(), quiet)?;
-            compiled = true;
+            // One build per key at a time: a second process waits, then finds it built.
+            let _lock = lock_key(&entry, quiet)?;
+            if !lib.is_file() {
+                compile(&binding, &sources, &tools, trace, &entry, staging.as_deref(), quiet)?;
+                compiled = true;
+            }
         }
         Ok(lib)
     };
@@ -84,6 +88,34 @@ pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static De
     let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone(), staging)?;
     let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
     Ok((design, BuildInfo { compile_secs }))
+}
+
+/// Holds the build lock of cache entry `entry` (`.KEY.lock` beside it), waiting, with a
+/// word, while another process builds the same model.
+fn lock_key(entry: &Path, quiet: bool) -> Result<std::fs::File> {
+    let root = entry.parent().expect("an entry is inside the cache");
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("{}: cannot create the model cache", root.display()))?;
+    let name = entry.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let path = root.join(format!(".{name}.lock"));
+    let lock = std::fs::File::create(&path)
+        .with_context(|| format!("{}: cannot create the build lock", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            if !quiet {
+                eprintln!(
+                    "waiting for another cnn-cosim process building this model ({})",
+                    path.display()
+                );
+            }
+            lock.lock().with_context(|| format!("{}: cannot lock", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            bail!("{}: cannot lock ({e})", path.display())
+        }
+    }
+    Ok(lock)
 }
 
 /// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
