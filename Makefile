@@ -11,6 +11,10 @@ verify: setup
 
 test: setup-test fmt-check clippy lint synth unit trainer campaigns icarus unique-init verilator-5006
 
+# make test's lanes share the model cache of the tests (cargo's CARGO_TARGET_TMPDIR), so a
+# design the tests Verilated at run time is not built again by a lane.
+test: export CNN_COSIM_CACHE = $(CURDIR)/target/tmp/model-cache
+
 setup:
 	scripts/setup.sh
 

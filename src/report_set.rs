@@ -135,9 +135,8 @@ impl ReportSet {
     /// is: a temporary file beside `path`, renamed onto it right after the set is published
     /// (never part of the set, so a later run without it does not remove it).
     pub fn beside(&mut self, path: &Path) -> Result<PathBuf> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
+        let name =
+            path.file_name().ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
