@@ -782,8 +782,13 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         ),
         Some(f) => {
             let set = f.set.map(|s| format!("weight set {s}, ")).unwrap_or_default();
+            let stopped = match t.stopped {
+                0 => String::new(),
+                n => format!(" ({n} of them in flight when the RTL ended the simulation)"),
+            };
             println!(
-                "FAIL: {}/{} images bit-exact; {} timeouts; first failure: {set}image {}, layer {}",
+                "FAIL: {}/{} images bit-exact; {} timeouts{stopped}; first failure: {set}image {}, \
+                 layer {}",
                 t.clean,
                 t.images,
                 t.timeouts,

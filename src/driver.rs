@@ -139,7 +139,11 @@ pub struct ImageResult {
     /// Per network layer: the reference's values its overflow rule changed (saturated or
     /// wrapped) on this image.
     pub overflowed: Vec<u64>,
+    /// No class came: in time (a timeout), or at all because the design ended the simulation
+    /// (`stopped`).
     pub timed_out: bool,
+    /// The design ended the simulation (`$finish`, `$fatal`) while this image was in flight.
+    pub stopped: bool,
     /// The reference's largest logit is shared by several outputs (an argmax tie).
     pub tie: bool,
     pub cmp: Comparison,
@@ -149,7 +153,9 @@ pub struct ImageResult {
 
 impl ImageResult {
     pub fn status(&self) -> &'static str {
-        if self.timed_out {
+        if self.stopped {
+            "stopped"
+        } else if self.timed_out {
             "timeout"
         } else if self.cmp.is_clean() {
             "ok"
@@ -364,15 +370,19 @@ fn worker(
     let design = sh.cfg.design;
     let args = design.binding.weight_args(weights_dir);
     let workdir = design.binding.weights.load == crate::binding::WeightLoad::Workdir;
-    let mut model = match &sh.cfg.trace {
-        _ if workdir => {
-            Model::new_in(design, weights_dir, &args, sh.cfg.seed, sh.cfg.trace.as_deref())
+    let build = || -> Result<Model> {
+        let mut model = match &sh.cfg.trace {
+            _ if workdir => {
+                Model::new_in(design, weights_dir, &args, sh.cfg.seed, sh.cfg.trace.as_deref())
+            }
+            None => Model::new(design, &args, sh.cfg.seed),
+            Some(fst) => Model::new_traced(design, &args, sh.cfg.seed, fst),
         }
-        None => Model::new(design, &args, sh.cfg.seed),
-        Some(fst) => Model::new_traced(design, &args, sh.cfg.seed, fst),
-    }
-    .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
-    model.set_stall_limit(u32::try_from(sh.watchdog).unwrap_or(u32::MAX));
+        .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
+        model.set_stall_limit(u32::try_from(sh.watchdog).unwrap_or(u32::MAX));
+        Ok(model)
+    };
+    let mut model = build()?;
     let mut st = WorkerState {
         inputs: Vec::new(),
         spare: Vec::new(),
@@ -399,7 +409,7 @@ fn worker(
             }
             st.recycle(p);
         };
-        let r = run_segment(sh, &mut model, seg.clone(), &mut st, &mut done);
+        let r = run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done);
         if let Some(tx) = &tx {
             if !st.batch.is_empty() {
                 tx.send(std::mem::take(&mut st.batch)).ok();
@@ -463,6 +473,8 @@ struct Pending {
     /// Beats that came after the previous image's class and before this image's first
     /// pixel, said in words (they cannot be this image's; not counted for it).
     strays: Option<String>,
+    /// The design ended the simulation while this image was in flight.
+    stopped: bool,
 }
 
 /// Called with each image whose class came (`Some(cycle)`) or that timed out.
@@ -481,6 +493,7 @@ fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
 fn run_segment(
     sh: &Shared,
     model: &mut Model,
+    build: &dyn Fn() -> Result<Model>,
     seg: Range<usize>,
     st: &mut WorkerState,
     done: &mut Done,
@@ -566,6 +579,7 @@ fn run_segment(
                 interval: None,
                 note: None,
                 strays: None,
+                stopped: false,
             });
             fed = next;
             feeding = true;
@@ -591,7 +605,43 @@ fn run_segment(
                 Some(p) => &mut p.cap,
                 None => &mut st.scratch,
             };
-            model.run(&st.inputs[at..end], &mut cap.taps, before_first_pixel)?
+            model.run(&st.inputs[at..end], &mut cap.taps, before_first_pixel)
+        };
+        let ran = match ran {
+            Ok(ran) => ran,
+            Err(e) => {
+                // The design ended the simulation ($finish, $fatal): every image in flight
+                // ends here with the reason, and the stream goes on from the next image on a
+                // new model. With no image in flight there is nothing to pin it on.
+                let stop = e.downcast::<crate::rtl::Stopped>()?;
+                if pending.is_empty() {
+                    return Err(stop.into());
+                }
+                let when = cycle + stop.cycles;
+                st.cycles += stop.cycles;
+                for mut p in pending.drain(..) {
+                    let how = if feeding && p.i == fed {
+                        "while its pixels were going in"
+                    } else {
+                        "while it waited for its class"
+                    };
+                    p.note = Some(format!(
+                        "{} at cycle {when} of the stream, {how}; the next image runs on a new \
+                         model",
+                        stop.message
+                    ));
+                    p.stopped = true;
+                    done(sh, st, p, None, true);
+                }
+                *model = build()?;
+                st.inputs.clear();
+                at = 0;
+                feeding = false;
+                reset(sh, model, st)?;
+                after_reset = true;
+                prev_first = None;
+                continue;
+            }
         };
         if before_first_pixel && (ran.first_accept.is_some() || ran.class.is_some()) {
             if let Some(p) = pending.front_mut() {
@@ -710,6 +760,7 @@ fn finish(
         interval: p.interval,
         overflowed: expected.overflowed.clone(),
         timed_out,
+        stopped: p.stopped,
         tie: expected.tie(),
         cmp,
         capture: (sh.cfg.keep_capture == Some(index)).then(|| p.cap.clone()),

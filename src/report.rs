@@ -48,7 +48,10 @@ pub struct LayerTotals {
 pub struct Totals {
     pub images: u64,
     pub clean: u64,
+    /// Images whose class never came: timeouts, and images in flight when the design ended
+    /// the simulation (`stopped`, also counted here).
     pub timeouts: u64,
+    pub stopped: u64,
     /// One per compared tap, in pipeline order (the class last).
     pub layers: Vec<LayerTotals>,
     /// Tapped layers of the network the design's binding does not bring out: not compared.
@@ -181,6 +184,7 @@ impl Reports {
         let clean = r.cmp.is_clean() && !r.timed_out;
         t.clean += clean as u64;
         t.timeouts += r.timed_out as u64;
+        t.stopped += r.stopped as u64;
         t.ties += r.tie as u64;
         if let Some(label) = r.label {
             t.labelled += 1;

@@ -409,7 +409,7 @@ impl Model {
             // SAFETY: non-null, NUL-terminated, owned by the live model.
             unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned()
         };
-        bail!("RTL simulation stopped: {msg}")
+        Err(Stopped { message: msg, cycles: 0 }.into())
     }
 
     /// Holds the reset active for `cycles` clock cycles.
@@ -482,7 +482,12 @@ impl Model {
                 unsafe { buf.set_len(r.len[i] as usize * l) };
             }
             if rc != 0 {
-                self.check(rc)?;
+                let cycles = end.cycles + r.cycles as usize;
+                return Err(match self.check(rc).map_err(|e| e.downcast::<Stopped>()) {
+                    Err(Ok(stop)) => Stopped { cycles: cycles as u64, ..stop }.into(),
+                    Err(Err(e)) => e,
+                    Ok(()) => anyhow::anyhow!("internal error: the shim failed without a reason"),
+                });
             }
             let at = |k: u32| (k > 0).then(|| end.cycles + k as usize);
             if end.first_accept.is_none() {
@@ -509,6 +514,23 @@ impl Model {
         }
     }
 }
+
+/// The design ended the simulation (`$finish`, `$stop`/`$fatal`) or Verilator hit a fatal
+/// error: the model only returns errors from then on.
+#[derive(Debug)]
+pub struct Stopped {
+    pub message: String,
+    /// Clock cycles of the call that completed before it stopped.
+    pub cycles: u64,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RTL simulation stopped: {}", self.message)
+    }
+}
+
+impl std::error::Error for Stopped {}
 
 impl Drop for Model {
     fn drop(&mut self) {

@@ -154,6 +154,7 @@ fn result_on(
         interval: None,
         overflowed: Vec::new(),
         timed_out,
+        stopped: false,
         tie: false,
         cmp,
         capture: None,
