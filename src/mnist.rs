@@ -6,7 +6,6 @@
 
 use anyhow::{bail, Context, Result};
 use flate2::read::GzDecoder;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -93,16 +92,28 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let mut file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut bytes = Vec::new();
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     if path.extension().is_some_and(|e| e == "gz") {
-        GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{}: not a valid gzip file", path.display()))?;
-    } else {
-        file.read_to_end(&mut bytes).with_context(|| format!("{}: cannot read", path.display()))?;
+        return gunzip(path, &bytes);
     }
     Ok(bytes)
+}
+
+/// The most a gzip'd IDX file may inflate to: 1 GiB, twenty times MNIST's training images,
+/// so a corrupt or hostile file cannot take all memory.
+pub const MAX_INFLATED: u64 = 1 << 30;
+
+/// Inflates a gzip'd IDX file held in memory; `path` only names it in errors.
+pub fn gunzip(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .with_context(|| format!("{}: not a valid gzip file", path.display()))?;
+    if out.len() as u64 > MAX_INFLATED {
+        bail!("{}: inflates to more than {MAX_INFLATED} bytes, too large for MNIST", path.display());
+    }
+    Ok(out)
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> u32 {

@@ -196,6 +196,7 @@ impl Drop for ReportSet {
     fn drop(&mut self) {
         if !self.published {
             let _ = fs::remove_dir_all(&self.stage);
+            let _ = fs::remove_dir(self.dir.join(RUNS)); // only when empty
         }
         for (tmp, _) in &self.outside {
             let _ = fs::remove_file(tmp);

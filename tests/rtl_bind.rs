@@ -39,10 +39,14 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// What a report directory shows or a model cache holds: not the locks and run directories
+/// behind them (src/report_set.rs, `.KEY.lock` in the cache), but an unfinished build
+/// (`.building-*`) counts.
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
+    v.retain(|n| !n.starts_with('.') || n.starts_with(".building"));
     v.sort();
     v
 }
