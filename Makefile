@@ -4,7 +4,7 @@ CARGO ?= cargo
 VERIFY = $(CARGO) run --release --quiet --
 
 .PHONY: verify test setup setup-test fmt-check clippy lint synth unit trainer campaigns icarus \
-	unique-init verilator-5006
+	unique-init verilator-5006 fuzz
 
 verify: setup
 	$(VERIFY) verify
@@ -95,3 +95,14 @@ verilator-5006:
 		--reports reports/verilator-5006/seed
 	VERILATOR=/usr/bin/verilator target/release/cnn-cosim verify --rtl rtl/two_conv \
 		--limit 300 --bubbles 0.2 --reports reports/verilator-5006/two_conv
+
+# Coverage-guided fuzzing of the parsers of user input (fuzz/: cargo-fuzz on nightly Rust,
+# neither of which scripts/setup.sh can install, so not part of make test; its property
+# tests, tests/parsers_prop.rs, cover the same parsers from a fixed seed). FUZZ_SECONDS per
+# target; new corpus entries go to fuzz/corpus/ (not committed), crashes to fuzz/artifacts/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= idx memfile network binding
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do mkdir -p corpus/$$t && \
+		cargo +nightly fuzz run --sanitizer none -O $$t corpus/$$t seeds/$$t -- \
+		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done

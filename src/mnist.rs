@@ -111,7 +111,10 @@ pub fn gunzip(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
         .read_to_end(&mut out)
         .with_context(|| format!("{}: not a valid gzip file", path.display()))?;
     if out.len() as u64 > MAX_INFLATED {
-        bail!("{}: inflates to more than {MAX_INFLATED} bytes, too large for MNIST", path.display());
+        bail!(
+            "{}: inflates to more than {MAX_INFLATED} bytes, too large for MNIST",
+            path.display()
+        );
     }
     Ok(out)
 }
