@@ -113,14 +113,7 @@ impl ReportSet {
     /// Where an output the user named (`--junit`) is written: inside the set when `path`
     /// lies directly in the report directory, else [`beside`](Self::beside) it.
     pub fn output(&mut self, path: &Path) -> Result<PathBuf> {
-        let name =
-            path.file_name().ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+        let (parent, name) = place(path)?;
         let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
@@ -135,14 +128,7 @@ impl ReportSet {
     /// is: a temporary file beside `path`, renamed onto it right after the set is published
     /// (never part of the set, so a later run without it does not remove it).
     pub fn beside(&mut self, path: &Path) -> Result<PathBuf> {
-        let name =
-            path.file_name().ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+        let (parent, name) = place(path)?;
         let tmp = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), self.id));
         self.outside.push((tmp.clone(), path.to_path_buf()));
         Ok(tmp)
@@ -202,6 +188,18 @@ impl Drop for ReportSet {
             let _ = fs::remove_file(tmp);
         }
     }
+}
+
+/// The directory (created if missing) and file name of an output path.
+fn place(path: &Path) -> Result<(&Path, &std::ffi::OsStr)> {
+    let name = path.file_name().ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+    Ok((parent, name))
 }
 
 /// `.current/name`.
