@@ -397,7 +397,7 @@ impl Model {
         unsafe { (self.api.dump)(self.ptr.as_ptr(), on as c_int) }
     }
 
-    fn check(&self, rc: c_int) -> Result<()> {
+    fn check(&self, rc: c_int) -> Result<(), Stopped> {
         // SAFETY: ptr is live; the returned string lives as long as the model and is copied.
         let err = unsafe { (self.api.error)(self.ptr.as_ptr()) };
         if rc == 0 && err.is_null() {
@@ -409,14 +409,14 @@ impl Model {
             // SAFETY: non-null, NUL-terminated, owned by the live model.
             unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned()
         };
-        Err(Stopped { message: msg, cycles: 0 }.into())
+        Err(Stopped { message: msg, cycles: 0 })
     }
 
     /// Holds the reset active for `cycles` clock cycles.
     pub fn reset(&mut self, cycles: u32) -> Result<()> {
         // SAFETY: ptr is live and exclusively borrowed.
         let rc = unsafe { (self.api.reset)(self.ptr.as_ptr(), cycles) };
-        self.check(rc)
+        Ok(self.check(rc)?)
     }
 
     /// Consumes `inputs` (out of reset), one clock cycle each — with a ready, a pixel is held
@@ -482,12 +482,8 @@ impl Model {
                 unsafe { buf.set_len(r.len[i] as usize * l) };
             }
             if rc != 0 {
-                let cycles = end.cycles + r.cycles as usize;
-                return Err(match self.check(rc).map_err(|e| e.downcast::<Stopped>()) {
-                    Err(Ok(stop)) => Stopped { cycles: cycles as u64, ..stop }.into(),
-                    Err(Err(e)) => e,
-                    Ok(()) => anyhow::anyhow!("internal error: the shim failed without a reason"),
-                });
+                let cycles = (end.cycles + r.cycles as usize) as u64;
+                self.check(rc).map_err(|s| Stopped { cycles, ..s })?;
             }
             let at = |k: u32| (k > 0).then(|| end.cycles + k as usize);
             if end.first_accept.is_none() {
