@@ -7,12 +7,16 @@
 //! - (c) full `verify`, one thread;
 //! - (d) full `verify`, all cores;
 //!
+//! - (p) `--jobs` ceilings at once, each on its share of the images: what this machine's cores
+//!   give the bare loop together, the bound (d)/(c) is measured against (p/a). On a VM the
+//!   cores are not always independent: two bare loops at once have run 1.5–1.8x one;
+//!
 //! - (e) with `--rtl DIR`: full `verify`, one thread, of the design in DIR Verilated at run
 //!   time (built into the cache before the rounds), against (c);
 //!
 //! each a child process timed from spawn to exit (so every one pays its own start-up and input
-//! loading), then the medians, the per-run ratios b/a, c/a, d/c and their medians, and the peak
-//! RSS of the full runs. docs/performance.md has the numbers and how they were made.
+//! loading), then the medians, the per-run ratios b/a, c/a, d/c, p/a and their medians, and the
+//! peak RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
 use crate::driver::{self, Between, Config, Stimulus};
 use crate::mnist::{self, Split};
@@ -57,11 +61,12 @@ struct Sample {
 }
 
 /// The throughputs, in table order ((e) only with `--rtl`).
-const MODES: [&str; 5] = [
+const MODES: [&str; 6] = [
     "(a) ceiling: bare C++ loop, no compare",
     "(b) driver, 1 thread, streaming only",
     "(c) verify, 1 thread",
     "(d) verify, all cores",
+    "(p) ceilings, one per job, at once",
     "(e) verify, 1 thread, --rtl (run time)",
 ];
 
@@ -92,7 +97,9 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         let binding = crate::binding::Binding::find(dir, None)?;
         crate::verilate::build(binding, false, false)?;
     }
-    let commands = |ceiling: &Path, me: &Path| -> Vec<Command> {
+    let share = n.div_ceil(a.jobs.max(1));
+    let share_arg = share.to_string();
+    let commands = |ceiling: &Path, me: &Path| -> Vec<Vec<Command>> {
         let cosim = |args: &[&str], reports: Option<&str>| {
             let mut c = Command::new(me);
             c.args(args).arg("--mnist").arg(&a.mnist).arg("--weights").arg(&weights);
@@ -102,18 +109,22 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
             }
             c
         };
-        let mut ceil = Command::new(ceiling);
-        ceil.arg(&idx).arg(&weights).arg(&limit);
+        let ceil = |images: &str| {
+            let mut c = Command::new(ceiling);
+            c.arg(&idx).arg(&weights).arg(images);
+            c
+        };
         let mut v = vec![
-            ceil,
-            cosim(&["bench", "--stream-only"], None),
-            cosim(&["verify", "--quiet", "--jobs", "1"], Some("c")),
-            cosim(&["verify", "--quiet", "--jobs", &jobs], Some("d")),
+            vec![ceil(&limit)],
+            vec![cosim(&["bench", "--stream-only"], None)],
+            vec![cosim(&["verify", "--quiet", "--jobs", "1"], Some("c"))],
+            vec![cosim(&["verify", "--quiet", "--jobs", &jobs], Some("d"))],
+            (0..a.jobs.max(1)).map(|_| ceil(&share_arg)).collect(),
         ];
         if let Some(dir) = &a.rtl {
             let mut e = cosim(&["verify", "--quiet", "--jobs", "1"], Some("e"));
             e.arg("--rtl").arg(dir);
-            v.push(e);
+            v.push(vec![e]);
         }
         v
     };
@@ -129,7 +140,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         rtl::VERILATOR_VERSION
     );
     println!("ceiling: {CEILING} (csrc/ceiling.cpp)");
-    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); 4 + a.rtl.is_some() as usize];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); 5 + a.rtl.is_some() as usize];
     for run in 0..a.runs {
         // Fresh copies of both executables each round: on this project's VMs the same file
         // was seen to run 2x slower until its page cache was dropped (docs/performance.md),
@@ -140,8 +151,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         std::fs::copy(CEILING, &ceiling)
             .with_context(|| format!("{CEILING}: cannot copy the ceiling executable"))?;
         std::fs::copy(&me, &cosim).with_context(|| format!("{}: cannot copy", me.display()))?;
-        for (m, mut cmd) in commands(&ceiling, &cosim).into_iter().enumerate() {
-            let s = time_child(&mut cmd).with_context(|| format!("run {run}: {}", MODES[m]))?;
+        for (m, mut cmds) in commands(&ceiling, &cosim).into_iter().enumerate() {
+            let s = time_children(&mut cmds).with_context(|| format!("run {run}: {}", MODES[m]))?;
             samples[m].push(s);
         }
         std::fs::remove_dir_all(&dir)?;
@@ -152,7 +163,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     if std::io::stderr().is_terminal() {
         eprint!("\r");
     }
-    print_table(&samples, n as u64);
+    print_table(&samples, n as u64, share as u64, a.jobs.max(1) as u64);
     Ok(())
 }
 
@@ -227,21 +238,32 @@ fn field(out: &str, key: &str) -> Option<u64> {
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
-/// Runs `cmd` to its end; wall time from spawn to exit, its `cycles=` and its peak RSS.
-fn time_child(cmd: &mut Command) -> Result<Sample> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+/// Runs `cmds` at once to their ends; wall time from the first spawn to the last exit, the
+/// sum of their `cycles=` and the largest peak RSS.
+fn time_children(cmds: &mut [Command]) -> Result<Sample> {
     let t0 = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
-    let mut out = String::new();
-    child.stdout.take().expect("piped").read_to_string(&mut out)?;
-    let code = child.wait()?.code();
-    let secs = t0.elapsed().as_secs_f64();
-    if code != Some(0) {
-        bail!("{cmd:?} exited with {code:?}:\n{out}");
+    let mut children = Vec::new();
+    for cmd in cmds.iter_mut() {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        children.push(cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?);
     }
+    // Each child prints one short line at its end, well within a pipe's buffer, so reading
+    // them one after another never blocks a child.
+    let mut outs = Vec::new();
+    for (cmd, child) in cmds.iter().zip(&mut children) {
+        let mut out = String::new();
+        child.stdout.take().expect("piped").read_to_string(&mut out)?;
+        let code = child.wait()?.code();
+        if code != Some(0) {
+            bail!("{cmd:?} exited with {code:?}:\n{out}");
+        }
+        outs.push(out);
+    }
+    let secs = t0.elapsed().as_secs_f64();
     // Each child reports its own peak (verify in its summary, the others as a field).
-    let max_rss_kib = field(&out, "peak_rss_kib");
-    Ok(Sample { secs, cycles: field(&out, "cycles"), max_rss_kib })
+    let max_rss_kib = outs.iter().filter_map(|o| field(o, "peak_rss_kib")).max();
+    let cycles = outs.iter().map(|o| field(o, "cycles")).sum();
+    Ok(Sample { secs, cycles, max_rss_kib })
 }
 
 /// This process's peak resident set in KiB (`VmHWM` of `/proc/self/status`; Linux only).
@@ -261,10 +283,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn print_table(samples: &[Vec<Sample>], images: u64) {
-    // (c) and (d) run the same segments as (b), so they simulate the cycles (b) counted.
-    // (c)-(e) run the same segments as (b), so they simulate the cycles (b) counted.
-    let cycles = |m: usize| samples[m.min(1)].iter().find_map(|s| s.cycles);
+/// `images`: what (a)–(e) each run; (p) runs `share` on each of its `jobs` ceilings.
+fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64) {
+    // (c)-(e) run the same segments as (b), so they simulate the cycles (b) counted; the
+    // ceilings count their own.
+    let cycles = |m: usize| {
+        let own = if m == 0 || m == 4 { m } else { 1 };
+        samples[own].iter().find_map(|s| s.cycles)
+    };
+    let images_of = |m: usize| if m == 4 { share * jobs } else { images };
     println!(
         "{:<40} {:>10} {:>11} {:>9} {:>17}",
         "throughput (median of runs)", "images/s", "Mcycles/s", "median s", "min..max s"
@@ -276,7 +303,7 @@ fn print_table(samples: &[Vec<Sample>], images: u64) {
         let mc = cycles(m).map_or("?".into(), |c| format!("{:.3}", c as f64 / t / 1e6));
         println!(
             "{name:<40} {:>10.0} {mc:>11} {t:>9.3} {:>17}",
-            images as f64 / t,
+            images_of(m) as f64 / t,
             format!("{lo:.3}..{hi:.3}")
         );
     }
@@ -290,11 +317,16 @@ fn print_table(samples: &[Vec<Sample>], images: u64) {
         ratio(2, 0),
         ratio(3, 2)
     );
-    if samples.len() > 4 {
+    println!(
+        "the machine: p/a {:.3} (the bare loop on every core at once against one core; d/c is \
+         bounded by it)",
+        ratio(4, 0) * images_of(4) as f64 / images as f64
+    );
+    if samples.len() > 5 {
         println!(
             "run-time Verilation: e/c {:.3} (the --rtl design against the compiled-in one, \
              both verify on 1 thread; target >= 0.95)",
-            ratio(4, 2)
+            ratio(5, 2)
         );
     }
     let rss = |m: usize| {
@@ -310,8 +342,10 @@ fn print_table(samples: &[Vec<Sample>], images: u64) {
     }
     if let Some(c) = cycles(0) {
         println!(
-            "simulated cycles: (a) {c}, (b)-(d) {} (500-image segments, each from reset)",
-            cycles(1).map_or("?".into(), |c| c.to_string())
+            "simulated cycles: (a) {c}, (b)-(d) {} (500-image segments, each from reset), (p) {} \
+             ({jobs} x {share} images)",
+            cycles(1).map_or("?".into(), |c| c.to_string()),
+            cycles(4).map_or("?".into(), |c| c.to_string())
         );
     }
 }
