@@ -42,13 +42,14 @@ unit:
 # The trainer (the `train` feature, off in the default build): every target built once in
 # the dev profile with clippy-driver as this crate's compiler (what `cargo clippy` runs, here
 # while compiling, so candle compiles once instead of a check and a build), warnings denied;
-# then the library's unit tests. Its full training runs are ignored tests (tests/train.rs:
-# `-- --ignored`).
+# then the library's unit tests that need the feature: the trainer's (`train::`) and those
+# checking against candle's layers (named `*candle*`); the others ran in `unit`, in release.
+# Its full training runs are ignored tests (tests/train.rs: `-- --ignored`).
 TRAINER = RUSTC_WORKSPACE_WRAPPER="$$(rustc --print sysroot)/bin/clippy-driver" \
 	RUSTFLAGS="-D warnings" $(CARGO) test --features train --target-dir target/trainer
 trainer:
 	$(TRAINER) --all-targets --no-run
-	$(TRAINER) --lib
+	$(TRAINER) --lib -- train:: candle
 
 # The network descriptions' derived bounds and both networks' accuracies. Per design (the
 # seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all

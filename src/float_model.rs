@@ -912,7 +912,7 @@ pub(crate) mod tests {
 
     #[test]
     #[cfg(feature = "train")]
-    fn window_max_is_max_pool() {
+    fn window_max_is_candles_max_pool() {
         let mut s = 1u32;
         let v: Vec<f32> = (0..2 * 3 * 9 * 8)
             .map(|_| {
