@@ -96,15 +96,6 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         .canonicalize()
         .with_context(|| format!("{}: cannot resolve weight directory", wdir.display()))?;
     let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
-    let mut hex = String::with_capacity((end - a.start) * 784 * 3);
-    for img in &test.images[a.start..end] {
-        for p in img {
-            let _ = writeln!(hex, "{p:02x}");
-        }
-    }
-    let pixels = work.path().join("pixels.hex");
-    std::fs::write(&pixels, hex).with_context(|| format!("{}: cannot write", pixels.display()))?;
-
     let rtl_dir = Path::new(rtl::RTL_DIR);
     let mut sources: Vec<_> = std::fs::read_dir(rtl_dir)
         .with_context(|| format!("{}: cannot read RTL directory", rtl_dir.display()))?
@@ -122,31 +113,119 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
             .arg(&tb),
         "iverilog",
     )?;
-    let out = work.path().join("taps.txt");
-    let mut sim = Command::new("vvp");
-    sim.arg("-n")
-        .arg(&vvp)
-        .arg(format!("+weights={}", weights.display()))
-        .arg(format!("+pixels={}", pixels.display()))
-        .arg(format!("+images={}", end - a.start))
-        .arg(format!("+out={}", out.display()));
-    if a.bubbles {
-        sim.args(["+bubbles", "+seed=7"]);
-    }
-    run_tool(&mut sim, "vvp")?;
-    let text =
-        std::fs::read_to_string(&out).with_context(|| format!("{}: no tap log", out.display()))?;
-    let caps = parse_log(&out, &text)?;
-
+    let images = &test.images[a.start..end];
+    let sim = |pixels: &Path, out: &Path, count: usize| {
+        let mut sim = Command::new("vvp");
+        sim.arg("-n")
+            .arg(&vvp)
+            .arg(format!("+weights={}", weights.display()))
+            .arg(format!("+pixels={}", pixels.display()))
+            .arg(format!("+images={count}"))
+            .arg(format!("+out={}", out.display()));
+        if a.bubbles {
+            sim.args(["+bubbles", "+seed=7"]);
+        }
+        sim
+    };
+    let shards = Shards::of(images.len());
+    let run = shards.simulate(work.path(), images, sim, parse_log)?;
     let header = format!(
-        "icarus: MNIST test images {}..{} through {} under Icarus Verilog, back-to-back{}",
+        "icarus: MNIST test images {}..{} through {} under Icarus Verilog, back-to-back{}{}",
         a.start,
         end - 1,
         rtl_dir.display(),
-        if a.bubbles { ", with bubbles" } else { "" }
+        if a.bubbles { ", with bubbles" } else { "" },
+        shards.say(", ")
     );
     let keep: Vec<usize> = (0..taps.len()).collect();
-    Ok(judge(&header, &model, &keep, &test.images[a.start..end], a.start, &caps, "every layer"))
+    Ok(judge(&header, &model, &keep, images, a.start, &run, "every layer"))
+}
+
+/// Icarus simulates on one thread, so a run is split into one contiguous share of the
+/// images per core, each its own `vvp` process from its own reset, all at once.
+struct Shards {
+    /// Images per share (the last may have fewer).
+    size: usize,
+    count: usize,
+}
+
+impl Shards {
+    fn of(images: usize) -> Shards {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let count = cores.min(images).max(1);
+        let size = images.div_ceil(count).max(1);
+        Shards { size, count: images.div_ceil(size).max(1) }
+    }
+
+    /// For the header: how the images were split (after `sep`), or nothing for one share.
+    fn say(&self, sep: &str) -> String {
+        if self.count > 1 {
+            format!("{sep}{} vvp processes at once, each from its own reset", self.count)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Writes each share's pixels, runs `sim(pixels, out, images)` for every share at once and
+    /// parses each share's log with `parse`.
+    fn simulate(
+        &self,
+        work: &Path,
+        images: &[mnist::Image],
+        sim: impl Fn(&Path, &Path, usize) -> Command,
+        parse: impl Fn(&Path, &str) -> Result<Vec<Capture>>,
+    ) -> Result<Simulated> {
+        let mut runs = Vec::new();
+        for (k, share) in images.chunks(self.size).enumerate() {
+            let mut hex = String::with_capacity(share.len() * share[0].len() * 3);
+            for img in share {
+                for p in img {
+                    let _ = writeln!(hex, "{p:02x}");
+                }
+            }
+            let pixels = work.join(format!("pixels{k}.hex"));
+            std::fs::write(&pixels, hex)
+                .with_context(|| format!("{}: cannot write", pixels.display()))?;
+            let out = work.join(format!("taps{k}.txt"));
+            let mut cmd = sim(&pixels, &out, share.len());
+            cmd.stdin(std::process::Stdio::null());
+            let child =
+                cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            let child = child
+                .spawn()
+                .context("cannot run vvp (scripts/setup.sh test installs Icarus Verilog)")?;
+            runs.push((child, out, share.len()));
+        }
+        let mut caps = Vec::new();
+        let mut reported = 0;
+        for (child, out, len) in runs {
+            let o = child.wait_with_output().context("vvp")?;
+            if !o.status.success() {
+                bail!(
+                    "vvp failed: {}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            let text = std::fs::read_to_string(&out)
+                .with_context(|| format!("{}: no tap log", out.display()))?;
+            let mut got = parse(&out, &text)?;
+            reported += got.len();
+            let empty = Capture { taps: Vec::new(), class: None };
+            got.resize(len, empty);
+            caps.extend(got);
+        }
+        Ok(Simulated { caps, reported })
+    }
+}
+
+/// What the testbenches reported.
+struct Simulated {
+    /// In image order, one per image: a share that reported fewer images is padded with
+    /// empty captures (no class), so no image is judged on another's.
+    caps: Vec<Capture>,
+    /// How many images the testbenches reported in all.
+    reported: usize,
 }
 
 /// Compares the testbench's captures of `images` (the first being test image `start`) with
@@ -158,7 +237,7 @@ fn judge(
     keep: &[usize],
     images: &[mnist::Image],
     start: usize,
-    caps: &[Capture],
+    run: &Simulated,
     every: &str,
 ) -> bool {
     let all = model.net.taps();
@@ -172,7 +251,10 @@ fn judge(
             let mut full = std::mem::take(&mut expected.taps);
             expected.taps = keep.iter().map(|&k| std::mem::take(&mut full[k])).collect();
         }
-        let got = caps.get(i).cloned().unwrap_or_else(|| Capture::for_taps(&taps));
+        let got = match run.caps.get(i) {
+            Some(c) if c.class.is_some() => c.clone(),
+            _ => Capture::for_taps(&taps),
+        };
         let cmp = compare(model, &taps, &expected, &got, 0);
         for (c, n) in counts.iter_mut().zip(&cmp.counts) {
             *c += n;
@@ -187,8 +269,8 @@ fn judge(
     for (tap, c) in taps.iter().zip(counts) {
         println!("  {:<6} {c} mismatching elements", tap.name);
     }
-    if caps.len() != n {
-        println!("FAIL: the testbench reported {} images, expected {n}", caps.len());
+    if run.reported != n {
+        println!("FAIL: the testbench reported {} images, expected {n}", run.reported);
         return false;
     }
     match first_bad {
@@ -202,7 +284,8 @@ fn judge(
     first_bad.is_none()
 }
 
-/// A testbench for `b`'s design: resets it, streams `images` images from `+pixels=FILE`
+/// A testbench for `b`'s design: resets it, streams `+images=N` (at most and by default
+/// `images`) images from `+pixels=FILE`
 /// (hex bytes, raster order) through its input as the binding says (valid/ready
 /// handshake, pixels per beat, no valid: one pixel per clock from `start_after_reset`,
 /// a reset before every image when `between = "reset"`, idle cycles for `idle:N`), and
@@ -291,14 +374,14 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
 module cnn_bound_tb;
   localparam integer Pixels = {pixels};
   localparam integer Lanes = {lanes};
-  localparam integer Images = {images};
+  localparam integer Images = {images};  // capacity; +images=N runs the first N
   reg clk = 1'b0;
   reg rst = {active};
   reg valid = 1'b0;
   reg [8*Lanes-1:0] data = {{(8*Lanes){{1'b0}}}};
   reg [7:0] pixels [0:Images*Pixels-1];
   reg [8*1024-1:0] pixfile, outfile;
-  integer fd, img, b, k, classes, guard;
+  integer fd, img, b, k, classes, guard, images;
 
   {top} {params}u_dut (
     {ports}
@@ -334,10 +417,12 @@ module cnn_bound_tb;
     classes = 0;
     if (!$value$plusargs("pixels=%s", pixfile)) $fatal(1, "cnn_bound_tb: +pixels=FILE missing");
     if (!$value$plusargs("out=%s", outfile)) $fatal(1, "cnn_bound_tb: +out=FILE missing");
+    if (!$value$plusargs("images=%d", images)) images = Images;
+    if (images > Images) $fatal(1, "cnn_bound_tb: +images=%0d exceeds %0d", images, Images);
     $readmemh(pixfile, pixels);
     fd = $fopen(outfile, "w");
     reset_dut;
-    for (img = 0; img < Images; img = img + 1) begin
+    for (img = 0; img < images; img = img + 1) begin
       if (img > 0 && {reset_each}) begin
         guard = 0;
         while (classes < img && guard < {timeout}) begin
@@ -361,7 +446,7 @@ module cnn_bound_tb;
       end
     end
     guard = 0;
-    while (classes < Images && guard < {timeout}) begin
+    while (classes < images && guard < {timeout}) begin
       @(negedge clk);
       guard = guard + 1;
     end
@@ -395,16 +480,10 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let wdir = work.path().join("weights");
     let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
     params.save(layout, &wdir)?;
-    let mut hex = String::with_capacity((end - a.start) * 784 * 3);
-    for img in &test.images[a.start..end] {
-        for p in img {
-            let _ = writeln!(hex, "{p:02x}");
-        }
-    }
-    let pixels = work.path().join("pixels.hex");
-    std::fs::write(&pixels, hex).with_context(|| format!("{}: cannot write", pixels.display()))?;
+    let images = &test.images[a.start..end];
+    let shards = Shards::of(images.len());
     let tb = work.path().join("cnn_bound_tb.v");
-    std::fs::write(&tb, bound_testbench(&b, end - a.start, &wdir)?)
+    std::fs::write(&tb, bound_testbench(&b, shards.size, &wdir)?)
         .with_context(|| format!("{}: cannot write", tb.display()))?;
     let sources = crate::verilate::sources(&b)?;
     let vvp = work.path().join("tb.vvp");
@@ -417,21 +496,22 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
         cc.arg(format!("-D{k}={v}"));
     }
     run_tool(cc.args(&sources).arg(&tb), "iverilog")?;
-    let out = work.path().join("taps.txt");
-    let mut sim = Command::new("vvp");
-    sim.arg("-n")
-        .arg(&vvp)
-        .arg(format!("+pixels={}", pixels.display()))
-        .arg(format!("+out={}", out.display()))
-        .args(b.weight_args(&wdir));
-    if b.weights.load == crate::binding::WeightLoad::Workdir {
-        sim.current_dir(&wdir);
-    }
-    run_tool(&mut sim, "vvp")?;
-    let text =
-        std::fs::read_to_string(&out).with_context(|| format!("{}: no tap log", out.display()))?;
+    let sim = |pixels: &Path, out: &Path, count: usize| {
+        let mut sim = Command::new("vvp");
+        sim.arg("-n")
+            .arg(&vvp)
+            .arg(format!("+pixels={}", pixels.display()))
+            .arg(format!("+out={}", out.display()))
+            .arg(format!("+images={count}"))
+            .args(b.weight_args(&wdir));
+        if b.weights.load == crate::binding::WeightLoad::Workdir {
+            sim.current_dir(&wdir);
+        }
+        sim
+    };
     let bound: Vec<(String, usize)> = b.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect();
-    let caps = parse_log_for(&out, &text, &bound)?;
+    let parse = |out: &Path, text: &str| parse_log_for(out, text, &bound);
+    let run = shards.simulate(work.path(), images, sim, parse)?;
     let all = net.taps();
     let keep: Vec<usize> = (0..all.len())
         .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
@@ -439,20 +519,46 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let model = reference::Model::new(net, &params);
     let header = format!(
         "icarus: MNIST test images {}..{} through {} bound by {} under Icarus Verilog \
-         (generated testbench, {})",
+         (generated testbench, {}{})",
         a.start,
         end - 1,
         b.design.top,
         b.source,
-        b.between
+        b.between,
+        shards.say("; ")
     );
-    let images = &test.images[a.start..end];
-    Ok(judge(&header, &model, &keep, images, a.start, &caps, "every compared layer"))
+    Ok(judge(&header, &model, &keep, images, a.start, &run, "every compared layer"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_that_reports_fewer_images_is_padded_not_shifted() {
+        // Five images in shares of 3 and 2; the first share's testbench reports one class
+        // only. The second share's classes must stay on images 3 and 4.
+        let work = tempfile::tempdir().unwrap();
+        let images = vec![[0u8; mnist::PIXELS]; 5];
+        let shards = Shards { size: 3, count: 2 };
+        let sim = |_: &Path, out: &Path, n: usize| {
+            let log = if n == 3 { "class 7\n" } else { "class 1\nclass 2\n" };
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("printf '{log}' > '{}'", out.display())]);
+            c
+        };
+        let run = shards.simulate(work.path(), &images, sim, parse_log).unwrap();
+        let classes: Vec<Option<u8>> = run.caps.iter().map(|c| c.class).collect();
+        assert_eq!(classes, [Some(7), None, None, Some(1), Some(2)]);
+        assert_eq!(run.reported, 3);
+        // Every image in exactly one share, none empty, whatever the core count.
+        for n in 1..20 {
+            let s = Shards::of(n);
+            assert!(s.size * s.count >= n && s.size * (s.count - 1) < n, "{n}");
+        }
+        assert_eq!(Shards::of(1).count, 1);
+        assert_eq!(Shards::of(0).count, 1);
+    }
 
     #[test]
     fn the_generated_testbench_drives_and_reads_what_the_binding_says() {
