@@ -2,18 +2,30 @@
 # whole test suite, what CI runs). Every step fails the build on any mismatch.
 CARGO ?= cargo
 VERIFY = $(CARGO) run --release --quiet --
+# The lanes after `unit` run the binary the test build made: a test build unifies the
+# dev-dependencies' features into crates the binary shares (getrandom, num-traits), so a
+# `cargo run` would compile the crate a second time. $(BUILT) keeps it current (a no-op in
+# make test).
+BUILT = $(CARGO) test --release --no-run --quiet
+COSIM = target/release/cnn-cosim
+CLIPPY_DRIVER = $(shell rustc --print sysroot)/bin/clippy-driver
 
-.PHONY: verify test setup setup-test fmt-check clippy lint synth unit trainer campaigns icarus \
-	unique-init verilator-5006 fuzz
+.PHONY: verify test setup setup-test fmt-check build clippy lint synth unit trainer campaigns \
+	icarus unique-init verilator-5006 fuzz
 
 verify: setup
 	$(VERIFY) verify
 
-test: setup-test fmt-check clippy lint synth unit trainer campaigns icarus unique-init verilator-5006
+test: setup-test fmt-check build lint synth unit trainer campaigns icarus unique-init verilator-5006
 
 # make test's lanes share the model cache of the tests (cargo's CARGO_TARGET_TMPDIR), so a
 # design the tests Verilated at run time is not built again by a lane.
 test: export CNN_COSIM_CACHE = $(CURDIR)/target/tmp/model-cache
+# And the crate is compiled once: clippy's driver is its compiler in every lane (what `cargo
+# clippy` runs, here while compiling), warnings denied, so the lint is the build every later
+# lane reuses.
+test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
+test: export RUSTFLAGS = -D warnings
 
 setup:
 	scripts/setup.sh
@@ -24,8 +36,13 @@ setup-test:
 fmt-check:
 	$(CARGO) fmt --check
 
-# Release profile: clippy then reuses the release build's build-script run (the Verilated
-# model) instead of compiling the model a second time for the dev profile.
+# Every target (library, binaries, tests, benches) compiled in release and linted as it
+# compiles: clippy's driver as the crate's compiler, warnings denied.
+build:
+	RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" RUSTFLAGS="-D warnings" \
+		$(CARGO) test --release --all-targets --no-run
+
+# The lint alone (make test lints in `build`).
 clippy:
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
@@ -57,30 +74,32 @@ trainer:
 # again with random bubbles between pixels (two_conv: and its ready dropped pseudo-randomly),
 # and a seeded random campaign: 24 weight sets x 100 images.
 campaigns:
-	$(VERIFY) net show seed
-	$(VERIFY) net show two_conv
-	$(VERIFY) eval
-	$(VERIFY) eval --net two_conv
-	$(VERIFY) verify --quiet --baseline vectors/baseline.json --junit reports/junit.xml
-	$(VERIFY) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
-	$(VERIFY) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
+	$(BUILT)
+	$(COSIM) net show seed
+	$(COSIM) net show two_conv
+	$(COSIM) eval
+	$(COSIM) eval --net two_conv
+	$(COSIM) verify --quiet --baseline vectors/baseline.json --junit reports/junit.xml
+	$(COSIM) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
+	$(COSIM) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \
 		--reports reports/random --junit reports/random/junit.xml
-	$(VERIFY) verify --rtl rtl/two_conv --quiet --reports reports/two_conv \
+	$(COSIM) verify --rtl rtl/two_conv --quiet --reports reports/two_conv \
 		--junit reports/two_conv/junit.xml
-	$(VERIFY) verify --bind tests/bindings/two_conv_stall.toml --quiet --bubbles 0.3 --seed 7 \
+	$(COSIM) verify --bind tests/bindings/two_conv_stall.toml --quiet --bubbles 0.3 --seed 7 \
 		--reports reports/two_conv/stall
-	$(VERIFY) verify --rtl rtl/two_conv --quiet --stimulus random --seed 2026 --sets 24 \
+	$(COSIM) verify --rtl rtl/two_conv --quiet --stimulus random --seed 2026 --sets 24 \
 		--count 100 --bubbles 0.2 --reports reports/two_conv/random \
 		--junit reports/two_conv/random/junit.xml
 
 # A second simulator: 100 images under Icarus Verilog, every tap compared; rtl/two_conv and
 # the bound test designs through testbenches generated from their bindings.
 icarus:
-	$(VERIFY) icarus --limit 100
-	$(VERIFY) icarus --rtl rtl/two_conv --limit 50
-	$(VERIFY) icarus --rtl tests/designs/stall --limit 10
-	$(VERIFY) icarus --rtl tests/designs/freerun --limit 20
-	$(VERIFY) icarus --rtl tests/designs/two_lane --limit 20
+	$(BUILT)
+	$(COSIM) icarus --limit 100
+	$(COSIM) icarus --rtl rtl/two_conv --limit 50
+	$(COSIM) icarus --rtl tests/designs/stall --limit 10
+	$(COSIM) icarus --rtl tests/designs/freerun --limit 20
+	$(COSIM) icarus --rtl tests/designs/two_lane --limit 20
 
 # Random initial state in every register without a reset (Verilator --x-initial unique).
 unique-init:
@@ -91,10 +110,10 @@ unique-init:
 # The binary is run directly: VERILATOR in cargo's environment would rebuild the
 # compiled-in model with it.
 verilator-5006:
-	$(CARGO) build --release --quiet
-	VERILATOR=/usr/bin/verilator target/release/cnn-cosim verify --rtl rtl --limit 300 \
+	$(BUILT)
+	VERILATOR=/usr/bin/verilator $(COSIM) verify --rtl rtl --limit 300 \
 		--reports reports/verilator-5006/seed
-	VERILATOR=/usr/bin/verilator target/release/cnn-cosim verify --rtl rtl/two_conv \
+	VERILATOR=/usr/bin/verilator $(COSIM) verify --rtl rtl/two_conv \
 		--limit 300 --bubbles 0.2 --reports reports/verilator-5006/two_conv
 
 # Coverage-guided fuzzing of the parsers of user input (fuzz/: cargo-fuzz on nightly Rust,
