@@ -8,8 +8,8 @@
 //! - (d) full `verify`, all cores;
 //!
 //! - (p) `--jobs` ceilings at once, each on its share of the images: what this machine's cores
-//!   give the bare loop together, the bound (d)/(c) is measured against (p/a). On a VM the
-//!   cores are not always independent: two bare loops at once have run 1.5–1.8x one;
+//!   give the bare loop together (p/a), for d/c to be read against. On a VM the cores are not
+//!   always independent: two bare loops at once have run 1.5–1.95x one;
 //!
 //! - (e) with `--rtl DIR`: full `verify`, one thread, of the design in DIR Verilated at run
 //!   time (built into the cache before the rounds), against (c);
@@ -318,8 +318,8 @@ fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64) {
         ratio(3, 2)
     );
     println!(
-        "the machine: p/a {:.3} (the bare loop on every core at once against one core; d/c is \
-         bounded by it)",
+        "the machine: p/a {:.3} (the bare loop on every core at once against one core: what \
+         the cores give together, for d/c to be read against)",
         ratio(4, 0) * images_of(4) as f64 / images as f64
     );
     if samples.len() > 5 {
