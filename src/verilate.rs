@@ -376,7 +376,7 @@ fn compile(
     flags.extend(t.cxxflags.iter().cloned());
     // Verilator's own run-time sources come precompiled from the cache when they are there;
     // the design's files also see its own directory.
-    let runtime = Runtime::find(&globals, t, &flags)?;
+    let runtime = Runtime::find(&globals, t, &flags);
     let mut design_flags = vec![format!("-I{}", obj.display())];
     design_flags.extend(flags.iter().cloned());
     // Code that runs once (construction, initial blocks: the `__Slow` files) is compiled
@@ -485,7 +485,7 @@ struct Runtime {
 }
 
 impl Runtime {
-    fn find(names: &[String], t: &Tools, flags: &[String]) -> Result<Runtime> {
+    fn find(names: &[String], t: &Tools, flags: &[String]) -> Runtime {
         let mut h = Sha256::new();
         for part in [&t.version, &t.cxx, &t.root.display().to_string()].into_iter().chain(flags) {
             h.update((part.len() as u64).to_le_bytes());
@@ -501,7 +501,7 @@ impl Runtime {
             .filter(|(_, o)| !o.is_file())
             .map(|(s, _)| s)
             .collect();
-        Ok(Runtime { dir, objects, missing })
+        Runtime { dir, objects, missing }
     }
 
     /// Moves the objects this build compiled (`compiled`, in the order of `missing`) into the
