@@ -327,19 +327,11 @@ fn design_layout(source: &str, network: &Network, w: &Weights) -> Result<Network
                  \"{layer}.bias\""
             ),
         };
-        if layout.file.trim().is_empty()
-            || layout.file.contains("..")
-            || layout.file.starts_with('/')
-        {
-            bail!(
-                "{source}: [weights.files] {key:?}: file {:?} is not a plain file name",
-                layout.file
-            );
-        }
-        param.files = crate::network::Files {
-            pattern: layout.file.clone(),
-            per_line: layout.per_line.unwrap_or(1).max(1),
-        };
+        param.files = crate::network::Files::new(&layout.file, layout.per_line, tensor == "weight")
+            .map_err(|e| anyhow!("{source}: [weights.files] {key:?}: file: {e}"))?;
+    }
+    if let Some(clash) = net.file_clash() {
+        bail!("{source}: [weights.files]: {clash}");
     }
     Ok(net)
 }

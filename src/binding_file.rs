@@ -165,7 +165,8 @@ pub struct Weights {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileLayout {
-    /// File name; `{o}` / `{o+1}` for one file per output.
+    /// File name; `{o}` / `{o+1}` for one file per output, `{i}` / `{i+1}` (weights) per
+    /// input channel, both per (output, input) pair.
     pub file: String,
     /// Values per line.
     #[serde(default)]

@@ -199,21 +199,105 @@ pub enum FlattenOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Files {
     /// File name, relative to the weight directory. `{o}` (or `{o+1}`) makes one file per
-    /// output channel/neuron, numbered from 0 (from 1).
+    /// output channel/neuron, numbered from 0 (from 1); `{i}` (or `{i+1}`), weights only, one
+    /// file per input channel (conv2d) or input (linear); both, one file per pair.
     pub pattern: String,
     /// Values per line when writing (reading accepts any line breaks).
     pub per_line: usize,
 }
 
+/// The placeholders of a file pattern.
+pub const PLACEHOLDERS: [&str; 4] = ["{o}", "{o+1}", "{i}", "{i+1}"];
+
 impl Files {
+    /// A checked pattern: its only placeholders are `{o}`, `{o+1}` and — where `inputs`
+    /// (a weight tensor) — `{i}`, `{i+1}`; it is a plain file name (no directory, no `..`).
+    /// `Err` says what is wrong, for the caller to name the file and key.
+    pub fn new(pattern: &str, per_line: Option<usize>, inputs: bool) -> Result<Files, String> {
+        if pattern.trim().is_empty() {
+            return Err("the file name is empty".into());
+        }
+        if pattern.contains('/') || pattern.contains('\\') || pattern.contains("..") {
+            return Err(format!("{pattern:?} is not a plain file name (no directories)"));
+        }
+        let mut rest = pattern.to_string();
+        for p in PLACEHOLDERS {
+            rest = rest.replace(p, "");
+        }
+        if rest.contains('{') || rest.contains('}') {
+            return Err(format!(
+                "{pattern:?}: the only placeholders are {{o}}, {{o+1}}, {{i}} and {{i+1}}"
+            ));
+        }
+        let files = Files { pattern: pattern.to_string(), per_line: per_line.unwrap_or(1).max(1) };
+        if files.per_input() && !inputs {
+            return Err(format!(
+                "{pattern:?}: a bias has one value per output; {{i}} and {{i+1}} number input \
+                 channels, which only a weight tensor has"
+            ));
+        }
+        Ok(files)
+    }
+
     /// Whether the pattern splits the tensor into one file per output.
     pub fn per_output(&self) -> bool {
         self.pattern.contains("{o}") || self.pattern.contains("{o+1}")
     }
 
-    /// The file name of output `o` (or the one file).
-    pub fn name(&self, o: usize) -> String {
-        self.pattern.replace("{o}", &o.to_string()).replace("{o+1}", &(o + 1).to_string())
+    /// Whether the pattern splits the tensor into one file per input channel.
+    pub fn per_input(&self) -> bool {
+        self.pattern.contains("{i}") || self.pattern.contains("{i+1}")
+    }
+
+    /// The file name of output `o` and input `i` (placeholders that are absent ignore theirs).
+    pub fn name(&self, o: usize, i: usize) -> String {
+        self.pattern
+            .replace("{o}", &o.to_string())
+            .replace("{o+1}", &(o + 1).to_string())
+            .replace("{i}", &i.to_string())
+            .replace("{i+1}", &(i + 1).to_string())
+    }
+
+    /// Every file of a tensor of `outputs` × `inputs` × `inner` values (PyTorch's order:
+    /// conv2d weights `[out][in][kh·kw]`, linear weights `[out][in]` with `inner` 1, a bias
+    /// `[out]` with `inputs` = `inner` = 1), with the index ranges of the tensor each holds,
+    /// in the order the file lists them: a file holds its (output, input) slices in tensor
+    /// order.
+    pub fn layout(
+        &self,
+        outputs: usize,
+        inputs: usize,
+        inner: usize,
+    ) -> Vec<(String, Vec<std::ops::Range<usize>>)> {
+        let (by_o, by_i) = (self.per_output(), self.per_input());
+        let os: Vec<Option<usize>> =
+            if by_o { (0..outputs).map(Some).collect() } else { vec![None] };
+        let is: Vec<Option<usize>> =
+            if by_i { (0..inputs).map(Some).collect() } else { vec![None] };
+        let mut files = Vec::with_capacity(os.len() * is.len());
+        for &o in &os {
+            for &i in &is {
+                let mut ranges = Vec::new();
+                let o_range = o.map_or(0..outputs, |o| o..o + 1);
+                for oo in o_range {
+                    let start = oo * inputs * inner;
+                    match i {
+                        Some(i) => ranges.push(start + i * inner..start + (i + 1) * inner),
+                        None => ranges.push(start..start + inputs * inner),
+                    }
+                }
+                // Adjacent slices (one file per output, or the whole tensor) as one range.
+                let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+                for r in ranges {
+                    match merged.last_mut() {
+                        Some(last) if last.end == r.start => last.end = r.end,
+                        _ => merged.push(r),
+                    }
+                }
+                files.push((self.name(o.unwrap_or(0), i.unwrap_or(0)), merged));
+            }
+        }
+        files
     }
 }
 
@@ -338,6 +422,24 @@ pub struct Layer {
     pub bounds: Bounds,
 }
 
+impl Layer {
+    /// A conv2d or linear layer's weight tensor as (outputs, inputs, values per (output,
+    /// input) pair): conv2d `[out][in][kh·kw]`, linear `[out][in]` (one value per pair).
+    pub fn weight_pairs(&self) -> Option<(usize, usize, usize)> {
+        match &self.op {
+            Op::Conv2d { out_channels, kh, kw, .. } => {
+                let ins = match self.input {
+                    Shape::Map { c, .. } => c,
+                    Shape::Vector(_) => 1,
+                };
+                Some((*out_channels, ins, kh * kw))
+            }
+            Op::Linear { inputs, outputs, .. } => Some((*outputs, *inputs, 1)),
+            _ => None,
+        }
+    }
+}
+
 /// The data set the images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum DataSet {
@@ -444,6 +546,42 @@ impl Network {
     /// Elements per input image.
     pub fn input_len(&self) -> usize {
         self.input.len()
+    }
+
+    /// Two tensor slices this description stores under one file name, said in words:
+    /// they could not be told apart (`{o+1}{i+1}` names both (0, 10) and (10, 0) `111`).
+    pub fn file_clash(&self) -> Option<String> {
+        let mut seen: std::collections::HashMap<String, String> = Default::default();
+        for l in &self.layers {
+            let (Some((outs, ins, _)), Some(a)) = (l.weight_pairs(), l.op.arith()) else {
+                continue;
+            };
+            let tensors = [("weight", Some(&a.weight), ins), ("bias", a.bias.as_ref(), 1)];
+            for (what, param, ins) in tensors {
+                let Some(f) = param.map(|p| &p.files) else { continue };
+                let os = if f.per_output() { outs } else { 1 };
+                let is = if f.per_input() { ins } else { 1 };
+                for o in 0..os {
+                    for i in 0..is {
+                        let slice = match (f.per_output(), f.per_input()) {
+                            (true, true) => format!("{}.{what} (output {o}, input {i})", l.name),
+                            (true, false) => format!("{}.{what} (output {o})", l.name),
+                            (false, true) => format!("{}.{what} (input {i})", l.name),
+                            (false, false) => format!("{}.{what}", l.name),
+                        };
+                        let name = f.name(o, i);
+                        if let Some(first) = seen.get(&name) {
+                            return Some(format!(
+                                "{first} and {slice} are both stored in {name:?}; give each \
+                                 its own file name"
+                            ));
+                        }
+                        seen.insert(name, slice);
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The table `net show` prints: shapes and bounds of every layer.
@@ -574,6 +712,23 @@ mod tests {
         assert_eq!(IntType::needed(0, 6325), IntType { bits: 13, signed: false });
         assert_eq!(IntType::needed(0, 9), IntType { bits: 4, signed: false });
         assert_eq!(IntType::needed(-8192, 8191), IntType { bits: 14, signed: true });
+    }
+
+    #[test]
+    fn file_patterns_split_a_tensor_by_output_input_or_both() {
+        let f = |p: &str| Files::new(p, None, true).unwrap();
+        // A [2][3][4] tensor (2 outputs, 3 inputs, 4 values per pair).
+        assert_eq!(f("w.mem").layout(2, 3, 4), [("w.mem".to_string(), vec![0..24])]);
+        assert_eq!(f("w{o+1}.mem").layout(2, 3, 4)[1], ("w2.mem".to_string(), vec![12..24]));
+        let pairs = f("w_{o}{i+1}.mem").layout(2, 3, 4);
+        assert_eq!(pairs.len(), 6);
+        assert_eq!(pairs[4], ("w_12.mem".to_string(), vec![16..20]));
+        // One input channel's slice of every output: strided.
+        assert_eq!(f("w_{i}.mem").layout(2, 3, 4)[2], ("w_2.mem".to_string(), vec![8..12, 20..24]));
+        assert!(Files::new("b_{i}.mem", None, false).unwrap_err().contains("only a weight tensor"));
+        assert!(Files::new("w_{x}.mem", None, true).unwrap_err().contains("only placeholders"));
+        assert!(Files::new("d/w.mem", None, true).unwrap_err().contains("plain file name"));
+        assert!(Files::new(" ", None, true).unwrap_err().contains("empty"));
     }
 
     #[test]

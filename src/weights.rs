@@ -3,11 +3,13 @@
 //! and quantized from float weights.
 //!
 //! Tensors are kept in PyTorch's order: conv2d weights `[out][in][kh][kw]`, linear weights
-//! `[out][in]`, biases `[out]`. A file pattern with `{o}`/`{o+1}` holds one output's slice.
+//! `[out][in]`, biases `[out]`. A file pattern with `{o}`/`{o+1}` holds one output's slice,
+//! with `{i}`/`{i+1}` one input channel's, with both one (output, input) pair's (a conv
+//! kernel's `[kh][kw]`, a linear layer's one value).
 
 use crate::float_model::FloatWeights;
 use crate::memfile::{self, Rounding};
-use crate::network::{Arith, Layer, Network, Op, Param};
+use crate::network::{Arith, Layer, Network, Param};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -41,36 +43,41 @@ pub struct Saturation {
     pub value: i64,
 }
 
-/// (outputs, weights per output) of a parametrized layer.
-pub fn weight_dims(op: &Op, input_channels: usize) -> Option<(usize, usize)> {
-    match op {
-        Op::Conv2d { out_channels, kh, kw, .. } => Some((*out_channels, input_channels * kh * kw)),
-        Op::Linear { inputs, outputs, .. } => Some((*outputs, *inputs)),
-        _ => None,
+/// A parametrized layer: its index, the layer, its weight tensor's (outputs, inputs, values
+/// per pair) and its arithmetic.
+struct Parametrized<'a> {
+    index: usize,
+    layer: &'a Layer,
+    outs: usize,
+    ins: usize,
+    inner: usize,
+    arith: &'a Arith,
+}
+
+impl Parametrized<'_> {
+    /// Weights per output.
+    fn per(&self) -> usize {
+        self.ins * self.inner
     }
 }
 
-fn input_channels(net: &Network, layer: usize) -> usize {
-    match net.layers[layer].input {
-        crate::network::Shape::Map { c, .. } => c,
-        crate::network::Shape::Vector(_) => 1,
-    }
-}
-
-/// The parametrized layers: (index, layer, outputs, weights per output, arithmetic).
-fn parametrized(net: &Network) -> impl Iterator<Item = (usize, &Layer, usize, usize, &Arith)> {
-    net.layers.iter().enumerate().filter_map(move |(i, l)| {
-        let (outs, per) = weight_dims(&l.op, input_channels(net, i))?;
-        Some((i, l, outs, per, l.op.arith()?))
+/// The parametrized layers, in order.
+fn parametrized(net: &Network) -> impl Iterator<Item = Parametrized<'_>> {
+    net.layers.iter().enumerate().filter_map(move |(index, layer)| {
+        let (outs, ins, inner) = layer.weight_pairs()?;
+        Some(Parametrized { index, layer, outs, ins, inner, arith: layer.op.arith()? })
     })
 }
 
-/// Every file of one tensor: (file name, range of the tensor it holds).
-fn files_of(p: &Param, outputs: usize, per_output: usize) -> Vec<(String, std::ops::Range<usize>)> {
-    if p.files.per_output() {
-        (0..outputs).map(|o| (p.files.name(o), o * per_output..(o + 1) * per_output)).collect()
-    } else {
-        vec![(p.files.name(0), 0..outputs * per_output)]
+/// Every file of one tensor: (file name, ranges of the tensor it holds, in its order).
+type FileRanges = Vec<(String, Vec<std::ops::Range<usize>>)>;
+
+/// The files of layer `p`'s weights (`bias` false) or bias.
+fn files_of(p: &Parametrized, bias: bool) -> FileRanges {
+    match (bias, &p.arith.bias) {
+        (false, _) => p.arith.weight.files.layout(p.outs, p.ins, p.inner),
+        (true, Some(b)) => b.files.layout(p.outs, 1, 1),
+        (true, None) => Vec::new(),
     }
 }
 
@@ -82,9 +89,9 @@ impl Params {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let (outs, per) = weight_dims(&l.op, input_channels(net, i))?;
+                let (outs, ins, inner) = l.weight_pairs()?;
                 let a = l.op.arith()?;
-                let weight = (0..outs * per).map(|n| f(i, Which::Weight, n)).collect();
+                let weight = (0..outs * ins * inner).map(|n| f(i, Which::Weight, n)).collect();
                 let bias = match a.bias {
                     Some(_) => (0..outs).map(|n| f(i, Which::Bias, n)).collect(),
                     None => Vec::new(),
@@ -110,22 +117,29 @@ impl Params {
             bail!("{}: weight directory not found", dir.display());
         }
         let mut out = Params { layers: vec![None; net.layers.len()] };
-        for (i, l, outs, per, a) in parametrized(net) {
-            let mut lp = LayerParams { weight: vec![0; outs * per], bias: Vec::new() };
-            for (name, range) in files_of(&a.weight, outs, per) {
-                let v = memfile::read_values(&dir.join(&name), range.len(), a.weight.ty)
-                    .with_context(|| format!("layer {:?} weights", l.name))?;
-                lp.weight[range].copy_from_slice(&v);
-            }
-            if let Some(b) = &a.bias {
-                lp.bias = vec![0; outs];
-                for (name, range) in files_of(b, outs, 1) {
-                    let v = memfile::read_values(&dir.join(&name), range.len(), b.ty)
-                        .with_context(|| format!("layer {:?} bias", l.name))?;
-                    lp.bias[range].copy_from_slice(&v);
+        for p in parametrized(net) {
+            let a = p.arith;
+            let mut lp = LayerParams { weight: vec![0; p.outs * p.per()], bias: Vec::new() };
+            let read = |dst: &mut [i64], files: FileRanges, ty, what: &str| -> Result<()> {
+                for (name, ranges) in files {
+                    let n = ranges.iter().map(|r| r.len()).sum();
+                    let v = memfile::read_values(&dir.join(&name), n, ty)
+                        .with_context(|| format!("layer {:?} {what}", p.layer.name))?;
+                    let mut at = 0;
+                    for r in ranges {
+                        let len = r.len();
+                        dst[r].copy_from_slice(&v[at..at + len]);
+                        at += len;
+                    }
                 }
+                Ok(())
+            };
+            read(&mut lp.weight, files_of(&p, false), a.weight.ty, "weights")?;
+            if let Some(b) = &a.bias {
+                lp.bias = vec![0; p.outs];
+                read(&mut lp.bias, files_of(&p, true), b.ty, "bias")?;
             }
-            out.layers[i] = Some(lp);
+            out.layers[p.index] = Some(lp);
         }
         Ok(out)
     }
@@ -135,15 +149,17 @@ impl Params {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create weight directory", dir.display()))?;
         let mut written = Vec::new();
-        for (i, _, outs, per, a) in parametrized(net) {
-            let Some(lp) = &self.layers[i] else { continue };
-            let mut tensors = vec![(&a.weight, &lp.weight, per)];
-            if let Some(b) = &a.bias {
-                tensors.push((b, &lp.bias, 1));
+        for p in parametrized(net) {
+            let Some(lp) = &self.layers[p.index] else { continue };
+            let mut tensors = vec![(&p.arith.weight, &lp.weight, files_of(&p, false))];
+            if let Some(b) = &p.arith.bias {
+                tensors.push((b, &lp.bias, files_of(&p, true)));
             }
-            for (p, values, per) in tensors {
-                for (name, range) in files_of(p, outs, per) {
-                    let text = memfile::format_values(&values[range], p.ty, p.files.per_line);
+            for (param, values, files) in tensors {
+                for (name, ranges) in files {
+                    let slice: Vec<i64> =
+                        ranges.into_iter().flat_map(|r| values[r].iter().copied()).collect();
+                    let text = memfile::format_values(&slice, param.ty, param.files.per_line);
                     memfile::write_atomic(&dir.join(&name), &text)?;
                     written.push(name);
                 }
@@ -161,41 +177,54 @@ impl Params {
     ) -> Result<(Params, Vec<Saturation>)> {
         let mut sat = Vec::new();
         let mut out = Params { layers: vec![None; net.layers.len()] };
-        for (i, l, outs, per, a) in parametrized(net) {
-            let mut q = |p: &Param, suffix: &str, per: usize| -> Result<Vec<i64>> {
+        for p in parametrized(net) {
+            let (l, a) = (p.layer, p.arith);
+            let mut q = |param: &Param, suffix: &str, files: FileRanges| -> Result<Vec<i64>> {
                 let name = format!("{}.{suffix}", l.param);
+                let len: usize = files.iter().flat_map(|(_, r)| r).map(|r| r.len()).sum();
                 let src = fw.tensor(&name).with_context(|| {
                     format!("layer {:?}: the float weights have no tensor {name:?}", l.name)
                 })?;
-                if src.len() != outs * per {
+                if src.len() != len {
                     bail!(
-                        "layer {:?}: float tensor {name:?} holds {} values, the layer needs {}",
+                        "layer {:?}: float tensor {name:?} holds {} values, the layer needs {len}",
                         l.name,
                         src.len(),
-                        outs * per
                     );
                 }
-                let files = files_of(p, outs, per);
                 Ok(src
                     .iter()
                     .enumerate()
                     .map(|(n, &w)| {
-                        let (v, over) = memfile::quantize_to(w, p.frac_bits, p.ty, rounding);
+                        let (v, over) =
+                            memfile::quantize_to(w, param.frac_bits, param.ty, rounding);
                         if let Some(value) = over {
-                            let (file, r) =
-                                files.iter().find(|(_, r)| r.contains(&n)).expect("covers all");
-                            sat.push(Saturation { file: file.clone(), index: n - r.start, value });
+                            // The file holding element n, and n's position in it.
+                            let (file, index) = files
+                                .iter()
+                                .find_map(|(f, ranges)| {
+                                    let mut at = 0;
+                                    for r in ranges {
+                                        if r.contains(&n) {
+                                            return Some((f.clone(), at + n - r.start));
+                                        }
+                                        at += r.len();
+                                    }
+                                    None
+                                })
+                                .expect("the files cover the tensor");
+                            sat.push(Saturation { file, index, value });
                         }
                         v
                     })
                     .collect())
             };
-            let weight = q(&a.weight, "weight", per)?;
+            let weight = q(&a.weight, "weight", files_of(&p, false))?;
             let bias = match &a.bias {
-                Some(b) => q(b, "bias", 1)?,
+                Some(b) => q(b, "bias", files_of(&p, true))?,
                 None => Vec::new(),
             };
-            out.layers[i] = Some(LayerParams { weight, bias });
+            out.layers[p.index] = Some(LayerParams { weight, bias });
         }
         Ok((out, sat))
     }

@@ -297,3 +297,108 @@ fn random_weight_sets_fit_any_network() {
     let out = reference::run(&net, &w, &stimulus::image(3, 0, 1));
     assert!(out.taps[0].iter().all(|&v| v == 2047) && out.taps[2].iter().all(|&v| v == 2047));
 }
+
+/// two_conv with conv2's kernels one file per (output, input) pair and fc1's weights one
+/// file per (neuron, input): `{o+1}{i+1}` and `{o}_{i}`.
+fn two_conv_pairs() -> Network {
+    let text = std::fs::read_to_string("vectors/networks/two_conv.toml")
+        .unwrap()
+        .replace(
+            "file = \"conv2_weight_{o}.mem\", per_line = 5",
+            "file = \"conv2_weight_{o+1}{i+1}.txt\", per_line = 5",
+        )
+        .replace("file = \"neuron_weights_{o}.mem\"", "file = \"fc_{o}_{i}.mem\"");
+    Network::parse("pairs.toml", &text).unwrap()
+}
+
+#[test]
+fn weight_files_per_output_and_input_pair() {
+    let net = two_conv_pairs();
+    let plain = Network::find("two_conv").unwrap();
+    let (c2, _) = layer(&net, "conv2");
+    let (fc, _) = layer(&net, "fc1");
+    // Every value distinct, so a slice in the wrong file or order shows.
+    let w = Params::generate(&net, |l, which, n| {
+        let ty = cnn_cosim::weights::param(&net, l, which).ty;
+        (n as i64 * 7 + l as i64) % (ty.max() as i64 + 1)
+    });
+    let d = tempfile::tempdir().unwrap();
+    let files = w.save(&net, d.path()).unwrap();
+    // conv2: 3 × 3 files of one 5×5 kernel each, numbered from 1; fc1: 10 × 48 of one value.
+    for o in 1..=3 {
+        for i in 1..=3 {
+            assert!(files.contains(&format!("conv2_weight_{o}{i}.txt")), "{files:?}");
+        }
+    }
+    assert!(
+        files.contains(&"fc_9_47.mem".to_string()) && !files.iter().any(|f| f == "fc_10_0.mem")
+    );
+    assert_eq!(files.iter().filter(|f| f.starts_with("fc_") && f != &"fc_bias.mem").count(), 480);
+    // Output 1 (file 2x), input 2 (file x3): conv2.weight[1][2][kh][kw], 5 to a line.
+    let text = std::fs::read_to_string(d.path().join("conv2_weight_23.txt")).unwrap();
+    let want: Vec<i64> = w.layer(c2).weight[(3 + 2) * 25..(3 + 3) * 25].to_vec();
+    let got = cnn_cosim::memfile::parse_values(
+        "x",
+        &text,
+        25,
+        cnn_cosim::network::IntType { bits: 8, signed: true },
+    )
+    .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(text.lines().count(), 5, "{text}");
+    let one = std::fs::read_to_string(d.path().join("fc_3_17.mem")).unwrap();
+    assert_eq!(
+        one,
+        format!(
+            "{}\n",
+            cnn_cosim::memfile::hex(
+                w.layer(fc).weight[3 * 48 + 17],
+                cnn_cosim::network::IntType { bits: 8, signed: true }
+            )
+        )
+    );
+    // Read back: the same tensors; and the same values as the per-output layout holds.
+    let back = Params::load(&net, d.path()).unwrap();
+    assert_eq!(back, w);
+    let d2 = tempfile::tempdir().unwrap();
+    w.save(&plain, d2.path()).unwrap();
+    assert_eq!(Params::load(&plain, d2.path()).unwrap(), w);
+    // A pair file one value short: named with its line and column of the problem.
+    std::fs::write(d.path().join("conv2_weight_32.txt"), "01 02\n03 zz\n").unwrap();
+    let e = format!("{:#}", Params::load(&net, d.path()).unwrap_err());
+    assert!(e.contains("conv2_weight_32.txt:2:4: \"zz\" is not a hex byte"), "{e}");
+    assert!(e.contains("layer \"conv2\" weights"), "{e}");
+    std::fs::write(d.path().join("conv2_weight_32.txt"), "01 02\n").unwrap();
+    let e = format!("{:#}", Params::load(&net, d.path()).unwrap_err());
+    assert!(e.contains("conv2_weight_32.txt: holds 2 values, expected 25"), "{e}");
+}
+
+#[test]
+fn bad_file_patterns_are_named() {
+    let two = std::fs::read_to_string("vectors/networks/two_conv.toml").unwrap();
+    // A bias has no input channels.
+    let e = err(&two.replace("file = \"conv2_bias.mem\"", "file = \"conv2_bias_{i}.mem\""));
+    assert!(
+        e.contains("layer \"conv2\"")
+            && e.contains("bias.file")
+            && e.contains("{i} and {i+1} number input channels"),
+        "{e}"
+    );
+    let e = err(&two.replace("file = \"conv2_bias.mem\"", "file = \"conv2_bias_{c}.mem\""));
+    assert!(e.contains("the only placeholders are {o}, {o+1}, {i} and {i+1}"), "{e}");
+    let e = err(&two.replace("file = \"conv2_bias.mem\"", "file = \"../conv2_bias.mem\""));
+    assert!(e.contains("is not a plain file name"), "{e}");
+    // Two tensors in one file.
+    let e = err(&two.replace("file = \"fc_bias.mem\"", "file = \"neuron_weights_3.mem\""));
+    assert!(
+        e.contains(
+            "fc1.weight (output 3) and fc1.bias are both stored in \"neuron_weights_3.mem\""
+        ),
+        "{e}"
+    );
+    let e = err(&two.replace("conv2_weight_{o}.mem", "conv1_weight_{o}.mem"));
+    assert!(
+        e.contains("conv1.weight (output 0) and conv2.weight (output 0) are both stored in \"conv1_weight_0.mem\"; give each its own file name"),
+        "{e}"
+    );
+}

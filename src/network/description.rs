@@ -227,7 +227,7 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
             bounds,
         });
     }
-    Ok(Network {
+    let net = Network {
         name: raw.name,
         source: source.to_string(),
         input,
@@ -235,7 +235,11 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         dataset: raw.input.dataset,
         layers,
         weights: raw.weights,
-    })
+    };
+    if let Some(clash) = net.file_clash() {
+        bail!("{source}: {clash}");
+    }
+    Ok(net)
 }
 
 fn need<T: Copy>(wh: &str, v: Option<T>, key: &str) -> Result<T> {
@@ -344,21 +348,12 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
     if p.bits == 0 || p.bits > 32 {
         bail!("{wh}: {key}.bits = {}: 1..32 supported", p.bits);
     }
-    if p.file.is_empty() {
-        bail!("{wh}: {key}.file is empty");
-    }
-    let rest = p.file.replace("{o}", "").replace("{o+1}", "");
-    if rest.contains('{') || rest.contains('}') {
-        bail!("{wh}: {key}.file {:?}: the only placeholders are {{o}} and {{o+1}}", p.file);
-    }
+    let files = Files::new(&p.file, p.per_line, key == "weight")
+        .map_err(|e| anyhow!("{wh}: {key}.file: {e}"))?;
     if p.frac_bits > 30 {
         bail!("{wh}: {key}.frac_bits = {}: at most 30", p.frac_bits);
     }
-    Ok(Param {
-        ty: IntType { bits: p.bits, signed: p.signed },
-        frac_bits: p.frac_bits,
-        files: Files { pattern: p.file.clone(), per_line: p.per_line.unwrap_or(1).max(1) },
-    })
+    Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
 }
 
 /// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`.
