@@ -43,6 +43,8 @@ run verilator --lint-only -Wall --top-module two_lane_top tests/designs/two_lane
 run iverilog -g2012 -o /dev/null -s two_lane_top tests/designs/two_lane/two_lane_top.v "${rtl[@]}"
 run verilator --lint-only -Wall --top-module misbehave_top tests/designs/misbehave/misbehave_top.v "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s misbehave_top tests/designs/misbehave/misbehave_top.v "${rtl[@]}"
+run verilator --lint-only -Wall --top-module tl_top tests/designs/toplevel/tl_top.v "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s tl_top tests/designs/toplevel/tl_top.v "${rtl[@]}"
 
 if [ "$status" -eq 0 ]; then echo "lint.sh: clean"; fi
 exit "$status"

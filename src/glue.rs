@@ -18,11 +18,13 @@ pub const MAX_TAPS: usize = 8;
 pub const MAX_LANES: usize = 8;
 
 /// One signal of a Verilated design: its packed width and, for an unpacked array, its
-/// element count.
+/// element count and the lowest index it is declared with (`[9:0]` and `[0:9]`: 0; `[10:1]`:
+/// 1), which Verilator's C++ array starts at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sig {
     pub width: u32,
     pub elements: Option<usize>,
+    pub first: i64,
 }
 
 /// The signals a Verilated design exposes, read from the headers Verilator wrote
@@ -33,6 +35,8 @@ pub struct DesignSignals {
     /// The top module's name (the prefix of every internal member: `top__DOT__u_a__DOT__x`).
     pub top: String,
     pub ports: BTreeMap<String, Sig>,
+    /// The ports that are inputs.
+    pub inputs: std::collections::BTreeSet<String>,
     /// By member name.
     pub internal: BTreeMap<String, Sig>,
 }
@@ -41,11 +45,14 @@ impl DesignSignals {
     /// Parses the two headers' text.
     pub fn parse(top: &str, model_h: &str, root_h: &str) -> DesignSignals {
         let mut ports = BTreeMap::new();
+        let mut inputs = std::collections::BTreeSet::new();
         for line in model_h.lines() {
             // VL_IN8(&clk_i,0,0);  VL_OUTW(&fc1_data_o,229,0,8);
             let t = line.trim();
-            let Some(rest) = t.strip_prefix("VL_IN").or_else(|| t.strip_prefix("VL_OUT")) else {
-                continue;
+            let (rest, input) = match (t.strip_prefix("VL_IN"), t.strip_prefix("VL_OUT")) {
+                (Some(r), _) => (r, true),
+                (_, Some(r)) => (r, false),
+                _ => continue,
             };
             let Some((_, args)) = rest.split_once("(&") else { continue };
             let mut it = args.trim_end_matches(");").split(',');
@@ -53,7 +60,12 @@ impl DesignSignals {
                 continue;
             };
             if let (Ok(m), Ok(l)) = (msb.trim().parse::<u32>(), lsb.trim().parse::<u32>()) {
-                ports.insert(name.trim().to_string(), Sig { width: m - l + 1, elements: None });
+                let name = name.trim().to_string();
+                if input {
+                    inputs.insert(name.clone());
+                }
+                ports
+                    .insert(name, Sig { width: m.max(l) - m.min(l) + 1, elements: None, first: 0 });
             }
         }
         let mut internal = BTreeMap::new();
@@ -75,10 +87,44 @@ impl DesignSignals {
             };
             let name = name.trim_end_matches(';').trim();
             if name.starts_with(&format!("{top}__DOT__")) && !name.contains(' ') {
-                internal.insert(name.to_string(), Sig { width: m.max(l) - m.min(l) + 1, elements });
+                let width = m.max(l) - m.min(l) + 1;
+                internal.insert(name.to_string(), Sig { width, elements, first: 0 });
             }
         }
-        DesignSignals { top: top.to_string(), ports, internal }
+        DesignSignals { top: top.to_string(), ports, inputs, internal }
+    }
+
+    /// Takes each public unpacked array's declared range from the `varInsert` calls of the
+    /// model's `__Syms` files (`syms`, their text), so `a[k]` of an array declared `[10:1]`
+    /// reads C++ element `k − 1`. Verilator 5.006 writes `…, FLAGS, dims, packed…,
+    /// unpacked…)`, later releases `…, FLAGS, udims, pdims, unpacked…, packed…)`.
+    pub fn set_ranges(&mut self, syms: &str) {
+        for line in syms.lines() {
+            let Some(at) = line.find("varInsert(") else { continue };
+            let args = line[at + "varInsert(".len()..].trim_end().trim_end_matches(';');
+            let args = args.strip_suffix(')').unwrap_or(args);
+            let Some(member) = args.split("&(TOP.").nth(1).and_then(|r| r.split(')').next()) else {
+                continue;
+            };
+            let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+            let Some(flags) = parts.iter().position(|p| p.starts_with("VLVD_")) else { continue };
+            let nums: Option<Vec<i64>> =
+                parts[flags + 1..].iter().map(|p| p.parse().ok()).collect();
+            let Some(nums) = nums else { continue };
+            let unpacked = if nums.len() % 2 == 0 {
+                // udims, pdims, then the unpacked ranges first.
+                (nums.first().copied().unwrap_or(0) >= 1 && nums.len() >= 4)
+                    .then(|| (nums[2], nums[3]))
+            } else {
+                // dims, packed ranges, then the unpacked ones: the last pair.
+                (nums.len() >= 3).then(|| (nums[nums.len() - 2], nums[nums.len() - 1]))
+            };
+            if let (Some(sig), Some((a, b))) = (self.internal.get_mut(member), unpacked) {
+                if sig.elements == Some((a - b).unsigned_abs() as usize + 1) {
+                    sig.first = a.min(b);
+                }
+            }
+        }
     }
 
     /// The hierarchical name of a member (`top__DOT__u_a__DOT__x` → `u_a.x`).
@@ -150,18 +196,20 @@ impl Resolver<'_> {
     /// array index at the end) and its width (when the design's signals are known).
     fn expr(&self, what: &str, name: &str) -> Result<(String, Option<u32>), String> {
         let (base, index) = split_index(name).map_err(|e| format!("{what}: {e}"))?;
-        if !base.contains('.') {
-            if !is_ident(base) || index.is_some() {
-                return Err(format!("{what} {name:?}: not a port name or a hierarchical path"));
+        let plain = !base.contains('.');
+        if plain && !is_ident(base) {
+            return Err(format!("{what} {name:?}: not a port name or a hierarchical path"));
+        }
+        // A plain name is a port first, then a signal of the top module itself.
+        match self.signals {
+            None if plain && index.is_none() => return Ok((format!("t->{base}"), None)),
+            Some(d) if plain && index.is_none() && d.ports.contains_key(base) => {
+                return Ok((format!("t->{base}"), d.ports.get(base).map(|s| s.width)));
             }
-            let width = match self.signals {
-                None => None,
-                Some(d) => match d.ports.get(base) {
-                    Some(s) => Some(s.width),
-                    None => return Err(self.missing(what, name)),
-                },
-            };
-            return Ok((format!("t->{base}"), width));
+            Some(d) if plain && d.ports.contains_key(base) => {
+                return Err(format!("{what} {name:?}: port {base:?} is not an array"));
+            }
+            _ => {}
         }
         let Some(d) = self.signals else {
             return Err(format!(
@@ -186,17 +234,22 @@ impl Resolver<'_> {
         // keeps it up to date).
         let Some(sig) = d.internal.get(&member) else { return Err(self.missing(what, name)) };
         match (index, sig.elements) {
-            (Some(i), Some(n)) if i < n => {
-                Ok((format!("t->rootp->{member}[{i}]"), Some(sig.width)))
+            (Some(i), Some(n)) if (sig.first..sig.first + n as i64).contains(&(i as i64)) => {
+                let at = i as i64 - sig.first;
+                Ok((format!("t->rootp->{member}[{at}]"), Some(sig.width)))
             }
-            (Some(i), Some(n)) => {
-                Err(format!("{what} {name:?}: index {i} is outside the design's {n} elements"))
-            }
+            (Some(i), Some(n)) => Err(format!(
+                "{what} {name:?}: index {i} is outside the design's array, declared with \
+                 indices {}..{}",
+                sig.first,
+                sig.first + n as i64 - 1
+            )),
             (Some(_), None) => Err(format!("{what} {name:?}: the design's signal is not an array")),
             (None, Some(n)) => Err(format!(
                 "{what} {name:?}: the design's signal is an array of {n}; bind its elements \
-                 (\"{base}[0..{}]\")",
-                n - 1
+                 (\"{base}[{}..{}]\")",
+                sig.first,
+                sig.first + n as i64 - 1
             )),
             (None, None) => Ok((format!("t->rootp->{member}"), Some(sig.width))),
         }
@@ -359,15 +412,26 @@ pub fn generate(
     Ok(out)
 }
 
-/// The hierarchical signals of `file` (taps, class, ready) that are not top-level ports, as
-/// (module pattern, variable) pairs for a Verilator control file marking them public, so
-/// Verilator keeps them as readable members: `public_flat_rw -module "*" -var "x"`.
-pub fn public_vars(file: &File) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+/// The signals of `file` the glue reads (taps, class, ready) that Verilator must keep as
+/// readable members, for a control file marking them public (`public_flat_rw`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publics {
+    /// The last names of hierarchical paths (`u_conv.sum_q` → `sum_q`), marked in every
+    /// module: `public_flat_rw -module "*" -var "sum_q"`.
+    pub anywhere: Vec<String>,
+    /// Plain names: a port, or else a signal of the top module itself (which only the
+    /// Verilated design tells apart), marked in the top module only.
+    pub plain: Vec<String>,
+}
+
+/// The signals the glue of `file` reads, by how they must be made public.
+pub fn public_vars(file: &File) -> Publics {
+    let mut p = Publics::default();
     let mut add = |s: &str| {
         if let Ok((base, _)) = split_index(s) {
-            if let Some((_, leaf)) = base.rsplit_once('.') {
-                names.push(leaf.to_string());
+            match base.rsplit_once('.') {
+                Some((_, leaf)) => p.anywhere.push(leaf.to_string()),
+                None => p.plain.push(base.to_string()),
             }
         }
     };
@@ -383,9 +447,11 @@ pub fn public_vars(file: &File) -> Vec<String> {
     if let Some(r) = &file.input.ready {
         add(r);
     }
-    names.sort();
-    names.dedup();
-    names
+    for v in [&mut p.anywhere, &mut p.plain] {
+        v.sort();
+        v.dedup();
+    }
+    p
 }
 
 #[cfg(test)]
@@ -417,6 +483,42 @@ mod tests {
         assert!(h.contains("t->rst_ni = in_reset ? 1 : 0;"), "{h}");
         assert!(h.contains("(void)valid;"), "{h}");
         assert!(h.contains("d[9] = field(t->l9, 0, 23, true);"), "{h}");
+    }
+
+    /// What Verilator wrote for a top `t` with a port `q`, a wire `w` and arrays declared
+    /// `[9:0]`, `[10:1]` (Verilator 5.48's varInsert) and `[0:3]` (5.006's).
+    fn signals() -> DesignSignals {
+        let model_h = "    VL_IN8(&clk,0,0);\n    VL_OUT8(&q,7,0);\n";
+        let root_h = "    CData/*7:0*/ t__DOT__w;\n    VlUnpacked<SData/*15:0*/, 10> t__DOT__desc;\n    \
+                      VlUnpacked<SData/*15:0*/, 10> t__DOT__off;\n    VlUnpacked<CData/*3:0*/, 4> t__DOT__old;\n";
+        let syms = r#"    __Vscopep_t->varInsert("desc", &(TOP.t__DOT__desc), false, VLVT_UINT16, VLVD_NODIR|VLVF_PUB_RW, 1, 1 ,9,0 ,15,0);
+    __Vscopep_t->varInsert("off", &(TOP.t__DOT__off), false, VLVT_UINT16, VLVD_NODIR|VLVF_PUB_RW, 1, 1 ,10,1 ,15,0);
+        __Vscope_t.varInsert(__Vfinal,"old", &(TOP.t__DOT__old), false, VLVT_UINT8,VLVD_NODIR|VLVF_PUB_RW,2 ,3,0 ,3,0);
+"#;
+        let mut d = DesignSignals::parse("t", model_h, root_h);
+        d.set_ranges(syms);
+        d
+    }
+
+    #[test]
+    fn plain_names_are_ports_first_then_the_tops_own_signals() {
+        let d = signals();
+        assert!(d.inputs.contains("clk") && !d.inputs.contains("q"));
+        let r = Resolver { signals: Some(&d) };
+        assert_eq!(r.expr("x", "q").unwrap(), ("t->q".to_string(), Some(8)));
+        assert_eq!(r.expr("x", "w").unwrap(), ("t->rootp->t__DOT__w".to_string(), Some(8)));
+        // Declared [9:0]: element k is C++ element k; [10:1]: element k is k − 1.
+        assert_eq!(r.expr("x", "desc[9]").unwrap().0, "t->rootp->t__DOT__desc[9]");
+        assert_eq!(r.expr("x", "off[1]").unwrap().0, "t->rootp->t__DOT__off[0]");
+        assert_eq!(r.expr("x", "off[10]").unwrap().0, "t->rootp->t__DOT__off[9]");
+        assert_eq!(r.expr("x", "old[3]").unwrap().0, "t->rootp->t__DOT__old[3]");
+        let e = r.expr("x", "off[0]").unwrap_err();
+        assert!(e.contains("outside the design's array, declared with indices 1..10"), "{e}");
+        let e = r.expr("x", "off").unwrap_err();
+        assert!(e.contains("bind its elements (\"off[1..10]\")"), "{e}");
+        assert!(r.expr("x", "q[1]").unwrap_err().contains("port \"q\" is not an array"));
+        let e = r.expr("x", "wx").unwrap_err();
+        assert!(e.contains("no such signal (closest: w"), "{e}");
     }
 
     #[test]

@@ -277,60 +277,50 @@ fn compile(
     )
     .map_err(|e| anyhow!("{}: {}", b.source, e.message()))?;
     let public = glue::public_vars(&file);
-    let mut cmd = Command::new(&t.verilator);
-    cmd.args(["--cc", "-Wno-fatal"])
-        .args(&t.vflags)
-        .args(["--top-module", &b.design.top, "--prefix", prefix, "-Mdir"])
-        .arg(&obj);
-    if traced {
-        cmd.args(["--trace-fst", "--trace-structs"]);
-    }
-    for inc in &b.design.include_dirs {
-        cmd.arg(format!("-I{}", b.dir.join(inc).display()));
-    }
-    for (k, v) in &b.design.defines {
-        cmd.arg(format!("-D{k}={v}"));
-    }
-    for (k, v) in &b.design.parameters {
-        cmd.arg(match v {
-            toml::Value::String(s) => format!("-G{k}=\"{s}\""),
-            other => format!("-G{k}={other}"),
-        });
-    }
-    if let (Some(dir), Some(p)) = (staging, &b.weights.arg) {
-        cmd.arg(format!("-G{p}=\"{}\"", dir.display()));
-    }
-    cmd.args(&b.design.verilator_flags);
-    if !public.is_empty() {
-        let vlt = tmp.path().join("public.vlt");
-        let mut text = String::from("`verilator_config\n");
-        for v in &public {
+    let verilate = |top_vars: &[String]| -> Result<DesignSignals> {
+        let _ = std::fs::remove_dir_all(&obj);
+        let mut cmd = verilator_command(b, t, prefix, &obj, traced, staging);
+        let mut text = String::new();
+        for v in &public.anywhere {
             text += &format!("public_flat_rw -module \"*\" -var \"{v}\"\n");
         }
-        std::fs::write(&vlt, text).context("cannot write the control file")?;
-        cmd.arg(&vlt);
-    }
-    cmd.args(sources);
-    let out = cmd.output().map_err(|e| anyhow!("{}: cannot run Verilator ({e})", t.verilator))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let first: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
-        bail!(
-            "{}: Verilator failed on the design ({}): {} [command: {}]",
-            b.source,
-            out.status,
-            first.join(" | "),
-            show_cmd(&cmd)
-        );
+        for v in top_vars {
+            text += &format!("public_flat_rw -module \"{}\" -var \"{v}\"\n", b.design.top);
+        }
+        if !text.is_empty() {
+            let vlt = tmp.path().join("public.vlt");
+            std::fs::write(&vlt, format!("`verilator_config\n{text}"))
+                .context("cannot write the control file")?;
+            cmd.arg(&vlt);
+        }
+        cmd.args(sources);
+        let out =
+            cmd.output().map_err(|e| anyhow!("{}: cannot run Verilator ({e})", t.verilator))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
+            bail!(
+                "{}: Verilator failed on the design ({}): {} [command: {}]",
+                b.source,
+                out.status,
+                first.join(" | "),
+                show_cmd(&cmd)
+            );
+        }
+        Ok(design_signals(&b.design.top, &obj, prefix))
+    };
+    // A plain name is a port or a signal of the top itself; only the Verilated design tells
+    // which, so the top's own signals are marked public in a second run when there are any
+    // (marking a port public would cost every design a slower model).
+    let mut signals = verilate(&[])?;
+    let top_vars: Vec<String> =
+        public.plain.iter().filter(|n| !signals.ports.contains_key(*n)).cloned().collect();
+    if !top_vars.is_empty() {
+        signals = verilate(&top_vars)?;
     }
 
     // 2. The glue, from the signals Verilator kept.
     let read = |name: String| std::fs::read_to_string(obj.join(&name)).unwrap_or_default();
-    let signals = DesignSignals::parse(
-        &b.design.top,
-        &read(format!("{prefix}.h")),
-        &read(format!("{prefix}___024root.h")),
-    );
     let header = glue::generate(&file, &b.source, Some(&signals), b.network.input_type.bits)
         .map_err(|e| anyhow!("{}: {e}", b.source))?;
     std::fs::write(obj.join("cnn_glue.h"), header).context("cannot write cnn_glue.h")?;
@@ -452,6 +442,65 @@ fn compile(
     }
     progress.done();
     Ok(())
+}
+
+/// The Verilator command for `b`'s design into `obj` (sources and control files not yet
+/// added).
+fn verilator_command(
+    b: &Binding,
+    t: &Tools,
+    prefix: &str,
+    obj: &Path,
+    traced: bool,
+    staging: Option<&Path>,
+) -> Command {
+    let mut cmd = Command::new(&t.verilator);
+    cmd.args(["--cc", "-Wno-fatal"])
+        .args(&t.vflags)
+        .args(["--top-module", &b.design.top, "--prefix", prefix, "-Mdir"])
+        .arg(obj);
+    if traced {
+        cmd.args(["--trace-fst", "--trace-structs"]);
+    }
+    for inc in &b.design.include_dirs {
+        cmd.arg(format!("-I{}", b.dir.join(inc).display()));
+    }
+    for (k, v) in &b.design.defines {
+        cmd.arg(format!("-D{k}={v}"));
+    }
+    for (k, v) in &b.design.parameters {
+        cmd.arg(match v {
+            toml::Value::String(s) => format!("-G{k}=\"{s}\""),
+            other => format!("-G{k}={other}"),
+        });
+    }
+    if let (Some(dir), Some(p)) = (staging, &b.weights.arg) {
+        cmd.arg(format!("-G{p}=\"{}\"", dir.display()));
+    }
+    cmd.args(&b.design.verilator_flags);
+    cmd
+}
+
+/// The signals of the design Verilated into `obj`: its headers' ports and members, with the
+/// declared ranges of public arrays from its `__Syms` files.
+fn design_signals(top: &str, obj: &Path, prefix: &str) -> DesignSignals {
+    let read = |name: String| std::fs::read_to_string(obj.join(name)).unwrap_or_default();
+    let mut signals = DesignSignals::parse(
+        top,
+        &read(format!("{prefix}.h")),
+        &read(format!("{prefix}___024root.h")),
+    );
+    let mut syms = String::new();
+    if let Ok(dir) = std::fs::read_dir(obj) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{prefix}__Syms")) && name.ends_with(".cpp") {
+                syms += &std::fs::read_to_string(e.path()).unwrap_or_default();
+            }
+        }
+    }
+    signals.set_ranges(&syms);
+    signals
 }
 
 /// Removes the build directories of builds that were killed (untouched for a day; a build
