@@ -150,6 +150,8 @@ struct CnnModel {
     std::string error;
     // Whether ready has been high since the last reset (for CNN_WAIT_READY).
     bool ready_seen = false;
+    // The last sampled value of each rising-edge tap valid (the class's at CNN_MAX_TAPS).
+    bool edge_q[CNN_MAX_TAPS + 1] = {};
 #ifdef CNN_TRACED
     VerilatedFstC* fst = nullptr;
     bool dumping = false;
@@ -275,7 +277,10 @@ int CNN_API(reset)(CnnModel* m, uint32_t cycles) {
     try {
         Verilated::threadContextp(m->ctx);
         m->ready_seen = false;
-        for (uint32_t i = 0; i < cycles; ++i) cycle(m, true, 0, cnn_no_pixels);
+        for (uint32_t i = 0; i < cycles; ++i) {
+            cycle(m, true, 0, cnn_no_pixels);
+            cnn_track_edges(m, m->top);
+        }
     } catch (const std::exception& e) {
         set_error(m, e.what());
         return -1;
@@ -337,8 +342,8 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
                 r->last_accept = r->cycles;
             }
 #endif
-            cnn_append_taps(t, r);
-            if (cnn_class_valid(t)) {
+            cnn_append_taps(m, t, r);
+            if (cnn_class_valid(m, t)) {
                 r->class_valid = 1;
                 r->class_id = cnn_class(t);
                 return 0;

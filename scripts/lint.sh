@@ -45,6 +45,10 @@ run verilator --lint-only -Wall --top-module misbehave_top tests/designs/misbeha
 run iverilog -g2012 -o /dev/null -s misbehave_top tests/designs/misbehave/misbehave_top.v "${rtl[@]}"
 run verilator --lint-only -Wall --top-module tl_top tests/designs/toplevel/tl_top.v "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s tl_top tests/designs/toplevel/tl_top.v "${rtl[@]}"
+run verilator --lint-only -Wall --top-module strobe_top tests/designs/strobe/strobe_top.v "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s strobe_top tests/designs/strobe/strobe_top.v "${rtl[@]}"
+run verilator --lint-only -Wall --top-module pairs_top tests/designs/pairs/pairs_*.v "${rtl[@]}"
+run iverilog -g2012 -o /dev/null -s pairs_top tests/designs/pairs/pairs_*.v "${rtl[@]}"
 
 if [ "$status" -eq 0 ]; then echo "lint.sh: clean"; fi
 exit "$status"

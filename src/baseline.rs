@@ -21,6 +21,12 @@ pub struct Baseline {
     pub argmax_ties: u64,
     /// Mismatching elements per tapped layer, in pipeline order (the class last).
     pub mismatching_elements: Vec<u64>,
+    /// Missing and extra beats per tapped layer (the class: images without one); a baseline
+    /// written before they were recorded reads as all zeros.
+    #[serde(default)]
+    pub missing_beats: Vec<u64>,
+    #[serde(default)]
+    pub extra_beats: Vec<u64>,
     /// Mean cycles from an image's first pixel to its class_valid.
     pub cycles_per_image: f64,
     pub latency_min: u64,
@@ -40,6 +46,8 @@ impl Baseline {
             float_correct: t.float_correct,
             argmax_ties: t.ties,
             mismatching_elements: t.layers.iter().map(|l| l.mismatching_elements).collect(),
+            missing_beats: t.layers.iter().map(|l| l.missing_beats).collect(),
+            extra_beats: t.layers.iter().map(|l| l.extra_beats).collect(),
             cycles_per_image: if t.cycles_n == 0 {
                 0.0
             } else {
@@ -104,10 +112,18 @@ impl Baseline {
                 worse.push(format!("{name}: {is}, baseline {was}"));
             }
         }
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
         for (i, name) in names.iter().enumerate() {
-            let (was, is) = (self.mismatching_elements[i], now.mismatching_elements[i]);
-            if was != is {
-                worse.push(format!("{name} mismatching elements: {is}, baseline {was}"));
+            let per_layer = [
+                ("mismatching elements", &self.mismatching_elements, &now.mismatching_elements),
+                ("missing beats", &self.missing_beats, &now.missing_beats),
+                ("extra beats", &self.extra_beats, &now.extra_beats),
+            ];
+            for (what, was, is) in per_layer {
+                let (was, is) = (at(was, i), at(is, i));
+                if was != is {
+                    worse.push(format!("{name} {what}: {is}, baseline {was}"));
+                }
             }
         }
         let timing = [

@@ -10,7 +10,8 @@
 
 use crate::binding_file::back_to_back;
 pub use crate::binding_file::{
-    ClassBinding, Clock, Design, Input, Level, Reset, Signals, TapBinding, WeightLoad, Weights,
+    Beats, ClassBinding, Clock, Design, Edge, Input, Level, Reset, Signals, TapBinding, WeightLoad,
+    Weights,
 };
 use crate::network::{line_col, IntType, Network, Shape};
 use anyhow::{anyhow, bail, Result};
@@ -284,22 +285,35 @@ impl Binding {
         if let Some(t) = self.timeout {
             let _ = writeln!(s, "timeout: {t} cycles");
         }
+        let rising =
+            |e: Edge| if e == Edge::Rising { " (rising edge: one beat per pulse)" } else { "" };
         for t in &self.taps {
             let _ = writeln!(
                 s,
-                "tap {:<8} valid {}, data {}, {} × {} bits {}",
+                "tap {:<8} valid {}{}, data {}, {} × {} bits {}{}",
                 t.layer,
                 t.valid,
+                rising(t.edge),
                 t.data.expand().map(|v| v.join(", ")).unwrap_or_default(),
                 t.lanes,
                 t.bits,
-                if t.signed { "signed" } else { "unsigned" }
+                if t.signed { "signed" } else { "unsigned" },
+                match t.beats {
+                    Beats::Exact => "",
+                    Beats::First => "; the layer's first beats, later ones until the class ignored",
+                }
             );
         }
         for u in self.untapped() {
             let _ = writeln!(s, "tap {u:<8} not tapped (not compared)");
         }
-        let _ = writeln!(s, "class    valid {}, data {}", self.class.valid, self.class.data);
+        let _ = writeln!(
+            s,
+            "class    valid {}{}, data {}",
+            self.class.valid,
+            rising(self.class.edge),
+            self.class.data
+        );
         s
     }
 }

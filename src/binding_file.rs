@@ -173,6 +173,31 @@ pub struct FileLayout {
     pub per_line: Option<usize>,
 }
 
+/// Which of a tap's beats of an image are its layer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Beats {
+    /// Exactly the layer's count by the time the class comes; more or fewer is a protocol
+    /// problem of the image.
+    #[default]
+    Exact,
+    /// The layer's first N; later ones until the class are ignored (counted, never
+    /// compared): a free-running strobe that keeps pulsing after the layer's beats.
+    First,
+}
+
+/// When a valid makes a beat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    /// Every cycle it is high.
+    #[default]
+    Level,
+    /// The first cycle of each stretch it is high: a valid held for several cycles is one
+    /// beat.
+    Rising,
+}
+
 /// One tapped layer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,6 +213,10 @@ pub struct TapBinding {
     pub lanes: usize,
     pub bits: u32,
     pub signed: bool,
+    #[serde(default)]
+    pub beats: Beats,
+    #[serde(default)]
+    pub edge: Edge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -195,6 +224,8 @@ pub struct TapBinding {
 pub struct ClassBinding {
     pub valid: String,
     pub data: String,
+    #[serde(default)]
+    pub edge: Edge,
 }
 
 /// A whole binding file as written.

@@ -17,6 +17,7 @@ use crate::sink::{RunEnd, SetInfo, Sink};
 use crate::stimulus;
 #[cfg(feature = "train")]
 use crate::train::{self, TrainConfig};
+use crate::verilate::XInit;
 use crate::weights::Params;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -133,6 +134,10 @@ pub struct VerifyArgs {
     /// `merge` combines the shards' reports.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// Registers the design does not reset start at zero (fast), or random from --seed
+    /// (unique: Verilator's --x-initial unique, a model of its own; the reset-bug lane).
+    #[arg(long, value_enum, default_value_t = XInit::Fast)]
+    pub x_init: XInit,
     /// Print only the summary (no header, no progress bar).
     #[arg(long)]
     pub quiet: bool,
@@ -155,14 +160,14 @@ impl VerifyArgs {
     pub fn load_design(&mut self) -> Result<()> {
         let traced = self.trace.is_some() || self.trace_failures > 0;
         let binding = match (&self.rtl, &self.bind) {
-            (None, None) if !traced => return Ok(()),
+            (None, None) if !traced && self.x_init == XInit::Fast => return Ok(()),
             (None, None) => crate::binding::Binding::compiled_in()?,
             (rtl, bind) => {
                 let rtl = rtl.clone().unwrap_or_else(|| PathBuf::from("."));
                 crate::binding::Binding::find(&rtl, bind.as_deref())?
             }
         };
-        let (design, info) = crate::verilate::build(binding, traced, self.quiet)?;
+        let (design, info) = crate::verilate::build_with(binding, traced, self.x_init, self.quiet)?;
         if !self.quiet && info.compile_secs > 0.0 {
             println!("compiled {} in {:.1} s", design.label(), info.compile_secs);
         }
@@ -235,6 +240,12 @@ impl VerifyArgs {
         }
         if self.between.is_some() || self.reset_each {
             c += &format!(" --between {}", d.between);
+        }
+        if self.x_init == XInit::Unique {
+            if set.is_none() && d.bubbles == 0.0 {
+                c += &format!(" --seed {}", d.seed);
+            }
+            c += " --x-init unique";
         }
         c + &format!(" --image {image}")
     }
@@ -403,11 +414,14 @@ struct Plan {
 impl Plan {
     fn new(a: &VerifyArgs, net: &Network) -> Result<Plan> {
         let d = a.driver();
-        let netnote = if net.name == crate::network::DEFAULT_NET {
+        let mut netnote = if net.name == crate::network::DEFAULT_NET {
             String::new()
         } else {
             format!(", network {}", net.name)
         };
+        if a.x_init == XInit::Unique {
+            netnote += &format!("{}", XInitNote(a));
+        }
         let rtl = a.design().label();
         let timing = |what: &str| {
             format!("{what}{netnote}, {}, bubbles {}{}", d.between, d.bubbles, shard_note(&d))
@@ -674,8 +688,24 @@ fn select(start: usize, limit: Option<usize>, len: usize) -> Result<std::ops::Ra
     Ok(start..end)
 }
 
+/// `, registers not reset start random (--x-init unique, seed S)`.
+struct XInitNote<'a>(&'a VerifyArgs);
+
+impl std::fmt::Display for XInitNote<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, ", registers not reset start random (--x-init unique, seed {})", self.0.seed)
+    }
+}
+
 fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
     let d = a.driver();
+    if a.x_init == XInit::Unique {
+        println!(
+            "registers without a reset started from random values (--x-init unique, Verilator \
+             seed from --seed {}): a design that reads one before resetting it fails here",
+            a.seed
+        );
+    }
     println!(
         "layer   elements     mismatching  images_with_mismatch  max_abs_diff   on the RTL's own input: mismatching  images"
     );
@@ -702,6 +732,31 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
             "values the overflow rule saturated or wrapped in the reference (layers.csv \
              ref_overflowed): {}",
             overflowed.join(", ")
+        );
+    }
+    let beats: Vec<String> = t
+        .layers
+        .iter()
+        .filter(|l| l.missing_beats + l.extra_beats > 0)
+        .map(|l| format!("{} {} missing, {} extra", l.name, l.missing_beats, l.extra_beats))
+        .collect();
+    if !beats.is_empty() {
+        println!(
+            "beats, apart from the values (layers.csv missing_beats, extra_beats): {}",
+            beats.join("; ")
+        );
+    }
+    let ignored: Vec<String> = t
+        .layers
+        .iter()
+        .filter(|l| l.ignored_beats > 0)
+        .map(|l| format!("{} {}", l.name, l.ignored_beats))
+        .collect();
+    if !ignored.is_empty() {
+        println!(
+            "beats after each layer's count ignored, as the binding says (beats = \"first\"; \
+             layers.csv ignored_beats): {}",
+            ignored.join(", ")
         );
     }
     if t.labelled > 0 {

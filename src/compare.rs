@@ -6,6 +6,7 @@
 //! layer computed from the RTL's own previous tap, so a layer is judged on the input it was
 //! given and two independent bugs show as two red layers.
 
+pub use crate::binding_file::Beats;
 use crate::network::{Shape, Tap};
 use crate::reference::{Model, Outputs};
 
@@ -53,28 +54,48 @@ pub struct Mismatch {
 /// The outcome of one image's comparison; every vector is indexed like the taps.
 #[derive(Debug, Clone, Default)]
 pub struct Comparison {
-    /// Mismatching elements per layer, end to end, every one counted.
+    /// Mismatching elements per layer, end to end, every one counted: values both sides
+    /// produced that differ (a missing or extra beat is counted apart, below).
     pub counts: Vec<u64>,
     /// Largest |expected − actual| per layer over the elements both sides produced.
     pub max_abs_diff: Vec<u64>,
     /// Mismatching elements per layer on the RTL's own input (layer-local).
     pub local_counts: Vec<u64>,
     pub local_max_abs_diff: Vec<u64>,
+    /// Beats the layer lacked by the time its class came (the class: 1 when none came).
+    pub missing_beats: Vec<u64>,
+    /// Beats past the layer's count (`beats = "exact"`): a protocol problem.
+    pub extra_beats: Vec<u64>,
+    /// Beats past the layer's count that its binding says to ignore (`beats = "first"`).
+    pub ignored_beats: Vec<u64>,
     /// The end-to-end mismatches themselves, at most `max_rows` of them.
     pub rows: Vec<Mismatch>,
     /// Handshake problems in words (a tap with fewer or more beats than its layer has by the
     /// time the class came; a class that never came), for the reports.
     pub protocol: Vec<String>,
+    /// What was ignored as the binding asked, in words (not a problem).
+    pub notes: Vec<String>,
 }
 
 impl Comparison {
+    /// Every compared value equal and every beat count right.
     pub fn is_clean(&self) -> bool {
-        self.counts.iter().all(|&c| c == 0)
+        (0..self.counts.len()).all(|t| self.layer_clean(t))
     }
 
-    /// The first tap (index) with an end-to-end mismatch.
+    /// Tap `t`'s values equal and its beat count right.
+    pub fn layer_clean(&self, t: usize) -> bool {
+        self.counts[t] == 0 && self.missing_beats[t] == 0 && self.extra_beats[t] == 0
+    }
+
+    /// Whether only beat counts are wrong: every value both sides produced is equal.
+    pub fn only_beats(&self) -> bool {
+        !self.is_clean() && self.counts.iter().all(|&c| c == 0)
+    }
+
+    /// The first tap (index) with a mismatching value or a wrong beat count, end to end.
     pub fn first_bad_layer(&self) -> Option<usize> {
-        self.counts.iter().position(|&c| c > 0)
+        (0..self.counts.len()).position(|t| !self.layer_clean(t))
     }
 }
 
@@ -87,20 +108,21 @@ fn element(shape: Shape, lanes: usize, b: usize, k: usize) -> usize {
     }
 }
 
-/// Compares one layer's beats with `expected`; calls `note` per mismatch and returns
-/// (count, max |diff|).
+/// Compares the first `min(beats, layer's beats)` beats of `got` with `expected`; calls
+/// `note` per mismatch and returns (count, max |diff|).
 fn layer_beats(
     shape: Shape,
     expected: &[i64],
     got: &[i64],
-    mut note: impl FnMut(usize, usize, Option<i64>, Option<i64>),
+    mut note: impl FnMut(usize, usize, i64, i64),
 ) -> (u64, u64) {
     let (lanes, eb) = shape.beats();
-    let gb = got.len() / lanes.max(1);
+    let n_beats = (got.len() / lanes.max(1)).min(eb);
+    let got = &got[..n_beats * lanes];
     let (mut n, mut max) = (0u64, 0u64);
-    // The common case, every beat there: plain integers, the general loop only on a
-    // difference.
-    if gb == eb {
+    // The common case, every beat there and equal: plain integers, the general loop only on
+    // a difference.
+    if n_beats == eb {
         let stride = eb; // element of (beat b, lane k) in a map: k·h·w + b
         let exact = match shape {
             Shape::Map { .. } => (0..eb).all(|b| {
@@ -113,15 +135,13 @@ fn layer_beats(
             return (0, 0);
         }
     }
-    for b in 0..eb.max(gb) {
+    for b in 0..n_beats {
         for k in 0..lanes {
-            let e = (b < eb).then(|| expected[element(shape, lanes, b, k)]);
-            let a = got.get(b * lanes + k).copied();
+            let e = expected[element(shape, lanes, b, k)];
+            let a = got[b * lanes + k];
             if e != a {
                 n += 1;
-                if let (Some(e), Some(a)) = (e, a) {
-                    max = max.max(e.abs_diff(a));
-                }
+                max = max.max(e.abs_diff(a));
                 note(b, k, e, a);
             }
         }
@@ -143,10 +163,12 @@ fn as_tensor(shape: Shape, got: &[i64], expected: &[i64]) -> Vec<i64> {
 }
 
 /// Compares every tapped layer of one image, end to end and on the RTL's own input; keeps
-/// at most `max_rows` mismatch rows.
+/// at most `max_rows` mismatch rows. `beats[t]` says which of tap `t`'s beats are its
+/// layer's (the class's entry is unused; a missing entry is `Exact`).
 pub fn compare(
     model: &Model,
     taps: &[Tap],
+    beats: &[Beats],
     expected: &Outputs,
     got: &Capture,
     max_rows: usize,
@@ -157,66 +179,90 @@ pub fn compare(
         max_abs_diff: vec![0; n],
         local_counts: vec![0; n],
         local_max_abs_diff: vec![0; n],
+        missing_beats: vec![0; n],
+        extra_beats: vec![0; n],
+        ignored_beats: vec![0; n],
         rows: Vec::new(),
         protocol: Vec::new(),
+        notes: Vec::new(),
     };
-    for (t, tap) in taps.iter().filter(|t| !t.is_class).enumerate() {
+    for (t, tap) in taps.iter().enumerate().filter(|(_, t)| !t.is_class) {
         let (lanes, want) = tap.shape.beats();
-        let beats = got.taps[t].len() / lanes.max(1);
+        let got_beats = got.taps[t].len() / lanes.max(1);
         let when = if got.class.is_some() { "when the class came" } else { "and no class came" };
-        if beats != want {
-            out.protocol.push(format!("{}: {beats} of {want} beats {when}", tap.name));
+        let first = beats.get(t) == Some(&Beats::First);
+        out.missing_beats[t] = want.saturating_sub(got_beats) as u64;
+        let over = got_beats.saturating_sub(want) as u64;
+        if first && over > 0 {
+            out.ignored_beats[t] = over;
+            out.notes.push(format!(
+                "{}: {over} beat{} after its {want} ignored (beats = \"first\")",
+                tap.name,
+                if over == 1 { "" } else { "s" }
+            ));
+        } else {
+            out.extra_beats[t] = over;
+        }
+        if got_beats < want || (got_beats > want && !first) {
+            out.protocol.push(format!("{}: {got_beats} of {want} beats {when}", tap.name));
         }
     }
     for (t, tap) in taps.iter().enumerate() {
         let (e2e, max) = if tap.is_class {
             let e = expected.class as i64;
-            let a = got.class.map(i64::from);
-            if a != Some(e) {
-                if out.rows.len() < max_rows {
-                    out.rows.push(Mismatch {
-                        layer: t,
-                        channel: 0,
-                        row: 0,
-                        col: 0,
-                        expected: Some(e),
-                        actual: a,
-                    });
+            match got.class.map(i64::from) {
+                None => {
+                    out.missing_beats[t] = 1;
+                    (0, 0)
                 }
-                (1, a.map_or(0, |a| e.abs_diff(a)))
-            } else {
-                (0, 0)
+                Some(a) if a != e => {
+                    if out.rows.len() < max_rows {
+                        out.rows.push(Mismatch {
+                            layer: t,
+                            channel: 0,
+                            row: 0,
+                            col: 0,
+                            expected: Some(e),
+                            actual: Some(a),
+                        });
+                    }
+                    (1, e.abs_diff(a))
+                }
+                Some(_) => (0, 0),
             }
         } else {
-            let (w, rows) = match tap.shape {
-                Shape::Map { w, .. } => (w, &mut out.rows),
-                Shape::Vector(_) => (0, &mut out.rows),
+            let w = match tap.shape {
+                Shape::Map { w, .. } => w,
+                Shape::Vector(_) => 0,
             };
-            // Extra beats past twice the layer's are counted, not listed: a design that
-            // raises a valid every cycle must not make every image's rows grow with it.
-            let keep_beats = 2 * tap.shape.beats().1;
+            let rows = &mut out.rows;
             layer_beats(tap.shape, &expected.taps[t], &got.taps[t], |b, k, e, a| {
-                if rows.len() < max_rows && b < keep_beats {
+                if rows.len() < max_rows {
                     let (row, col) = b.checked_div(w).map_or((b, 0), |r| (r, b % w));
-                    rows.push(Mismatch { layer: t, channel: k, row, col, expected: e, actual: a });
+                    rows.push(Mismatch {
+                        layer: t,
+                        channel: k,
+                        row,
+                        col,
+                        expected: Some(e),
+                        actual: Some(a),
+                    });
                 }
             })
         };
         out.counts[t] = e2e;
         out.max_abs_diff[t] = max;
-        // Layer-local: on the RTL's own previous tap. When that tap was exact, the input is
-        // the reference's and the verdict is the end-to-end one.
+        // Layer-local: on the RTL's own previous tap. When that tap's values were exact, the
+        // input is the reference's and the verdict is the end-to-end one.
         let (lc, lm) = match t.checked_sub(1) {
             Some(p) if out.counts[p] > 0 => {
                 let prev = &taps[p];
                 let input = as_tensor(prev.shape, &got.taps[p], &expected.taps[p]);
                 let local = model.run_layers(prev.layer + 1, tap.layer, &input);
                 if tap.is_class {
-                    let a = got.class.map(i64::from);
-                    if a != Some(local[0]) {
-                        (1, a.map_or(0, |a| local[0].abs_diff(a)))
-                    } else {
-                        (0, 0)
+                    match got.class.map(i64::from) {
+                        Some(a) if a != local[0] => (1, local[0].abs_diff(a)),
+                        _ => (0, 0),
                     }
                 } else {
                     layer_beats(tap.shape, &local, &got.taps[t], |_, _, _, _| {})
@@ -263,7 +309,7 @@ mod tests {
             .collect();
         got.taps[2] = [expected.taps[2].clone(), expected.taps[2].clone()].concat();
         got.class = Some(expected.class);
-        let cmp = compare(&model, &taps, &expected, &got, 100);
+        let cmp = compare(&model, &taps, &[], &expected, &got, 100);
         assert_eq!(
             cmp.protocol,
             [
@@ -271,10 +317,30 @@ mod tests {
                 "fc1: 2 of 1 beats when the class came"
             ]
         );
-        // The missing beat's 3 elements and the extra beat's 10 are mismatches too.
-        assert_eq!(cmp.counts, [3, 0, 10, 0]);
+        // Beats apart from values: every value that came is equal.
+        assert_eq!(cmp.counts, [0, 0, 0, 0]);
+        assert_eq!(cmp.missing_beats, [1, 0, 0, 0]);
+        assert_eq!(cmp.extra_beats, [0, 0, 1, 0]);
+        assert!(!cmp.is_clean() && cmp.only_beats());
+        assert_eq!(cmp.first_bad_layer(), Some(0));
+        // With fc1's later beats ignored (`beats = "first"`), only conv1's missing beat is a
+        // problem; the ignored one is a note.
+        let first = [Beats::Exact, Beats::Exact, Beats::First];
+        let cmp = compare(&model, &taps, &first, &expected, &got, 100);
+        assert_eq!(cmp.protocol, ["conv1: 483 of 484 beats when the class came"]);
+        assert_eq!((cmp.extra_beats[2], cmp.ignored_beats[2]), (0, 1));
+        assert_eq!(cmp.notes, ["fc1: 1 beat after its 1 ignored (beats = \"first\")"]);
+        // A wrong value in a kept beat is still a mismatch; one in an ignored beat is not.
+        got.taps[2][0] += 1;
+        let cmp = compare(&model, &taps, &first, &expected, &got, 100);
+        assert_eq!(cmp.counts[2], 1);
+        got.taps[2][0] -= 1;
+        got.taps[2][10] += 1;
+        let cmp = compare(&model, &taps, &first, &expected, &got, 100);
+        assert_eq!(cmp.counts[2], 0);
         got.class = None;
-        let cmp = compare(&model, &taps, &expected, &got, 100);
+        let cmp = compare(&model, &taps, &[], &expected, &got, 100);
         assert_eq!(cmp.protocol[0], "conv1: 483 of 484 beats and no class came");
+        assert_eq!(cmp.missing_beats[3], 1);
     }
 }

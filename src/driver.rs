@@ -7,7 +7,7 @@
 //! back-to-back, so results depend only on the images and options — never on `--jobs`,
 //! thread scheduling or `--start`/`--limit` boundaries inside a segment.
 
-use crate::compare::{compare, Capture, Comparison};
+use crate::compare::{compare, Beats, Capture, Comparison};
 use crate::float_model::FloatWeights;
 use crate::mnist::Image;
 use crate::network::{Network, Tap};
@@ -159,6 +159,8 @@ impl ImageResult {
             "timeout"
         } else if self.cmp.is_clean() {
             "ok"
+        } else if self.cmp.only_beats() {
+            "protocol"
         } else {
             "mismatch"
         }
@@ -178,6 +180,8 @@ pub struct Stimulus<'a> {
 pub struct Reference<'a> {
     pub model: reference::Model<'a>,
     pub taps: Vec<Tap>,
+    /// Which of each tap's beats are its layer's (the binding's `beats`).
+    pub beats: Vec<Beats>,
     /// Positions of `taps` among the network's taps.
     keep: Vec<usize>,
 }
@@ -186,8 +190,12 @@ impl<'a> Reference<'a> {
     pub fn new(net: &'a Network, params: &'a Params, design: &crate::rtl::Design) -> Reference<'a> {
         let all = net.taps();
         let keep: Vec<usize> = (0..all.len()).filter(|&i| design.brings_out(&all[i])).collect();
-        let taps = keep.iter().map(|&i| all[i].clone()).collect();
-        Reference { model: reference::Model::new(net, params), taps, keep }
+        let taps: Vec<Tap> = keep.iter().map(|&i| all[i].clone()).collect();
+        let beats = taps
+            .iter()
+            .map(|t| design.binding.tap(&t.name).map_or(Beats::Exact, |b| b.beats))
+            .collect();
+        Reference { model: reference::Model::new(net, params), taps, beats, keep }
     }
 
     /// The reference's outputs of one image, restricted to the compared taps.
@@ -737,7 +745,7 @@ fn finish(
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
     let expected = rf.run(img);
-    let mut cmp = compare(&rf.model, &rf.taps, &expected, &p.cap, sh.cfg.max_rows);
+    let mut cmp = compare(&rf.model, &rf.taps, &rf.beats, &expected, &p.cap, sh.cfg.max_rows);
     if let Some(s) = &p.strays {
         cmp.protocol.insert(0, s.clone());
     }

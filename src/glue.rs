@@ -8,7 +8,7 @@
 //!
 //! [`binding_file`]: crate::binding_file
 
-use crate::binding_file::{File, Level};
+use crate::binding_file::{Edge, File, Level};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -365,14 +365,28 @@ pub fn generate(
         let e = r.sized("[input] ready", ready, 1)?;
         let _ = writeln!(h, "inline bool cnn_ready(const CNN_TOP* t) {{ return {e}; }}");
     }
-    // Tap beats.
-    w(h, "inline void cnn_append_taps(const CNN_TOP* t, CnnRun* r) {");
+    // Tap beats. A rising-edge valid keeps its last sampled value in the model
+    // (`edge_q[i]`; the class's at CNN_MAX_TAPS), updated every cycle, reset cycles included.
+    let mut track = Vec::new();
+    w(h, "inline void cnn_append_taps(CnnModel* m, const CNN_TOP* t, CnnRun* r) {");
+    w(h, "    (void)m;");
     for (i, spanned) in file.taps.iter().enumerate() {
         let t = spanned.get_ref();
         let wh = format!("tap {:?}", t.layer);
         let valid = r.sized(&format!("{wh} valid"), &t.valid, 1)?;
         let signals = t.data.expand().map_err(|e| format!("{wh} data: {e}"))?;
-        let _ = writeln!(h, "    if ({valid}) {{");
+        match t.edge {
+            Edge::Level => {
+                let _ = writeln!(h, "    if ({valid}) {{");
+            }
+            Edge::Rising => {
+                let _ = writeln!(
+                    h,
+                    "    const bool v{i} = {valid};\n    const bool fire{i} = v{i} && !m->edge_q[{i}];\n    m->edge_q[{i}] = v{i};\n    if (fire{i}) {{"
+                );
+                track.push(format!("m->edge_q[{i}] = {valid};"));
+            }
+        }
         let _ = writeln!(h, "        int64_t* d = r->tap[{i}] + {} * r->len[{i}]++;", t.lanes);
         let signed = if t.signed { "true" } else { "false" };
         if signals.len() == 1 {
@@ -402,7 +416,29 @@ pub fn generate(
     if cw.is_some_and(|w| w > 32) {
         return Err(format!("[class] data {:?}: wider than 32 bits", file.class.data));
     }
-    let _ = writeln!(h, "inline bool cnn_class_valid(const CNN_TOP* t) {{ return {cv}; }}");
+    // Called once per cycle, after the taps.
+    match file.class.edge {
+        Edge::Level => {
+            let _ = writeln!(
+                h,
+                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{ (void)m; return {cv}; }}"
+            );
+        }
+        Edge::Rising => {
+            let _ = writeln!(
+                h,
+                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{\n    const bool v = {cv};\n    const bool fire = v && !m->edge_q[CNN_MAX_TAPS];\n    m->edge_q[CNN_MAX_TAPS] = v;\n    return fire;\n}}"
+            );
+            track.push(format!("m->edge_q[CNN_MAX_TAPS] = {cv};"));
+        }
+    }
+    // In a reset cycle: rising-edge valids are sampled, nothing is taken.
+    w(h, "inline void cnn_track_edges(CnnModel* m, const CNN_TOP* t) {");
+    w(h, "    (void)m;\n    (void)t;");
+    for line in &track {
+        let _ = writeln!(h, "    {line}");
+    }
+    w(h, "}");
     let _ = writeln!(h, "inline uint8_t cnn_class(const CNN_TOP* t) {{ return (uint8_t){cd}; }}");
 
     let mut out = String::new();

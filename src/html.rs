@@ -760,6 +760,7 @@ impl HtmlReport {
 
 fn layers(t: &Totals) -> Markup {
     let first = t.first_failure.map(|f| f.layer);
+    let ignored = t.layers.iter().any(|l| l.ignored_beats > 0);
     html! {
         section id="layers" {
             h2 { "Layers" }
@@ -770,6 +771,7 @@ fn layers(t: &Totals) -> Markup {
                         th rowspan="2" { "elements" }
                         th colspan="3" { "end to end" }
                         th colspan="2" { "on the RTL's own input" }
+                        th colspan=(if ignored { 3 } else { 2 }) { "beats (apart from values)" }
                     }
                     tr {
                         th { "mismatching" br; "elements" }
@@ -777,12 +779,16 @@ fn layers(t: &Totals) -> Markup {
                         th { "max" br; "|diff|" }
                         th { "mismatching" br; "elements" }
                         th { "images with" br; "mismatch" }
+                        th { "missing" }
+                        th { "extra" }
+                        @if ignored { th { "ignored" br; small { "beats = \"first\"" } } }
                     }
                 }
                 tbody {
                     @for (i, l) in t.layers.iter().enumerate() {
                         @let is_first = first == Some(i);
-                        @let class = match (l.mismatching_elements > 0, is_first) {
+                        @let beats_bad = l.missing_beats + l.extra_beats > 0;
+                        @let class = match (l.mismatching_elements > 0 || beats_bad, is_first) {
                             (_, true) => Some("bad first-bad"),
                             (true, false) => Some("bad"),
                             _ => None,
@@ -802,6 +808,9 @@ fn layers(t: &Totals) -> Markup {
                             td { (l.max_abs_diff) }
                             td class=[local] { (l.local_mismatching_elements) }
                             td class=[local] { (l.local_images_with_mismatch) }
+                            td class=[(l.missing_beats > 0).then_some("bad beats")] { (l.missing_beats) }
+                            td class=[(l.extra_beats > 0).then_some("bad beats")] { (l.extra_beats) }
+                            @if ignored { td { (l.ignored_beats) } }
                         }
                     }
                 }
@@ -927,6 +936,7 @@ table{border-collapse:collapse}\
 table.layers th,table.layers td{border:1px solid #dde0e6;padding:4px 10px;text-align:right}\
 table.layers th{background:#f0f1f4}table.layers tbody th{text-align:left}\
 table.layers tr.bad td{background:#fff3f3;color:#b71c1c}table.layers tr.first-bad th{color:#b71c1c}\
+table.layers td.beats{background:#fff4e0;color:#8a4b00;font-weight:700}\
 table.cm td,table.cm th{width:36px;height:26px;text-align:center;border:1px solid #dde0e6;font-variant-numeric:tabular-nums}\
 table.cm thead th,table.cm tbody th{background:#f0f1f4}table.cm th.corner{width:auto;font-size:11px;padding:0 6px;white-space:nowrap}\
 table.cm td.diag{background:#c8e6c9;font-weight:600}table.cm td.zero{background:#fff}\

@@ -137,7 +137,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         if a.bubbles { ", with bubbles" } else { "" },
         shards.say(", ")
     );
-    let keep: Vec<usize> = (0..taps.len()).collect();
+    let keep: Vec<_> = (0..taps.len()).map(|i| (i, crate::compare::Beats::Exact)).collect();
     Ok(judge(&header, &model, &keep, images, a.start, &run, "every layer"))
 }
 
@@ -229,35 +229,40 @@ struct Simulated {
 }
 
 /// Compares the testbench's captures of `images` (the first being test image `start`) with
-/// the reference on the network taps at positions `keep`, prints the header, the counts per
-/// layer and the verdict; true when every image is bit-exact on them.
+/// the reference on the network taps at positions `keep` (each with its binding's beat rule),
+/// prints the header, the counts per layer and the verdict; true when every image is
+/// bit-exact on them.
 fn judge(
     header: &str,
     model: &reference::Model,
-    keep: &[usize],
+    keep: &[(usize, crate::compare::Beats)],
     images: &[mnist::Image],
     start: usize,
     run: &Simulated,
     every: &str,
 ) -> bool {
     let all = model.net.taps();
-    let taps: Vec<_> = keep.iter().map(|&i| all[i].clone()).collect();
+    let taps: Vec<_> = keep.iter().map(|&(i, _)| all[i].clone()).collect();
+    let beats: Vec<_> = keep.iter().map(|&(_, b)| b).collect();
     let mut counts = vec![0u64; taps.len()];
+    let (mut missing, mut extra) = (vec![0u64; taps.len()], vec![0u64; taps.len()]);
     let mut bad_images = 0;
     let mut first_bad = None;
     for (i, img) in images.iter().enumerate() {
         let mut expected = model.run(img);
         if keep.len() != expected.taps.len() {
             let mut full = std::mem::take(&mut expected.taps);
-            expected.taps = keep.iter().map(|&k| std::mem::take(&mut full[k])).collect();
+            expected.taps = keep.iter().map(|&(k, _)| std::mem::take(&mut full[k])).collect();
         }
         let got = match run.caps.get(i) {
             Some(c) if c.class.is_some() => c.clone(),
             _ => Capture::for_taps(&taps),
         };
-        let cmp = compare(model, &taps, &expected, &got, 0);
-        for (c, n) in counts.iter_mut().zip(&cmp.counts) {
-            *c += n;
+        let cmp = compare(model, &taps, &beats, &expected, &got, 0);
+        for t in 0..taps.len() {
+            counts[t] += cmp.counts[t];
+            missing[t] += cmp.missing_beats[t];
+            extra[t] += cmp.extra_beats[t];
         }
         if !cmp.is_clean() {
             bad_images += 1;
@@ -266,8 +271,12 @@ fn judge(
     }
     let n = images.len();
     println!("{header}");
-    for (tap, c) in taps.iter().zip(counts) {
-        println!("  {:<6} {c} mismatching elements", tap.name);
+    for (t, tap) in taps.iter().enumerate() {
+        let beats = match (missing[t], extra[t]) {
+            (0, 0) => String::new(),
+            (m, e) => format!("; beats: {m} missing, {e} extra"),
+        };
+        println!("  {:<6} {} mismatching elements{beats}", tap.name, counts[t]);
     }
     if run.reported != n {
         println!("FAIL: the testbench reported {} images, expected {n}", run.reported);
@@ -318,6 +327,19 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
             e
         }
     };
+    // A rising-edge valid fires when high after a sample where it was low: `seen_q[n]` holds
+    // its last sample, taken at every falling edge (in reset too), as the shim does.
+    let mut edges: Vec<String> = Vec::new();
+    let fires = |valid: &str, edge: crate::binding_file::Edge, edges: &mut Vec<String>| {
+        let v = hier(valid);
+        match edge {
+            crate::binding_file::Edge::Level => v,
+            crate::binding_file::Edge::Rising => {
+                edges.push(v.clone());
+                format!("{v} && !seen_q[{}]", edges.len() - 1)
+            }
+        }
+    };
     let mut monitor = String::new();
     for t in &b.taps {
         let sigs = t.data.expand().map_err(|e| anyhow::anyhow!("{}: {e}", b.source))?;
@@ -330,7 +352,7 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
         let _ = writeln!(
             monitor,
             "      if ({}) $fwrite(fd, \"{} {fmt}\\n\", {});",
-            hier(&t.valid),
+            fires(&t.valid, t.edge, &mut edges),
             t.layer,
             elems.join(", ")
         );
@@ -366,8 +388,11 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
         if params.is_empty() { String::new() } else { format!("#({}) ", params.join(", ")) };
     let ready = b.input.ready.as_deref().map_or("1'b1".to_string(), hier);
     let start = if b.input.valid.is_none() { b.input.start_after_reset } else { 0 };
-    let class_valid = hier(&b.class.valid);
+    let class_valid = fires(&b.class.valid, b.class.edge, &mut edges);
     let class_data = hier(&b.class.data);
+    let n_edges = edges.len().max(1);
+    let track: String =
+        edges.iter().enumerate().map(|(n, v)| format!("    seen_q[{n}] <= {v};\n")).collect();
     Ok(format!(
         r#"// Generated by cnn-cosim (src/icarus.rs) from {source}: drives {top} as its binding says.
 `timescale 1ns/1ps
@@ -390,6 +415,7 @@ module cnn_bound_tb;
   always #5 clk = ~clk;
 
   // Taps then class, read after each rising edge (at the falling edge).
+  reg [{n_edges}-1:0] seen_q = {{{n_edges}{{1'b0}}}};
   always @(negedge clk) begin
     if (rst == {idle}) begin
 {monitor}      if ({class_valid}) begin
@@ -397,7 +423,7 @@ module cnn_bound_tb;
         classes = classes + 1;
       end
     end
-  end
+{track}  end
 
   task reset_dut;
     begin
@@ -513,8 +539,9 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let parse = |out: &Path, text: &str| parse_log_for(out, text, &bound);
     let run = shards.simulate(work.path(), images, sim, parse)?;
     let all = net.taps();
-    let keep: Vec<usize> = (0..all.len())
+    let keep: Vec<_> = (0..all.len())
         .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
+        .map(|i| (i, b.tap(&all[i].name).map_or(crate::compare::Beats::Exact, |t| t.beats)))
         .collect();
     let model = reference::Model::new(net, &params);
     let header = format!(

@@ -15,6 +15,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 struct Case {
     mismatching: u64,
+    /// Beats missing and past the layer's count (apart from the values).
+    missing: u64,
+    extra: u64,
     /// Mismatching elements judged on the RTL's own previous layer.
     local: u64,
     images: u64,
@@ -85,13 +88,20 @@ impl JunitReport {
             let c = &mut s.cases[i];
             c.local += r.cmp.local_counts[i];
             let n = r.cmp.counts[i];
-            if n == 0 {
+            let (missing, extra) = (r.cmp.missing_beats[i], r.cmp.extra_beats[i]);
+            if n == 0 && missing + extra == 0 {
                 continue;
             }
             c.mismatching += n;
+            c.missing += missing;
+            c.extra += extra;
             c.images += 1;
             if c.first.is_none() {
                 let what = match r.cmp.rows.iter().find(|m| m.layer == i) {
+                    _ if n == 0 && tap.is_class => "no class came".to_string(),
+                    _ if n == 0 => format!(
+                        "{missing} beats missing, {extra} extra; the values that came are equal"
+                    ),
                     Some(m) if tap.is_class => {
                         format!("expected class {}, RTL gave {}", opt(m.expected), opt(m.actual))
                     }
@@ -135,16 +145,23 @@ impl JunitReport {
                         } else {
                             String::new()
                         };
-                        let local = if c.local == 0 {
+                        let local = if c.mismatching == 0 {
+                            String::new()
+                        } else if c.local == 0 {
                             "; correct on the RTL's own input (an earlier layer is wrong)"
                                 .to_string()
                         } else {
                             format!("; {} differ on the RTL's own input", c.local)
                         };
+                        let beats = match (c.missing, c.extra) {
+                            (0, 0) => String::new(),
+                            _ if tap.is_class => String::new(),
+                            (m, e) => format!("; beats: {m} missing, {e} extra"),
+                        };
                         let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        st.set_type("mismatch")
+                        st.set_type(if c.mismatching > 0 { "mismatch" } else { "protocol" })
                             .set_message(format!(
-                                "{} of {total} {} elements differ in {} of {} images{timeouts}{local}",
+                                "{} of {total} {} elements differ; {} of {} images wrong{timeouts}{local}{beats}",
                                 c.mismatching, tap.name, c.images, s.images
                             ))
                             .set_description(format!(

@@ -715,6 +715,8 @@ mod tests {
     }
 
     #[test]
+    // A file's slices are a list of ranges; most files hold one.
+    #[allow(clippy::single_range_in_vec_init)]
     fn file_patterns_split_a_tensor_by_output_input_or_both() {
         let f = |p: &str| Files::new(p, None, true).unwrap();
         // A [2][3][4] tensor (2 outputs, 3 inputs, 4 values per pair).

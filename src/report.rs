@@ -13,10 +13,13 @@ const SUMMARY: &str = "summary.csv";
 const MISMATCHES: &str = "mismatches.csv";
 const LAYERS: &str = "layers.csv";
 
-/// The columns of `layers.csv`: end to end, then on the RTL's own input (`local_*`), then
-/// how many of the reference's values the layer's overflow rule changed (saturated or
-/// wrapped; 0 for a layer without one) — proof that a campaign reached the rails.
-pub const LAYERS_HEADER: [&str; 10] = [
+/// The columns of `layers.csv`: end to end (values both sides produced), then on the RTL's
+/// own input (`local_*`), then how many of the reference's values the layer's overflow rule
+/// changed (saturated or wrapped; 0 for a layer without one) — proof that a campaign reached
+/// the rails — then the beat counts, apart from the values: beats the layer lacked when its
+/// class came (for the class: images without one), beats past its count, and beats past
+/// its count that `beats = "first"` ignored.
+pub const LAYERS_HEADER: [&str; 13] = [
     "layer",
     "images",
     "elements",
@@ -27,6 +30,9 @@ pub const LAYERS_HEADER: [&str; 10] = [
     "local_images_with_mismatch",
     "local_max_abs_diff",
     "ref_overflowed",
+    "missing_beats",
+    "extra_beats",
+    "ignored_beats",
 ];
 
 /// Per-layer totals over a run: end to end, and on the RTL's own input (`local_*`).
@@ -41,6 +47,9 @@ pub struct LayerTotals {
     pub local_images_with_mismatch: u64,
     pub local_max_abs_diff: u64,
     pub ref_overflowed: u64,
+    pub missing_beats: u64,
+    pub extra_beats: u64,
+    pub ignored_beats: u64,
 }
 
 /// Totals over a run, for the printed summary and `layers.csv`.
@@ -214,6 +223,9 @@ impl Reports {
             lt.local_images_with_mismatch += (r.cmp.local_counts[i] > 0) as u64;
             lt.local_max_abs_diff = lt.local_max_abs_diff.max(r.cmp.local_max_abs_diff[i]);
             lt.ref_overflowed += r.overflowed.get(tap.layer).copied().unwrap_or(0);
+            lt.missing_beats += r.cmp.missing_beats[i];
+            lt.extra_beats += r.cmp.extra_beats[i];
+            lt.ignored_beats += r.cmp.ignored_beats[i];
         }
         let first_bad = r.cmp.first_bad_layer();
         let failure =
@@ -244,7 +256,7 @@ impl Reports {
             opt(r.latency),
             opt(set.map(|s| s.0)),
             opt(set.map(|s| s.1)),
-            r.cmp.protocol.join("; "),
+            r.cmp.protocol.iter().chain(&r.cmp.notes).cloned().collect::<Vec<_>>().join("; "),
         ]);
         if let Some(first) = r.cmp.protocol.first() {
             t.protocol_images += 1;
@@ -292,6 +304,9 @@ impl Reports {
                 lt.local_images_with_mismatch.to_string(),
                 lt.local_max_abs_diff.to_string(),
                 lt.ref_overflowed.to_string(),
+                lt.missing_beats.to_string(),
+                lt.extra_beats.to_string(),
+                lt.ignored_beats.to_string(),
             ])?;
         }
         let dir = self.layers_path.with_file_name("");

@@ -52,11 +52,38 @@ pub fn cache_root() -> PathBuf {
     }
 }
 
+/// The initial value of every register the design does not reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum XInit {
+    /// Zero (Verilator's `--x-initial fast`): the fast model's default.
+    #[default]
+    Fast,
+    /// Random, from the run's `--seed` (`--x-initial unique`, and the shim's
+    /// `+verilator+rand+reset+2`): a register read before it is reset shows up as a
+    /// mismatch or a protocol note instead of a lucky zero. A model of its own in the cache.
+    Unique,
+}
+
 /// Verilates and compiles `binding`'s design (from the cache when it is there) and loads it.
 /// `traced`: also the FST-traced model (for `--trace`, `--trace-failures`).
 pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static Design, BuildInfo)> {
+    build_with(binding, traced, XInit::Fast, quiet)
+}
+
+/// [`build`], with registers that are not reset starting as `x_init` says (part of the
+/// cache key, through the Verilator flags).
+pub fn build_with(
+    binding: Binding,
+    traced: bool,
+    x_init: XInit,
+    quiet: bool,
+) -> Result<(&'static Design, BuildInfo)> {
     let t0 = Instant::now();
-    let tools = Tools::find()?;
+    let mut tools = Tools::find()?;
+    if x_init == XInit::Unique {
+        // After the tuning flags' `--x-initial fast`: the later one wins.
+        tools.vflags.extend(["--x-initial".to_string(), "unique".to_string()]);
+    }
     let sources = sources(&binding)?;
     // A design that takes its weight directory as a parameter gets a fixed one, baked in when
     // it is Verilated (the same for its fast and traced builds); every weight set is written

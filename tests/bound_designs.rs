@@ -27,3 +27,115 @@ fn a_design_tapped_through_its_top_modules_own_signals_is_bit_exact() {
     let red: Vec<&str> = local.iter().filter(|(_, n)| *n > 0).map(|(l, _)| l.as_str()).collect();
     assert_eq!(red, ["fc1"], "{local:?}");
 }
+
+#[test]
+fn free_running_strobes_and_a_held_class_valid_are_bound_as_they_are() {
+    // tests/designs/strobe: every tap's strobe keeps pulsing after its layer's beats until
+    // the class; the class valid is high for two cycles. `beats = "first"` and
+    // `edge = "rising"` say so.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", "tests/designs/strobe"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("PASS: 10000/10000 images bit-exact at every layer"), "{out}");
+    assert!(out.contains("beats after each layer's count ignored"), "{out}");
+    // The ignored beats are counted per image and in layers.csv, never compared.
+    let ignored = layer_counts(r.path(), "ignored_beats");
+    assert_eq!(
+        ignored,
+        [("conv1", 110_000), ("pool1", 100_000), ("fc1", 90_000), ("class", 0)]
+            .map(|(l, n)| (l.to_string(), n))
+    );
+    let summary = read(r.path(), "summary.csv");
+    let first = summary.lines().nth(1).unwrap();
+    assert!(
+        first.contains(",ok,") && first.contains("conv1: 11 beats after its 484 ignored"),
+        "{first}"
+    );
+
+    // The same design with `beats = "exact"`: the extra beats are a protocol problem of every
+    // image, said in words and counted in extra_beats, and no value mismatches.
+    let bind = std::fs::read_to_string(root().join("tests/designs/strobe/binding.toml")).unwrap();
+    let exact = tempfile::Builder::new()
+        .prefix(".exact-")
+        .suffix(".toml")
+        .tempfile_in(root().join("tests/designs/strobe"))
+        .unwrap();
+    std::fs::write(exact.path(), bind.replace("beats = \"first\"", "beats = \"exact\"")).unwrap();
+    let o = verify(&["--bind", exact.path().to_str().unwrap(), "--limit", "500"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("conv1: 495 of 484 beats when the class came"), "{}", text(&o));
+    for (layer, n) in layer_counts(r.path(), "mismatching_elements") {
+        assert_eq!(n, 0, "{layer}: the values that came are all equal");
+    }
+    let extra = layer_counts(r.path(), "extra_beats");
+    assert_eq!(
+        extra,
+        [("conv1", 5_500), ("pool1", 5_000), ("fc1", 4_500), ("class", 0)]
+            .map(|(l, n)| (l.to_string(), n))
+    );
+    let rows: Vec<(String, String)> = column(&read(r.path(), "summary.csv"), "status");
+    assert!(rows.iter().all(|(_, s)| s == "protocol"), "{rows:?}");
+    let html = read(r.path(), "index.html");
+    assert!(
+        html.contains("beats (apart from values)") && html.contains("bad beats"),
+        "the page shows them apart"
+    );
+
+    // Without `edge = "rising"` the class's second cycle is the next image's class.
+    let level = tempfile::Builder::new()
+        .prefix(".level-")
+        .suffix(".toml")
+        .tempfile_in(root().join("tests/designs/strobe"))
+        .unwrap();
+    std::fs::write(level.path(), bind.replace("edge = \"rising\"", "")).unwrap();
+    let o = verify(&["--bind", level.path().to_str().unwrap(), "--limit", "100"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+
+    // Broken: the serial argmax compares unsigned (a dropped `signed`): the class is wrong
+    // on the RTL's own logits, every layer before it right.
+    let (_tree, d) = design_copy(
+        "strobe",
+        &[("strobe_top.v", "  wire signed [FcW-1:0] cand", "  wire [FcW-1:0] cand")],
+    );
+    let o = verify(&["--rtl", d.to_str().unwrap(), "--limit", "300"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("layer class"), "{}", text(&o));
+    let local = layer_counts(r.path(), "local_mismatching_elements");
+    let red: Vec<&str> = local.iter().filter(|(_, n)| *n > 0).map(|(l, _)| l.as_str()).collect();
+    assert_eq!(red, ["class"], "{local:?}");
+}
+
+#[test]
+fn weights_in_one_file_per_output_and_input_channel_pair() {
+    // tests/designs/pairs: two_conv with conv2's kernels read from conv2_weight_11.txt …
+    // conv2_weight_33.txt; the harness writes every weight set in that layout.
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", "tests/designs/pairs"], r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 10000/10000 images bit-exact at every layer"), "{}", text(&o));
+    // Random weight sets (extremes, sparse, ties) go through the same layout.
+    let o = verify(
+        &["--rtl", "tests/designs/pairs", "--stimulus", "random", "--sets", "8", "--count", "40"],
+        r.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 320/320 images bit-exact at every layer"), "{}", text(&o));
+    // Broken: the design numbers its pair files input first (conv2_weight_{i+1}{o+1}): conv2
+    // is wrong on its own input, conv1 and pool1 right.
+    let (_tree, d) = design_copy(
+        "pairs",
+        &[(
+            "pairs_conv.v",
+            "{Prefix, OutDigit, InDigit, \".txt\"}",
+            "{Prefix, InDigit, OutDigit, \".txt\"}",
+        )],
+    );
+    let o = verify(&["--rtl", d.to_str().unwrap(), "--limit", "300"], r.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("layer conv2"), "{}", text(&o));
+    let local = layer_counts(r.path(), "local_mismatching_elements");
+    let red: Vec<&str> = local.iter().filter(|(_, n)| *n > 0).map(|(l, _)| l.as_str()).collect();
+    assert_eq!(red.first(), Some(&"conv2"), "{local:?}");
+    assert!(local[..2].iter().all(|(_, n)| *n == 0), "{local:?}");
+}

@@ -361,6 +361,29 @@ fn unique_init_lane_catches_a_missing_reset() {
     );
     assert_eq!(code, Some(1), "random initial state must expose it:\n{out}");
     assert_eq!(first.map(|f| f.0).as_deref(), Some("0"), "{out}");
+    // `--x-init unique` is the same lane as a flag: the same reports, byte for byte, and the
+    // summary says the registers started random. Another --seed gives other initial values.
+    let (code, out, _) = verify_rtl(
+        &rtl,
+        &work.path().join("flag"),
+        &["--quiet", "--limit", "200", "--x-init", "unique"],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("registers without a reset started from random values (--x-init unique"),
+        "{out}"
+    );
+    for f in ["summary.csv", "layers.csv", "mismatches.csv"] {
+        let read = |d: &str| std::fs::read(work.path().join(d).join(f)).unwrap();
+        assert!(read("unique") == read("flag"), "{f} differs between the variable and the flag");
+    }
+    let (_, _, _) = verify_rtl(
+        &rtl,
+        &work.path().join("seed9"),
+        &["--quiet", "--limit", "200", "--x-init", "unique", "--seed", "9"],
+    );
+    let read = |d: &str| std::fs::read(work.path().join(d).join("mismatches.csv")).unwrap();
+    assert!(read("seed9") != read("flag"), "--seed chooses the initial values");
 }
 
 /// Two independent bugs, conv1 (bias dropped) and the pooling (window off by one): end to

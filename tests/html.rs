@@ -130,8 +130,12 @@ fn result_on(
         max_abs_diff: vec![0; taps],
         local_counts: vec![0; taps],
         local_max_abs_diff: vec![0; taps],
+        missing_beats: vec![0; taps],
+        extra_beats: vec![0; taps],
+        ignored_beats: vec![0; taps],
         rows: Vec::new(),
         protocol: Vec::new(),
+        notes: Vec::new(),
     };
     for m in &rows {
         let l = m.layer;
@@ -521,17 +525,17 @@ fn two_conv_page_covers_every_tapped_layer() {
     // The layers table lists all six taps, each with its own element count.
     let layers = section(&html, "layers");
     for row in [
-        "<tr><th>conv1</th><td>6912</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
-        "<tr><th>pool1</th><td>1728</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
+        "<tr><th>conv1</th><td>6912</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
+        "<tr><th>pool1</th><td>1728</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
         "<tr class=\"bad first-bad\"><th>conv2 <small>first bad</small></th><td>768</td>\
          <td>5 <small>(0.651 %)</small></td><td>1</td><td>7</td>\
-         <td class=\"bad local\">5</td><td class=\"bad local\">1</td></tr>",
+         <td class=\"bad local\">5</td><td class=\"bad local\">1</td><td>0</td><td>0</td></tr>",
         "<tr class=\"bad\"><th>pool2</th><td>192</td><td>2 <small>(1.042 %)</small></td>\
-         <td>1</td><td>7</td><td>0</td><td>0</td></tr>",
+         <td>1</td><td>7</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
         "<tr class=\"bad\"><th>fc1</th><td>40</td><td>1 <small>(2.500 %)</small></td>\
-         <td>1</td><td>200</td><td>0</td><td>0</td></tr>",
+         <td>1</td><td>200</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
         "<tr class=\"bad\"><th>class</th><td>4</td><td>1 <small>(25.000 %)</small></td>\
-         <td>1</td><td>2</td><td>0</td><td>0</td></tr>",
+         <td>1</td><td>2</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>",
     ] {
         assert!(layers.contains(row), "layer table lacks {row}");
     }

@@ -137,9 +137,11 @@ fn a_class_every_cycle() {
     let v = verdicts(&reports);
     before_fault_ok(&v, "class storm");
     for (i, (status, protocol)) in v.iter().enumerate().skip(3) {
-        assert_eq!(status, "mismatch", "image {i}");
+        // No beats came: a protocol problem, and a mismatch too when the class is wrong.
+        assert!(status == "protocol" || status == "mismatch", "image {i}: {status}");
         assert!(protocol.contains("conv1: 0 of 484 beats when the class came"), "{protocol}");
     }
+    assert!(v[3..].iter().any(|(s, _)| s == "protocol"), "a right class with no beats: {v:?}");
 }
 
 /// fc1_valid high every cycle: 784 fc1 beats per image, counted; the rows listed per image
@@ -161,12 +163,16 @@ fn a_tap_valid_every_cycle() {
     }
     let mism = std::fs::read_to_string(reports.join("mismatches.csv")).unwrap();
     let image3 = mism.lines().filter(|l| l.starts_with("3,fc1,")).count();
-    // The layer's one beat (the storm's first, not the sum) and one extra are listed; the
-    // other 782 extra beats are counted, not listed.
-    assert_eq!(image3, 20, "extra beats past twice the layer's are counted, not listed");
+    // The layer's one beat (the storm's first, not the sum) is compared and its ten values
+    // listed; the 783 beats past it are counted apart from the values, never listed.
+    assert_eq!(image3, 10, "only the layer's own beat is compared");
     let summary = std::fs::read_to_string(reports.join("summary.csv")).unwrap();
     let row3 = summary.lines().nth(4).unwrap();
-    assert!(row3.starts_with("3,") && row3.contains(",7840,"), "fc1_mismatches counts all: {row3}");
+    assert!(row3.starts_with("3,") && row3.contains(",10,"), "fc1_mismatches: {row3}");
+    let layers = std::fs::read_to_string(reports.join("layers.csv")).unwrap();
+    let fc1 = layers.lines().find(|l| l.starts_with("fc1,")).unwrap();
+    let storms = 2000 - 4 * 3; // every image but the first three of each segment
+    assert!(fc1.ends_with(&format!(",0,{},0", storms * 783)), "missing, extra, ignored: {fc1}");
     let out = text(&o);
     let kib: u64 = out
         .split("peak_rss_kib=")
