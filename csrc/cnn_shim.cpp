@@ -233,6 +233,8 @@ CnnModel* CNN_API(new)(const char* const* args, uint32_t nargs, uint64_t seed, c
             m->top->eval();  // runs the initial blocks: $readmemh and the file checks
         } catch (...) {
             cnn_loading_error = nullptr;
+            // A file that was not found is the cause of whatever the design stopped with.
+            if (!load_error.empty()) throw SimStop(load_error);
             throw;
         }
         cnn_loading_error = nullptr;

@@ -99,6 +99,10 @@ impl Binding {
         text: &str,
         network: Option<Network>,
     ) -> Result<Binding> {
+        let todo = still_missing(text);
+        if !todo.is_empty() {
+            bail!("{source}: still to fill in: {}", todo.join(", "));
+        }
         let raw = crate::binding_file::parse(text).map_err(|e| {
             let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
             anyhow!("{source}{at}: {}", e.message().trim())
@@ -307,6 +311,13 @@ impl Binding {
         for u in self.untapped() {
             let _ = writeln!(s, "tap {u:<8} not tapped (not compared)");
         }
+        if self.taps.is_empty() {
+            let _ = writeln!(
+                s,
+                "no layer is tapped: only the class is compared (a file bind init wrote has each \
+                 layer's [[tap]] block commented out, to uncomment)"
+            );
+        }
         let _ = writeln!(
             s,
             "class    valid {}{}, data {}",
@@ -316,6 +327,59 @@ impl Binding {
         );
         s
     }
+}
+
+/// Every required key a binding's text lacks and every value left as `"TODO"` (what `bind
+/// init` could not guess), by its table and key, so one message says all that is missing.
+/// Empty for text that is not TOML (the parser's own error says where).
+pub fn still_missing(text: &str) -> Vec<String> {
+    let Ok(t) = text.parse::<toml::Table>() else { return Vec::new() };
+    const REQUIRED: [(&str, &[&str]); 7] = [
+        ("design", &["sources", "top"]),
+        ("clock", &["port"]),
+        ("reset", &["port", "active"]),
+        ("input", &["data"]),
+        ("weights", &["load"]),
+        ("class", &["valid", "data"]),
+        ("", &["network"]),
+    ];
+    let mut out = Vec::new();
+    for (table, keys) in REQUIRED {
+        let at = if table.is_empty() { Some(&t) } else { t.get(table).and_then(|v| v.as_table()) };
+        for k in keys {
+            if at.is_none_or(|x| !x.contains_key(*k)) {
+                out.push(if table.is_empty() {
+                    (*k).to_string()
+                } else {
+                    format!("[{table}] {k}")
+                });
+            }
+        }
+    }
+    fn todo(v: &toml::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            toml::Value::String(s) if s == "TODO" => out.push(at.to_string()),
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let inner = if at.is_empty() { k.clone() } else { format!("{at} {k}") };
+                    let inner = if matches!(v, toml::Value::Table(_)) && at.is_empty() {
+                        format!("[{k}]")
+                    } else {
+                        inner
+                    };
+                    todo(v, &inner, out);
+                }
+            }
+            toml::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    todo(v, &format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    todo(&toml::Value::Table(t), "", &mut out);
+    out
 }
 
 /// The network a binding names: a project name, or a path relative to the binding.

@@ -376,17 +376,12 @@ fn worker(
     tx: Option<mpsc::SyncSender<Vec<ImageResult>>>,
 ) -> Result<()> {
     let design = sh.cfg.design;
-    let args = design.binding.weight_args(weights_dir);
-    let workdir = design.binding.weights.load == crate::binding::WeightLoad::Workdir;
     let build = || -> Result<Model> {
-        let mut model = match &sh.cfg.trace {
-            _ if workdir => {
-                Model::new_in(design, weights_dir, &args, sh.cfg.seed, sh.cfg.trace.as_deref())
-            }
-            None => Model::new(design, &args, sh.cfg.seed),
-            Some(fst) => Model::new_traced(design, &args, sh.cfg.seed, fst),
-        }
-        .with_context(|| format!("{}: cannot build the RTL model", weights_dir.display()))?;
+        let mut model =
+            Model::with_weights(design, weights_dir, sh.cfg.seed, sh.cfg.trace.as_deref())
+                .with_context(|| {
+                    format!("{}: cannot build the RTL model", weights_dir.display())
+                })?;
         model.set_stall_limit(u32::try_from(sh.watchdog).unwrap_or(u32::MAX));
         Ok(model)
     };

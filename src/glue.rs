@@ -127,8 +127,9 @@ impl DesignSignals {
         }
     }
 
-    /// The hierarchical name of a member (`top__DOT__u_a__DOT__x` → `u_a.x`).
-    fn display(&self, member: &str) -> String {
+    /// The hierarchical name of a member (`top__DOT__u_a__DOT__x` → `u_a.x`), as a binding
+    /// writes it.
+    pub fn display(&self, member: &str) -> String {
         member
             .strip_prefix(&format!("{}__DOT__", self.top))
             .unwrap_or(member)

@@ -9,6 +9,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod bind_init;
 pub mod binding;
 pub mod binding_file;
 pub mod commands;

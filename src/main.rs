@@ -161,6 +161,26 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BindCmd {
+    /// Write DIR/binding.toml for a design: sources, top, clock, reset, pixel input, class
+    /// and weight files guessed (and checked on a trial model), every other port listed,
+    /// and per tapped layer the candidate signals, commented out. Never overwrites.
+    Init {
+        /// The design's directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The design's top module.
+        #[arg(long)]
+        top: String,
+        /// The network it implements: a name from vectors/networks/ or a description file.
+        #[arg(long, default_value = network::DEFAULT_NET, value_name = "NAME|FILE")]
+        net: String,
+        /// Source globs relative to DIR (default: DIR's *.v and *.sv); repeat for more.
+        #[arg(long, value_name = "GLOB")]
+        sources: Vec<String>,
+        /// No progress on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Check a binding against its network description and print what it binds.
     Show {
         /// The RTL directory holding binding.toml.
@@ -197,6 +217,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Net { cmd: NetCmd::Show { net } } => {
             print!("{}", Network::find(&net)?.show());
+            Ok(true)
+        }
+        Cmd::Bind { cmd: BindCmd::Init { dir, top, net, sources, quiet } } => {
+            let a = cnn_cosim::bind_init::InitArgs { dir, top, net, sources, quiet };
+            let path = cnn_cosim::bind_init::init(&a)?;
+            println!(
+                "wrote {}: check what it guessed, uncomment the taps you want compared, then \
+                 `cnn-cosim bind show --bind {0}` and `cnn-cosim verify --rtl {}`",
+                path.display(),
+                a.dir.display()
+            );
             Ok(true)
         }
         Cmd::Bind { cmd: BindCmd::Show { rtl, bind } } => {

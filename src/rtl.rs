@@ -120,6 +120,8 @@ pub struct Design {
     pub staging: Option<crate::verilate::Staging>,
     /// The loaded libraries (fast, traced), kept as long as the design.
     _libs: Vec<libloading::Library>,
+    /// Built at run time (a library), not compiled in.
+    run_time: bool,
 }
 
 impl std::fmt::Debug for Design {
@@ -147,6 +149,7 @@ impl Design {
                 verilator: VERILATOR_VERSION.to_string(),
                 staging: None,
                 _libs: Vec::new(),
+                run_time: false,
             }
         })
     }
@@ -188,7 +191,27 @@ impl Design {
             verilator,
             staging,
             _libs: libs,
+            run_time: true,
         })))
+    }
+
+    /// The same compiled design driven by `binding`, which may differ from the one it was
+    /// built from only in what the driver reads (`[input] start_after_reset`, `[stream]`,
+    /// `[reset] cycles`, a tap's `beats`): the glue compiled into it is the old binding's.
+    /// For `bind init`'s trials; the new design shares the old one's libraries, which live
+    /// for the rest of the process, and has no weight staging of its own.
+    pub fn rebind(&'static self, binding: crate::binding::Binding) -> &'static Design {
+        Box::leak(Box::new(Design {
+            fast: self.fast,
+            traced: self.traced,
+            taps: self.taps.clone(),
+            binding,
+            dir: self.dir.clone(),
+            verilator: self.verilator.clone(),
+            staging: None,
+            _libs: Vec::new(),
+            run_time: self.run_time,
+        }))
     }
 
     /// Whether the design brings out `tap` (the class always).
@@ -203,7 +226,7 @@ impl Design {
 
     /// "RTL DIR (Verilator …)", for titles.
     pub fn label(&self) -> String {
-        if self._libs.is_empty() {
+        if !self.run_time {
             format!("RTL {} ({})", self.dir, self.verilator)
         } else {
             format!(
@@ -233,7 +256,7 @@ impl Design {
             v.iter().map(|(n, l)| format!("{n} ({l} per beat)")).collect::<Vec<_>>().join(", ")
         };
         if bad.is_some() {
-            let which = if self._libs.is_empty() {
+            let which = if !self.run_time {
                 format!("the built-in RTL ({})", self.dir)
             } else {
                 format!("the RTL in {} (bound by {})", self.dir, self.binding.source)
@@ -317,6 +340,25 @@ impl Model {
     /// Verilator's random initial state (used with `--x-initial unique`).
     pub fn new(design: &'static Design, args: &[String], seed: u64) -> Result<Model> {
         Model::build(design, &design.fast, args, seed, None)
+    }
+
+    /// A model of `design` reading its weights from `dir` (in the design's layout) however
+    /// its binding says — a plusarg, its working directory, or the parameter it was built
+    /// with (then `dir` is [`Design::staging`]'s) — traced into `fst` when given.
+    pub fn with_weights(
+        design: &'static Design,
+        dir: &Path,
+        seed: u64,
+        fst: Option<&Path>,
+    ) -> Result<Model> {
+        let args = design.binding.weight_args(dir);
+        match fst {
+            _ if design.binding.weights.load == crate::binding::WeightLoad::Workdir => {
+                Model::new_in(design, dir, &args, seed, fst)
+            }
+            None => Model::new(design, &args, seed),
+            Some(fst) => Model::new_traced(design, &args, seed, fst),
+        }
     }
 
     /// Like [`Model::new`] (or [`Model::new_traced`] with `fst`), for a design whose
@@ -533,6 +575,39 @@ impl Drop for Model {
         // SAFETY: ptr came from this api's `new` and is freed exactly once.
         unsafe { (self.api.free)(self.ptr.as_ptr()) }
     }
+}
+
+/// Runs `f` with the process's stdout and stderr sent to `/dev/null`, C's buffers included:
+/// for models whose initial blocks print what is expected (`bind init` probing a design's
+/// weight files, where every `$readmem` that finds nothing makes the design complain). Output
+/// of other threads meanwhile is lost too, so it is for single-threaded moments only.
+pub fn silenced<T>(f: impl FnOnce() -> T) -> T {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else { return f() };
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: dup/dup2/close/fflush on file descriptors this function owns (the copies of 1
+    // and 2 it makes, and `null`, alive for the whole call); fflush(NULL) flushes every C
+    // stream.
+    let saved = unsafe { [libc::dup(1), libc::dup(2)] };
+    if saved.iter().any(|&fd| fd < 0) {
+        return f();
+    }
+    unsafe {
+        libc::dup2(null.as_raw_fd(), 1);
+        libc::dup2(null.as_raw_fd(), 2);
+    }
+    let out = f();
+    // SAFETY: as above; the saved descriptors are restored, then closed.
+    unsafe {
+        libc::fflush(std::ptr::null_mut());
+        libc::dup2(saved[0], 1);
+        libc::dup2(saved[1], 2);
+        libc::close(saved[0]);
+        libc::close(saved[1]);
+    }
+    out
 }
 
 /// The Verilator runtime's own version string.

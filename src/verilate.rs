@@ -213,23 +213,56 @@ impl Tools {
 
 /// The binding's source globs, expanded (relative to the binding file), sorted.
 pub(crate) fn sources(b: &Binding) -> Result<Vec<PathBuf>> {
+    expand_sources(&b.dir, &b.design.sources, &format!("{}: [design] sources", b.source))
+}
+
+/// Source globs relative to `dir`, expanded and sorted; `what` names them in errors.
+pub fn expand_sources(dir: &Path, globs: &[String], what: &str) -> Result<Vec<PathBuf>> {
     let mut all = Vec::new();
-    for pat in &b.design.sources {
-        let full = b.dir.join(pat);
+    for pat in globs {
+        let full = dir.join(pat);
         let text = full.to_str().ok_or_else(|| anyhow!("{}: not UTF-8", full.display()))?;
         let found: Vec<PathBuf> = glob::glob(text)
-            .map_err(|e| anyhow!("{}: [design] sources {pat:?}: {e}", b.source))?
+            .map_err(|e| anyhow!("{what} {pat:?}: {e}"))?
             .filter_map(|p| p.ok())
             .filter(|p| p.is_file())
             .collect();
         if found.is_empty() {
-            bail!("{}: [design] sources {pat:?} matches no file in {}", b.source, b.dir.display());
+            bail!("{what} {pat:?} matches no file in {}", dir.display());
         }
         all.extend(found);
     }
     all.sort();
     all.dedup();
     Ok(all)
+}
+
+/// Every signal of the design `top` in `sources`, for `bind init`: Verilated with every
+/// variable public (`--public-flat-rw`), no C++ compiled. `what` names the design in errors.
+pub fn inspect(sources: &[PathBuf], top: &str, what: &str) -> Result<DesignSignals> {
+    let t = Tools::find()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("cnn-cosim-inspect-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let obj = tmp.path().join("obj");
+    let mut cmd = Command::new(&t.verilator);
+    cmd.args(["--cc", "-Wno-fatal", "--public-flat-rw", "--top-module", top, "--prefix", PREFIX])
+        .arg("-Mdir")
+        .arg(&obj)
+        .args(sources);
+    let out = cmd.output().map_err(|e| anyhow!("{}: cannot run Verilator ({e})", t.verilator))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).take(4).collect();
+        let hint = if err.contains("Cannot find file containing module") {
+            " (a module the design instantiates is in no source: add its files with --sources)"
+        } else {
+            ""
+        };
+        bail!("{what}: Verilator failed on the design{hint}: {}", first.join(" | "));
+    }
+    Ok(design_signals(top, &obj, PREFIX))
 }
 
 /// The cache key of a library: every input that can change it.

@@ -139,3 +139,88 @@ fn weights_in_one_file_per_output_and_input_channel_pair() {
     assert_eq!(red.first(), Some(&"conv2"), "{local:?}");
     assert!(local[..2].iter().all(|(_, n)| *n == 0), "{local:?}");
 }
+
+/// `text` with the lines `bind init` wrote commented out for the user (`#[[tap]]`,
+/// `#layer = …`: a `#` and no space) uncommented.
+fn uncomment_taps(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.starts_with(|c: char| c != ' ' && c != '#') => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn bind_init_writes_a_binding_that_only_needs_its_taps_uncommented() {
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        ("toplevel", "tl_top", &["tl_top.v", "../../../rtl/cnn_*.v"], "seed"),
+        ("strobe", "strobe_top", &["strobe_top.v", "../../../rtl/cnn_*.v"], "seed"),
+        ("pairs", "pairs_top", &["pairs_*.v", "../../../rtl/cnn_*.v"], "two_conv"),
+    ];
+    for (name, top, sources, net) in cases {
+        let (_tree, d) = design_copy(name, &[]);
+        std::fs::remove_file(d.join("binding.toml")).unwrap();
+        let dir = d.to_str().unwrap();
+        let mut args = vec!["bind", "init", dir, "--top", top, "--net", net, "--quiet"];
+        for s in sources {
+            args.extend(["--sources", s]);
+        }
+        let o = cosim(&args);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+        let written = read(&d, "binding.toml");
+        // As written: it loads, and says the taps are not there yet.
+        let o = cosim(&["bind", "show", dir]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}\n{written}", text(&o));
+        assert!(text(&o).contains("no layer is tapped"), "{name}: {}", text(&o));
+        // The taps uncommented: bind show lists them, verify is bit-exact on every image.
+        std::fs::write(d.join("binding.toml"), uncomment_taps(&written)).unwrap();
+        let o = cosim(&["bind", "show", dir]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+        assert!(!text(&o).contains("not tapped"), "{name}: {}", text(&o));
+        let r = tempfile::tempdir().unwrap();
+        let o = verify(&["--rtl", dir], r.path());
+        assert_eq!(o.status.code(), Some(0), "{name}: {}\n{written}", text(&o));
+        assert!(
+            text(&o).contains("PASS: 10000/10000 images bit-exact at every layer"),
+            "{name}: {}",
+            text(&o)
+        );
+        // What the design needed beyond its signals was found by the trial.
+        match name {
+            "strobe" => assert!(
+                written.contains("edge = \"rising\"") && written.contains("#beats = \"first\""),
+                "{written}"
+            ),
+            "pairs" => assert!(
+                written.contains("\"conv2.weight\" = { file = \"conv2_weight_{o+1}{i+1}.txt\" }"),
+                "{written}"
+            ),
+            _ => {}
+        }
+        // And it never overwrites a binding.
+        let before = read(&d, "binding.toml");
+        let o = cosim(&args);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("already exists; bind init never overwrites a binding"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(read(&d, "binding.toml"), before);
+    }
+}
+
+#[test]
+fn bind_show_lists_everything_still_missing_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("binding.toml");
+    std::fs::write(&f, "network = \"seed\"\n[design]\nsources = [\"*.v\"]\ntop = \"t\"\n[clock]\nport = \"TODO\"\n[input]\ndata = \"px\"\n").unwrap();
+    let o = cosim(&["bind", "show", "--bind", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("still to fill in: [reset] port, [reset] active, [weights] load, [class] valid, [class] data, [clock] port"),
+        "{err}"
+    );
+}
