@@ -100,8 +100,11 @@ icarus:
 	$(COSIM) icarus --rtl tests/designs/stall --limit 10
 	$(COSIM) icarus --rtl tests/designs/freerun --limit 20
 	$(COSIM) icarus --rtl tests/designs/two_lane --limit 20
+	$(COSIM) icarus --rtl tests/designs/toplevel --limit 20
+	$(COSIM) icarus --rtl tests/designs/strobe --limit 20
+	$(COSIM) icarus --rtl tests/designs/pairs --limit 10
 
-# Random initial state in every register without a reset (Verilator --x-initial unique).
+# Random initial state in every register without a reset (verify --x-init unique).
 unique-init:
 	scripts/unique_init.sh
 

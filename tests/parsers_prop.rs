@@ -157,8 +157,18 @@ fn mem_reader_never_panics() {
 #[test]
 fn network_description_never_panics() {
     let mut r = runner(384);
-    for name in ["seed", "two_conv"] {
-        let text = std::fs::read(root().join(format!("vectors/networks/{name}.toml"))).unwrap();
+    let two = std::fs::read_to_string(root().join("vectors/networks/two_conv.toml")).unwrap();
+    // File patterns per (output, input) pair, too.
+    let pairs = two
+        .replace("conv2_weight_{o}.mem", "conv2_weight_{o+1}{i+1}.txt")
+        .replace("neuron_weights_{o}.mem", "fc_{o}_{i}.mem");
+    assert!(Network::parse("pairs.toml", &pairs).is_ok());
+    let texts = [
+        std::fs::read(root().join("vectors/networks/seed.toml")).unwrap(),
+        two.into_bytes(),
+        pairs.into_bytes(),
+    ];
+    for text in texts {
         r.run(&mutated(text, 6), |b| {
             let text = String::from_utf8_lossy(&b);
             match Network::parse("net.toml", &text) {
@@ -174,13 +184,28 @@ fn network_description_never_panics() {
 #[test]
 fn binding_file_never_panics() {
     let mut r = runner(384);
-    for file in
-        ["rtl/binding.toml", "tests/designs/stall/binding.toml", "tests/bindings/internal.toml"]
-    {
+    // The new keys too: top-level signals and arrays (toplevel), beats and edge (strobe),
+    // per-pair weight files (pairs, against its own network).
+    for (file, net) in [
+        ("rtl/binding.toml", "seed"),
+        ("tests/designs/stall/binding.toml", "seed"),
+        ("tests/bindings/internal.toml", "seed"),
+        ("tests/designs/toplevel/binding.toml", "seed"),
+        ("tests/designs/strobe/binding.toml", "seed"),
+        ("tests/designs/pairs/binding.toml", "two_conv"),
+    ] {
         let text = std::fs::read(root().join(file)).unwrap();
+        let net = Network::find(net).unwrap();
+        let parsed = Binding::parse(
+            "b.toml",
+            Path::new("."),
+            &String::from_utf8_lossy(&text),
+            Some(net.clone()),
+        );
+        assert!(parsed.is_ok(), "{file}: {parsed:?}");
         r.run(&mutated(text, 6), |b| {
             let text = String::from_utf8_lossy(&b);
-            match Binding::parse("b.toml", Path::new("."), &text, Some(Network::seed())) {
+            match Binding::parse("b.toml", Path::new("."), &text, Some(net.clone())) {
                 Ok(b) => prop_assert!(!b.show().is_empty()),
                 Err(e) => one_line(&e, "b.toml")?,
             }
