@@ -93,3 +93,23 @@ pub fn design_copy(name: &str, edits: &[(&str, &str, &str)]) -> (tempfile::TempD
     }
     (tree, design)
 }
+
+/// The layers wrong on the RTL's own input in a report directory (`local_*` of layers.csv).
+pub fn locally_wrong(dir: &Path) -> Vec<String> {
+    layer_counts(dir, "local_mismatching_elements")
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(l, _)| l)
+        .collect()
+}
+
+/// Verifies `limit` images of a copy of `tests/designs/NAME` with `edits` applied (see
+/// [`design_copy`]): it must fail (exit 1); returns the run's output and the layers wrong on
+/// their own input.
+pub fn broken(name: &str, edits: &[(&str, &str, &str)], limit: &str) -> (String, Vec<String>) {
+    let (_tree, d) = design_copy(name, edits);
+    let r = tempfile::tempdir().unwrap();
+    let o = verify(&["--rtl", d.to_str().unwrap(), "--limit", limit], r.path());
+    assert_eq!(o.status.code(), Some(1), "{name} {edits:?}: {}", text(&o));
+    (text(&o), locally_wrong(r.path()))
+}
