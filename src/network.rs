@@ -8,6 +8,11 @@
 //! overflow, so the reference (computed in `i64`) is exact for every network that loads.
 
 mod description;
+mod requant;
+mod rounding;
+
+pub use requant::{Requant, Scheme};
+pub use rounding::{rdbpot, srdhm, Overflow, Rounding};
 
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
@@ -112,75 +117,6 @@ impl IntType {
 impl fmt::Display for IntType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} bits {}", self.bits, if self.signed { "signed" } else { "unsigned" })
-    }
-}
-
-/// `round(acc / 2^shift)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rounding {
-    /// Toward −∞ (an arithmetic shift right).
-    Floor,
-    /// Toward zero.
-    Trunc,
-    /// To nearest, halves toward +∞ (add half, then floor).
-    HalfUp,
-    /// To nearest, halves to the even neighbour.
-    HalfEven,
-}
-
-impl Rounding {
-    /// `round(v / 2^shift)`; exact for any `i64` and `shift < 63`.
-    #[inline]
-    pub fn apply(self, v: i64, shift: u32) -> i64 {
-        if shift == 0 {
-            return v;
-        }
-        let floor = v >> shift;
-        let rem = v - (floor << shift); // 0 ≤ rem < 2^shift
-        let half = 1i64 << (shift - 1);
-        match self {
-            Rounding::Floor => floor,
-            Rounding::Trunc => floor + (v < 0 && rem != 0) as i64,
-            Rounding::HalfUp => floor + (rem >= half) as i64,
-            Rounding::HalfEven => floor + (rem > half || (rem == half && floor & 1 == 1)) as i64,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Rounding::Floor => "floor",
-            Rounding::Trunc => "trunc",
-            Rounding::HalfUp => "half_up",
-            Rounding::HalfEven => "half_even",
-        }
-    }
-}
-
-/// What happens to a result outside its declared width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Overflow {
-    /// Clamp to the width's range.
-    Saturate,
-    /// Keep the low bits (two's complement for a signed result).
-    Wrap,
-}
-
-impl Overflow {
-    #[inline]
-    pub fn apply(self, v: i64, t: IntType) -> i64 {
-        match self {
-            Overflow::Saturate => v.clamp(t.min() as i64, t.max() as i64),
-            Overflow::Wrap => {
-                let sh = 64 - t.bits;
-                if t.signed {
-                    (v << sh) >> sh
-                } else {
-                    ((v as u64) << sh >> sh) as i64
-                }
-            }
-        }
     }
 }
 
@@ -311,8 +247,9 @@ pub struct Param {
 }
 
 /// The arithmetic of a conv2d or linear layer:
-/// `acc = Σ x·w + (b << bias_shift)`, `y = round(acc / 2^shift)`, then `y` must fit `out`
-/// (or is saturated/wrapped into it).
+/// `acc = Σ (x − in_zero_point)·w + (b << bias_shift)`, `y` its [`Requant`]
+/// (`round(acc · M / 2^shift) + zero_point`), then `y` must fit `out` (or is saturated or
+/// wrapped into it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arith {
     pub weight: Param,
@@ -321,8 +258,9 @@ pub struct Arith {
     pub bias_shift: u32,
     /// Declared accumulator width (signed), checked against the bound when given.
     pub acc_bits: Option<u32>,
-    pub shift: u32,
-    pub rounding: Rounding,
+    /// Subtracted from every input before its product (padding pads `x − z` with 0).
+    pub in_zero_point: i64,
+    pub requant: Requant,
     pub out: IntType,
     pub overflow: Option<Overflow>,
 }
@@ -400,9 +338,10 @@ impl Range {
 pub struct Bounds {
     /// One product `x·w` (conv2d, linear).
     pub product: Option<Range>,
-    /// `Σ x·w + (b << bias_shift)` (conv2d, linear).
+    /// `Σ (x − z)·w + (b << bias_shift)` (conv2d, linear).
     pub acc: Option<Range>,
-    /// `round(acc / 2^shift)` before any saturation or wrap (conv2d, linear).
+    /// The requantized accumulator (zero point added) before any saturation or wrap
+    /// (conv2d, linear).
     pub rounded: Option<Range>,
     /// The layer's output.
     pub out: Range,
@@ -605,24 +544,26 @@ impl Network {
             if let Some(a) = l.op.arith() {
                 let b = &l.bounds;
                 let p = b.product.expect("conv/linear have a product bound");
-                rows.push(("product x·w".into(), p, p.needed().to_string()));
                 let acc = b.acc.expect("conv/linear have an accumulator bound");
                 let decl = a.acc_bits.map(|n| format!(" / {n} bits signed")).unwrap_or_default();
+                let x = match a.in_zero_point {
+                    0 => "x".to_string(),
+                    z if z > 0 => format!("(x−{z})"),
+                    z => format!("(x+{})", -z),
+                };
+                rows.push((format!("product {x}·w"), p, p.needed().to_string()));
                 let acc_name = if a.bias.is_some() {
-                    format!("acc Σx·w + b<<{}", a.bias_shift)
+                    format!("acc Σ{x}·w + b<<{}", a.bias_shift)
                 } else {
-                    "acc Σx·w".to_string()
+                    format!("acc Σ{x}·w")
                 };
                 rows.push((acc_name, acc, format!("{}{decl}", acc.needed())));
                 let r = b.rounded.expect("conv/linear have a rounded bound");
-                rows.push((
-                    format!("{}(acc/2^{})", a.rounding.name(), a.shift),
-                    r,
-                    r.needed().to_string(),
-                ));
+                rows.push((a.requant.label(), r, r.needed().to_string()));
                 let how = match a.overflow {
                     None => "",
                     Some(Overflow::Saturate) => ", saturated",
+                    Some(Overflow::SaturateSymmetric) => ", saturated symmetrically",
                     Some(Overflow::Wrap) => ", wrapped",
                 };
                 rows.push(("output".into(), b.out, format!("{} / {}{how}", b.out.needed(), a.out)));
@@ -681,29 +622,6 @@ pub(crate) fn line_col(text: &str, at: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounding_modes() {
-        // -5/4 = -1.25, -6/4 = -1.5, 6/4 = 1.5, 10/4 = 2.5, -10/4 = -2.5
-        let f = |r: Rounding, v| r.apply(v, 2);
-        assert_eq!([-5, -6, 6, 10, -10].map(|v| f(Rounding::Floor, v)), [-2, -2, 1, 2, -3]);
-        assert_eq!([-5, -6, 6, 10, -10].map(|v| f(Rounding::Trunc, v)), [-1, -1, 1, 2, -2]);
-        assert_eq!([-5, -6, 6, 10, -10].map(|v| f(Rounding::HalfUp, v)), [-1, -1, 2, 3, -2]);
-        assert_eq!([-5, -6, 6, 10, -10].map(|v| f(Rounding::HalfEven, v)), [-1, -2, 2, 2, -2]);
-        assert_eq!(Rounding::HalfEven.apply(7, 0), 7);
-    }
-
-    #[test]
-    fn overflow_modes() {
-        let s12 = IntType { bits: 12, signed: true };
-        assert_eq!(Overflow::Saturate.apply(5000, s12), 2047);
-        assert_eq!(Overflow::Saturate.apply(-5000, s12), -2048);
-        assert_eq!(Overflow::Wrap.apply(2048, s12), -2048);
-        assert_eq!(Overflow::Wrap.apply(-2049, s12), 2047);
-        let u4 = IntType { bits: 4, signed: false };
-        assert_eq!(Overflow::Wrap.apply(17, u4), 1);
-        assert_eq!(Overflow::Wrap.apply(-1, u4), 15);
-    }
 
     #[test]
     fn needed_widths() {

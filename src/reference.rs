@@ -84,10 +84,13 @@ impl<'a> Model<'a> {
         let mut input_range = Vec::with_capacity(net.layers.len());
         let mut x = Range { min: net.input_type.min(), max: net.input_type.max() };
         for (i, l) in net.layers.iter().enumerate() {
-            input_range.push(x);
+            // A conv2d/linear multiplies its inputs less their zero point.
+            let z = l.op.arith().map_or(0, |a| a.in_zero_point as i128);
+            let xz = Range { min: x.min - z, max: x.max - z };
+            input_range.push(xz);
             match (l.op.arith(), params.layers.get(i).and_then(|p| p.as_ref())) {
                 (Some(a), Some(p)) => {
-                    kernels.push(kernel(l, a, x, &p.weight));
+                    kernels.push(kernel(l, a, xz, &p.weight));
                     bias.push(p.bias.iter().map(|&b| b << a.bias_shift).collect());
                 }
                 _ => {
@@ -161,6 +164,8 @@ impl<'a> Model<'a> {
         let l = &self.net.layers[i];
         Cow::Owned(match &l.op {
             Op::Conv2d { out_channels, kh, kw, stride, padding, arith } => {
+                let xz = less_zero_point(x, arith);
+                let x = &*xz;
                 let Shape::Map { c, h, w } = l.input else {
                     unreachable!("validated: conv input is a map")
                 };
@@ -201,6 +206,8 @@ impl<'a> Model<'a> {
                 ) -> Vec<A> {
                     w.chunks_exact(n).map(|row| dot(x, row, mul)).collect()
                 }
+                let xz = less_zero_point(x, arith);
+                let x = &*xz;
                 let (n, b) = (*inputs, &self.bias[i]);
                 debug_assert_eq!(self.params.layer(i).weight.len(), n * outputs);
                 match self.kernel(i, x, trusted) {
@@ -300,6 +307,14 @@ pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
     Model::new(net, params).run(image)
 }
 
+/// `x − z` for a layer with an input zero point `z`; `x` itself otherwise.
+fn less_zero_point<'x>(x: &'x [i64], a: &Arith) -> Cow<'x, [i64]> {
+    match a.in_zero_point {
+        0 => Cow::Borrowed(x),
+        z => Cow::Owned(x.iter().map(|&v| v.wrapping_sub(z)).collect()),
+    }
+}
+
 /// `v` as `T` (the caller checked every value fits).
 fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
     v.iter().map(|&x| T::try_from(x).unwrap_or_default()).collect()
@@ -319,28 +334,29 @@ fn finish<T: Copy + Into<i64>>(
         sums: &[T],
         per: usize,
         bias: &[i64],
-        f: impl Fn(i64) -> i64,
+        f: impl Fn(usize, i64) -> i64,
     ) -> Vec<i64> {
         let mut out = Vec::with_capacity(sums.len());
         for (o, chunk) in sums.chunks(per).enumerate() {
             let b = bias.get(o).copied().unwrap_or(0);
-            out.extend(chunk.iter().map(|&v| f(v.into() + b)));
+            out.extend(chunk.iter().map(|&v| f(o, v.into() + b)));
         }
         out
     }
-    let (shift, out) = (a.shift, a.out);
-    macro_rules! with_rounding {
+    let out = a.out;
+    macro_rules! with_requant {
         ($ov:expr) => {
-            match a.rounding {
-                Rounding::Floor => go(sums, per, bias, |v| $ov(v >> shift)),
-                r => go(sums, per, bias, |v| $ov(r.apply(v, shift))),
+            match a.requant.plain() {
+                Some((shift, Rounding::Floor)) => go(sums, per, bias, |_, v| $ov(v >> shift)),
+                Some((shift, r)) => go(sums, per, bias, |_, v| $ov(r.apply(v, shift))),
+                None => go(sums, per, bias, |o, v| $ov(a.requant.apply(v, o))),
             }
         };
     }
     match a.overflow {
         // Proven to fit by the bounds check.
-        None => with_rounding!(|y: i64| y),
-        Some(ov) => with_rounding!(|y: i64| {
+        None => with_requant!(|y: i64| y),
+        Some(ov) => with_requant!(|y: i64| {
             let z = ov.apply(y, out);
             overflowed.set(overflowed.get() + (z != y) as u64);
             z
@@ -676,7 +692,9 @@ op = "argmax"
     fn every_kernel_tier_equals_the_i64_one() {
         let padded = Network::parse("padded", PADDED).unwrap();
         let wide = Network::parse("wide", WIDE).unwrap();
-        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded, wide] {
+        // The requantization fixture: input zero points, per-channel multipliers, TFLite's steps.
+        let requant = Network::find("vectors/fixtures/requant.toml").unwrap();
+        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded, wide, requant] {
             for set in 0..8 {
                 let (params, kind) = stimulus::weight_set(&net, 11, set);
                 let (fast, slow) = (Model::new(&net, &params), all_i64(&net, &params));

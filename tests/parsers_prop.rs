@@ -167,6 +167,8 @@ fn network_description_never_panics() {
         std::fs::read(root().join("vectors/networks/seed.toml")).unwrap(),
         two.into_bytes(),
         pairs.into_bytes(),
+        // Requantization: multipliers, shifts per channel, zero points, every rounding form.
+        std::fs::read(root().join("vectors/fixtures/requant.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

@@ -4,7 +4,7 @@
 
 use super::{
     group, line_col, Arith, Bounds, DataSet, Files, FlattenOrder, IntType, Layer, Network, Op,
-    Overflow, Param, Range, Rounding, Shape,
+    Overflow, Param, Range, Requant, Rounding, Scheme, Shape,
 };
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
@@ -48,6 +48,23 @@ enum Pair {
     Two([usize; 2]),
 }
 
+/// A value for the whole tensor, or one per output channel.
+#[derive(Deserialize, Clone)]
+#[serde(untagged, expecting = "an integer, or an array of integers (one per output channel)")]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    fn values(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawParam {
@@ -85,8 +102,11 @@ struct RawLayer {
     weight: Option<RawParam>,
     bias: Option<RawParam>,
     acc_bits: Option<u32>,
-    shift: Option<u32>,
-    rounding: Option<Rounding>,
+    in_zero_point: Option<i64>,
+    multiplier: Option<OneOrMany<i64>>,
+    shift: Option<OneOrMany<u32>>,
+    rounding: Option<String>,
+    out_zero_point: Option<i64>,
     out_bits: Option<u32>,
     out_signed: Option<bool>,
     overflow: Option<Overflow>,
@@ -98,8 +118,6 @@ struct RawLayer {
 
 /// Keys each op accepts besides name/op/tap.
 fn allowed(op: &str) -> &'static [&'static str] {
-    const ARITH: [&str; 8] =
-        ["weight", "bias", "acc_bits", "shift", "rounding", "out_bits", "out_signed", "overflow"];
     match op {
         "conv2d" => &[
             "param",
@@ -108,18 +126,33 @@ fn allowed(op: &str) -> &'static [&'static str] {
             "kernel",
             "stride",
             "padding",
-            ARITH[0],
-            ARITH[1],
-            ARITH[2],
-            ARITH[3],
-            ARITH[4],
-            ARITH[5],
-            ARITH[6],
-            ARITH[7],
+            "weight",
+            "bias",
+            "acc_bits",
+            "in_zero_point",
+            "multiplier",
+            "shift",
+            "rounding",
+            "out_zero_point",
+            "out_bits",
+            "out_signed",
+            "overflow",
         ],
         "linear" => &[
-            "param", "in", "out", ARITH[0], ARITH[1], ARITH[2], ARITH[3], ARITH[4], ARITH[5],
-            ARITH[6], ARITH[7],
+            "param",
+            "in",
+            "out",
+            "weight",
+            "bias",
+            "acc_bits",
+            "in_zero_point",
+            "multiplier",
+            "shift",
+            "rounding",
+            "out_zero_point",
+            "out_bits",
+            "out_signed",
+            "overflow",
         ],
         "maxpool" => &["kernel", "stride"],
         "flatten" => &["order"],
@@ -148,8 +181,11 @@ impl RawLayer {
         add(self.weight.is_some(), "weight");
         add(self.bias.is_some(), "bias");
         add(self.acc_bits.is_some(), "acc_bits");
+        add(self.in_zero_point.is_some(), "in_zero_point");
+        add(self.multiplier.is_some(), "multiplier");
         add(self.shift.is_some(), "shift");
         add(self.rounding.is_some(), "rounding");
+        add(self.out_zero_point.is_some(), "out_zero_point");
         add(self.out_bits.is_some(), "out_bits");
         add(self.out_signed.is_some(), "out_signed");
         add(self.overflow.is_some(), "overflow");
@@ -283,10 +319,8 @@ fn layer(wh: &str, l: &RawLayer, input: Shape, x: Range) -> Result<(Op, Shape, B
                 h: (h + 2 * padding - kh) / stride + 1,
                 w: (w + 2 * padding - kw) / stride + 1,
             };
-            // Zero padding only adds zero terms: the extremes are those of a full window.
             let terms = (in_ch * kh * kw) as i128;
-            let x = if padding > 0 { Range { min: x.min.min(0), max: x.max.max(0) } } else { x };
-            let (arith, bounds) = arithmetic(wh, l, x, terms)?;
+            let (arith, bounds) = arithmetic(wh, l, x, padding > 0, terms, out_channels)?;
             Ok((Op::Conv2d { out_channels, kh, kw, stride, padding, arith }, out, bounds))
         }
         "linear" => {
@@ -301,7 +335,7 @@ fn layer(wh: &str, l: &RawLayer, input: Shape, x: Range) -> Result<(Op, Shape, B
             if outputs == 0 {
                 bail!("{wh}: out must be at least 1");
             }
-            let (arith, bounds) = arithmetic(wh, l, x, inputs as i128)?;
+            let (arith, bounds) = arithmetic(wh, l, x, false, inputs as i128, outputs)?;
             Ok((Op::Linear { inputs, outputs, arith }, Shape::Vector(outputs), bounds))
         }
         "maxpool" => {
@@ -356,8 +390,16 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
     Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
 }
 
-/// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`.
-fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, Bounds)> {
+/// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`
+/// (`padded`: some window terms are padding) and `outputs` output channels.
+fn arithmetic(
+    wh: &str,
+    l: &RawLayer,
+    x: Range,
+    padded: bool,
+    terms: i128,
+    outputs: usize,
+) -> Result<(Arith, Bounds)> {
     let weight = param(
         wh,
         "weight",
@@ -368,22 +410,10 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
     }
     let bias = l.bias.as_ref().map(|b| param(wh, "bias", b)).transpose()?;
     let bias_shift = l.bias.as_ref().and_then(|b| b.shift).unwrap_or(0);
-    let shift = l.shift.unwrap_or(0);
-    if shift > 62 || bias_shift > 62 {
-        bail!("{wh}: shift and bias.shift must be below 63");
+    if bias_shift > 62 {
+        bail!("{wh}: bias.shift must be below 63");
     }
-    let rounding = match (shift, l.rounding) {
-        (0, Some(r)) => bail!(
-            "{wh}: rounding = {:?} with shift = 0 is impossible: nothing is divided, so nothing \
-             is rounded (drop `rounding` or set `shift`)",
-            r.name()
-        ),
-        (0, None) => Rounding::Floor,
-        (_, Some(r)) => r,
-        (_, None) => {
-            bail!("{wh}: missing key `rounding` (shift = {shift} divides the accumulator)")
-        }
-    };
+    let requant = requantization(wh, l, outputs)?;
     let out = IntType {
         bits: need(wh, l.out_bits, "out_bits")?,
         signed: need(wh, l.out_signed, "out_signed")?,
@@ -396,16 +426,25 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
             bail!("{wh}: acc_bits = {a}: 1..64 supported");
         }
     }
+    let in_zero_point = l.in_zero_point.unwrap_or(0);
+    if in_zero_point.unsigned_abs() >= 1 << 62 {
+        bail!("{wh}: in_zero_point = {in_zero_point}: beyond ±2^62");
+    }
     let arith = Arith {
         weight,
         bias,
         bias_shift,
         acc_bits: l.acc_bits,
-        shift,
-        rounding,
+        in_zero_point,
+        requant,
         out,
         overflow: l.overflow,
     };
+    // The product's left factor is x − z; padding pads it with 0 (TFLite's padding with the
+    // input zero point), a zero term.
+    let z = in_zero_point as i128;
+    let x = Range { min: x.min - z, max: x.max - z };
+    let x = if padded { Range { min: x.min.min(0), max: x.max.max(0) } } else { x };
     // Exact extremes: every product takes its extreme independently.
     let (wmin, wmax) = (arith.weight.ty.min(), arith.weight.ty.max());
     let corners = [x.min * wmin, x.min * wmax, x.max * wmin, x.max * wmax];
@@ -437,16 +476,15 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
             );
         }
     }
-    let rounded = Range {
-        min: rounding.apply(acc.min as i64, shift) as i128,
-        max: rounding.apply(acc.max as i64, shift) as i128,
-    };
+    scaling_fits(wh, &arith.requant, acc, outputs)?;
+    let rounded = arith.requant.range(acc, outputs);
     let out_range = match arith.overflow {
         None => {
             if !out.holds(rounded.min) || !out.holds(rounded.max) {
                 bail!(
                     "{wh}: out_bits = {} ({}) can overflow: the output reaches {}..{}, which \
-                     needs {} (or set overflow = \"saturate\" or \"wrap\")",
+                     needs {} (or set overflow = \"saturate\", \"saturate_symmetric\" or \
+                     \"wrap\")",
                     out.bits,
                     if out.signed { "signed" } else { "unsigned" },
                     group(rounded.min),
@@ -456,10 +494,11 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
             }
             rounded
         }
-        Some(Overflow::Saturate) => Range {
-            min: rounded.min.clamp(out.min(), out.max()),
-            max: rounded.max.clamp(out.min(), out.max()),
-        },
+        Some(ov @ (Overflow::Saturate | Overflow::SaturateSymmetric)) => {
+            let (lo, hi) = ov.rails(out);
+            let (lo, hi) = (lo as i128, hi as i128);
+            Range { min: rounded.min.clamp(lo, hi), max: rounded.max.clamp(lo, hi) }
+        }
         Some(Overflow::Wrap) => {
             if out.holds(rounded.min) && out.holds(rounded.max) {
                 rounded
@@ -472,4 +511,113 @@ fn arithmetic(wh: &str, l: &RawLayer, x: Range, terms: i128) -> Result<(Arith, B
         arith,
         Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
     ))
+}
+
+/// The layer's requantization from `multiplier`, `shift`, `rounding` and `out_zero_point`.
+fn requantization(wh: &str, l: &RawLayer, outputs: usize) -> Result<Requant> {
+    let per_channel = |key: &str, n: usize| -> Result<()> {
+        if n != 1 && n != outputs || n == 0 {
+            bail!("{wh}: {key} lists {n} values; give one, or one per output channel ({outputs})");
+        }
+        Ok(())
+    };
+    let multiplier = l.multiplier.as_ref().map_or(vec![1], |m| m.values());
+    let shift = l.shift.as_ref().map_or(vec![0], |s| s.values());
+    if matches!(l.multiplier, Some(OneOrMany::Many(_))) {
+        per_channel("multiplier", multiplier.len())?;
+    }
+    if matches!(l.shift, Some(OneOrMany::Many(_))) {
+        per_channel("shift", shift.len())?;
+    }
+    let scheme = match l.rounding.as_deref() {
+        Some("tflite") => Scheme::Tflite,
+        Some(name) => Scheme::Single(Rounding::from_name(name).ok_or_else(|| {
+            anyhow!(
+                "{wh}: rounding = {name:?} is not a rounding rule; the known ones: {}, and \
+                 tflite (TFLite's two-step requantization)",
+                Rounding::names()
+            )
+        })?),
+        None if shift.iter().all(|&s| s == 0) => Scheme::Single(Rounding::Floor),
+        None => bail!(
+            "{wh}: missing key `rounding` (shift = {} divides the accumulator)",
+            shift.iter().max().copied().unwrap_or(0)
+        ),
+    };
+    match scheme {
+        Scheme::Single(r) => {
+            if shift.iter().any(|&s| s > 62) {
+                bail!("{wh}: shift must be below 63");
+            }
+            if l.rounding.is_some() && shift.iter().all(|&s| s == 0) {
+                bail!(
+                    "{wh}: rounding = {:?} with shift = 0 is impossible: nothing is divided, so \
+                     nothing is rounded (drop `rounding` or set `shift`)",
+                    r.name()
+                );
+            }
+            if let Some(m) = multiplier.iter().find(|&&m| m < 1) {
+                bail!("{wh}: multiplier = {m}: a multiplier is at least 1");
+            }
+        }
+        Scheme::Tflite => {
+            if let Some(s) = shift.iter().find(|&&s| !(1..=62).contains(&s)) {
+                bail!(
+                    "{wh}: shift = {s} with rounding = \"tflite\": 1..62 (TFLite's shift \
+                     exponent 31 − shift must lie in −31..30)"
+                );
+            }
+            if let Some(m) = multiplier.iter().find(|&&m| !(1..=i32::MAX as i64).contains(&m)) {
+                bail!(
+                    "{wh}: multiplier = {m} overflows TFLite's multiplier, an int32 in \
+                     1..2,147,483,647"
+                );
+            }
+        }
+    }
+    let zero_point = l.out_zero_point.unwrap_or(0);
+    if zero_point.unsigned_abs() >= 1 << 62 {
+        bail!("{wh}: out_zero_point = {zero_point}: beyond ±2^62");
+    }
+    Ok(Requant { multiplier, shift, scheme, zero_point })
+}
+
+/// Refuses a requantization whose scaling can overflow on an accumulator in `acc`: the
+/// product `acc · M` beyond 64 bits, or TFLite's `int32` steps overflowing.
+fn scaling_fits(wh: &str, r: &Requant, acc: Range, outputs: usize) -> Result<()> {
+    let channels = if r.per_channel() { outputs } else { 1 };
+    for o in 0..channels {
+        let (m, s) = r.channel(o);
+        let ch = if r.per_channel() { format!(" (output channel {o})") } else { String::new() };
+        match r.scheme {
+            Scheme::Single(_) => {
+                let (lo, hi) = (acc.min * m as i128, acc.max * m as i128);
+                if !(IntType { bits: 64, signed: true }).holds(lo)
+                    || !(IntType { bits: 64, signed: true }).holds(hi)
+                {
+                    bail!(
+                        "{wh}: the multiplier {m}{ch} overflows: acc·M reaches {}..{}, beyond \
+                         64 bits",
+                        group(lo),
+                        group(hi)
+                    );
+                }
+            }
+            Scheme::Tflite => {
+                let left = 31i32 - s as i32;
+                let scaled = |v: i128| v << left.max(0);
+                let i32_range = IntType { bits: 32, signed: true };
+                if !i32_range.holds(scaled(acc.min)) || !i32_range.holds(scaled(acc.max)) {
+                    bail!(
+                        "{wh}: rounding = \"tflite\" works on int32, but the accumulator{} \
+                         reaches {}..{}{ch}",
+                        if left > 0 { format!(" shifted left by {left}") } else { String::new() },
+                        group(scaled(acc.min)),
+                        group(scaled(acc.max))
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
