@@ -533,11 +533,11 @@ fn named_signals(d: &DesignSignals) -> Vec<Named> {
 /// Words that name a layer of this kind.
 fn family(op: &Op) -> &'static [&'static str] {
     match op {
-        Op::Conv2d { .. } => &["conv"],
-        Op::MaxPool { .. } | Op::Relu => &["pool", "relu"],
-        Op::Linear { .. } => &["fc", "logit", "dense", "linear", "neuron"],
-        Op::Flatten { .. } => &["flat"],
-        Op::Argmax => &["class", "argmax"],
+        Op::Conv2d(_) => &["conv"],
+        Op::MaxPool(_) | Op::Relu(_) => &["pool", "relu"],
+        Op::Linear(_) => &["fc", "logit", "dense", "linear", "neuron"],
+        Op::Flatten(_) => &["flat"],
+        Op::Argmax(_) => &["class", "argmax"],
     }
 }
 

@@ -17,7 +17,7 @@
 //! max-pool, ReLU, flatten in the described order, linear), the integer arithmetic of the
 //! description plays no part.
 
-use crate::network::{FlattenOrder, Network, Op, Shape};
+use crate::network::{Network, Op, Shape};
 use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -44,12 +44,10 @@ pub fn spec(net: &Network) -> Vec<(String, Vec<usize>)> {
     let mut v = Vec::new();
     for l in &net.layers {
         let (shape, has_bias) = match (&l.op, l.input) {
-            (Op::Conv2d { out_channels, kh, kw, arith, .. }, Shape::Map { c, .. }) => {
-                (vec![*out_channels, c, *kh, *kw], arith.bias.is_some())
+            (Op::Conv2d(o), Shape::Map { c, .. }) => {
+                (vec![o.out_channels, c, o.kh, o.kw], o.arith.bias.is_some())
             }
-            (Op::Linear { inputs, outputs, arith }, _) => {
-                (vec![*outputs, *inputs], arith.bias.is_some())
-            }
+            (Op::Linear(o), _) => (vec![o.outputs, o.inputs], o.arith.bias.is_some()),
             _ => continue,
         };
         let outs = shape[0];
@@ -182,89 +180,17 @@ impl FloatWeights {
     pub fn logits(&self, net: &Network, image: &[u8]) -> Vec<f32> {
         let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         for l in &net.layers {
-            x = match (&l.op, l.input, l.output) {
-                (
-                    Op::Conv2d { kh, kw, stride, padding, .. },
-                    Shape::Map { c, h, w },
-                    Shape::Map { c: oc, h: oh, w: ow },
-                ) => {
-                    let wt = self.tensor(&format!("{}.weight", l.param)).expect("checked on load");
-                    let bias = self.tensor(&format!("{}.bias", l.param));
-                    let mut out = vec![0f32; oc * oh * ow];
-                    if *stride == 1 && *padding == 0 {
-                        // Sums on a oh × w grid (the input's row pitch): one long
-                        // multiply-add per weight, which vectorizes whatever the widths; each
-                        // element still gets the bias first, then the taps in (channel, row,
-                        // column) order, so the sums are those of the plain loop.
-                        let len = (oh - 1) * w + ow;
-                        let mut wide = vec![0f32; len];
-                        for o in 0..oc {
-                            wide.fill(bias.map_or(0.0, |b| b[o]));
-                            let taps = &wt[o * c * kh * kw..(o + 1) * c * kh * kw];
-                            conv_wide(&mut wide, &x, (c, h, w), (*kh, *kw), taps);
-                            for r in 0..oh {
-                                out[(o * oh + r) * ow..][..ow]
-                                    .copy_from_slice(&wide[r * w..r * w + ow]);
-                            }
-                        }
-                        x = out;
-                        continue;
-                    }
-                    for o in 0..oc {
-                        let dst = &mut out[o * oh * ow..(o + 1) * oh * ow];
-                        dst.fill(bias.map_or(0.0, |b| b[o]));
-                        for ci in 0..c {
-                            let plane = &x[ci * h * w..(ci + 1) * h * w];
-                            for i in 0..*kh {
-                                for j in 0..*kw {
-                                    let wij = wt[((o * c + ci) * kh + i) * kw + j];
-                                    for r in 0..oh {
-                                        let Some(y) = (r * stride + i)
-                                            .checked_sub(*padding)
-                                            .filter(|&y| y < h)
-                                        else {
-                                            continue;
-                                        };
-                                        let row = &mut dst[r * ow..(r + 1) * ow];
-                                        for (col, d) in row.iter_mut().enumerate() {
-                                            if let Some(xc) = (col * stride + j)
-                                                .checked_sub(*padding)
-                                                .filter(|&xc| xc < w)
-                                            {
-                                                *d += plane[y * w + xc] * wij;
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    out
-                }
-                (
-                    Op::MaxPool { kernel, stride },
-                    Shape::Map { c, h, w },
-                    Shape::Map { h: oh, w: ow, .. },
-                ) => crate::ops::maxpool(&x, (c, h, w), *kernel, *stride, (oh, ow), f32::max),
-                (Op::Relu, _, _) => x.iter().map(|&v| v.max(0.0)).collect(),
-                (Op::Flatten { order: FlattenOrder::Hwc }, Shape::Map { c, h, w }, _) => {
-                    crate::ops::flatten_hwc(&x, (c, h, w))
-                }
-                (Op::Flatten { .. }, _, _) => x,
-                (Op::Linear { inputs, outputs, .. }, _, _) => {
-                    let wt = self.tensor(&format!("{}.weight", l.param)).expect("checked on load");
-                    let bias = self.tensor(&format!("{}.bias", l.param));
-                    let mut y = linear(wt, &x, *inputs, *outputs);
-                    if let Some(b) = bias {
-                        for (y, b) in y.iter_mut().zip(b) {
-                            *y += b;
-                        }
-                    }
-                    y
-                }
-                (Op::Argmax, _, _) => return x,
-                _ => unreachable!("shapes validated by the network description"),
+            if l.op.is_argmax() {
+                return x;
+            }
+            let (w, b) = match l.op.arith() {
+                Some(_) => (
+                    Some(self.tensor(&format!("{}.weight", l.param)).expect("checked on load")),
+                    self.tensor(&format!("{}.bias", l.param)),
+                ),
+                None => (None, None),
             };
+            x = l.op.kind().forward(l, x, w, b);
         }
         x
     }
@@ -273,91 +199,6 @@ impl FloatWeights {
     pub fn classify(&self, net: &Network, image: &[u8]) -> u8 {
         argmax(&self.logits(net, image)) as u8
     }
-}
-
-/// `wide[p] += Σ x[ci][p + i·w + j] · taps[ci][i][j]`, one tap at a time in (channel, row,
-/// column) order: each element gets exactly the multiply and add of the plain loop, in the
-/// same order, whatever the vector width the loop runs at (no fused multiply-add).
-fn conv_wide(
-    wide: &mut [f32],
-    x: &[f32],
-    chw: (usize, usize, usize),
-    k: (usize, usize),
-    taps: &[f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { conv_wide_avx2(wide, x, chw, k, taps) };
-    }
-    conv_wide_plain(wide, x, chw, k, taps)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn conv_wide_avx2(
-    wide: &mut [f32],
-    x: &[f32],
-    chw: (usize, usize, usize),
-    k: (usize, usize),
-    taps: &[f32],
-) {
-    conv_wide_plain(wide, x, chw, k, taps)
-}
-
-#[inline(always)]
-fn conv_wide_plain(
-    wide: &mut [f32],
-    x: &[f32],
-    (c, h, w): (usize, usize, usize),
-    (kh, kw): (usize, usize),
-    taps: &[f32],
-) {
-    // Blocks of 32 sums stay in registers through every tap; the rest one tap at a time.
-    const B: usize = 32;
-    let offsets: Vec<usize> = (0..c)
-        .flat_map(|ci| (0..kh).flat_map(move |i| (0..kw).map(move |j| ci * h * w + i * w + j)))
-        .collect();
-    let full = wide.len() / B * B;
-    for (p, block) in (0..full).step_by(B).zip(wide.chunks_exact_mut(B)) {
-        let mut acc: [f32; B] = block.try_into().expect("a full block");
-        for (&off, &wt) in offsets.iter().zip(taps) {
-            let src: &[f32; B] = x[off + p..][..B].try_into().expect("a full block");
-            for (a, s) in acc.iter_mut().zip(src) {
-                *a += s * wt;
-            }
-        }
-        block.copy_from_slice(&acc);
-    }
-    let rest = &mut wide[full..];
-    for (&off, &wt) in offsets.iter().zip(taps) {
-        for (d, s) in rest.iter_mut().zip(&x[off + full..]) {
-            *d += s * wt;
-        }
-    }
-}
-
-/// `y[o] = Σ_k wt[o][k] · x[k]`, each sum from −0.0 in k order (what `Iterator::sum` does),
-/// eight outputs at a time so their additions overlap instead of waiting on one another.
-fn linear(wt: &[f32], x: &[f32], inputs: usize, outputs: usize) -> Vec<f32> {
-    const LANES: usize = 8;
-    let x = &x[..inputs];
-    let mut y = vec![-0.0f32; outputs];
-    for (o0, out) in (0..outputs).step_by(LANES).zip(y.chunks_mut(LANES)) {
-        // Lanes past the last output repeat the chunk's first row; their sums are dropped.
-        let rows: [&[f32]; LANES] = std::array::from_fn(|l| {
-            let o = if l < out.len() { o0 + l } else { o0 };
-            &wt[o * inputs..][..inputs]
-        });
-        let mut acc = [-0.0f32; LANES];
-        for (k, &xk) in x.iter().enumerate() {
-            for (a, row) in acc.iter_mut().zip(&rows) {
-                *a += row[k] * xk;
-            }
-        }
-        out.copy_from_slice(&acc[..out.len()]);
-    }
-    y
 }
 
 /// Index of the largest value, ties to the lowest index.
@@ -375,6 +216,7 @@ pub fn argmax(v: &[f32]) -> usize {
 pub(crate) mod tests {
     use super::*;
     use crate::mnist::Image;
+    use crate::network::{op, FlattenOrder};
     #[cfg(feature = "train")]
     use candle_core::Device;
 
@@ -817,7 +659,7 @@ pub(crate) mod tests {
             let weight = param(format!("{}.weight", l.param));
             let bias = param(format!("{}.bias", l.param));
             x = match &l.op {
-                Op::Conv2d { stride, padding, out_channels, .. } => {
+                Op::Conv2d(op::Conv2d { stride, padding, out_channels, .. }) => {
                     let w = weight.unwrap();
                     let y = if differentiable {
                         tap_conv(&x, w, *stride, *padding, l.output)
@@ -831,25 +673,25 @@ pub(crate) mod tests {
                         None => y,
                     }
                 }
-                Op::MaxPool { kernel, stride } if differentiable => {
+                Op::MaxPool(op::MaxPool { kernel, stride }) if differentiable => {
                     window_max(&x, *kernel, *stride)
                 }
-                Op::MaxPool { kernel, stride } => {
+                Op::MaxPool(op::MaxPool { kernel, stride }) => {
                     x.max_pool2d_with_stride(*kernel, *stride).unwrap()
                 }
-                Op::Relu => x.relu().unwrap(),
-                Op::Flatten { order: FlattenOrder::Chw } => x.flatten_from(1).unwrap(),
-                Op::Flatten { order: FlattenOrder::Hwc } => {
+                Op::Relu(_) => x.relu().unwrap(),
+                Op::Flatten(op::Flatten { order: FlattenOrder::Chw }) => x.flatten_from(1).unwrap(),
+                Op::Flatten(op::Flatten { order: FlattenOrder::Hwc }) => {
                     x.permute((0, 2, 3, 1)).unwrap().flatten_from(1).unwrap()
                 }
-                Op::Linear { .. } => {
+                Op::Linear(_) => {
                     let y = x.matmul(&weight.unwrap().t().unwrap()).unwrap();
                     match bias {
                         Some(b) => y.broadcast_add(b).unwrap(),
                         None => y,
                     }
                 }
-                Op::Argmax => return x,
+                Op::Argmax(_) => return x,
             };
         }
         unreachable!("a network ends with an argmax")
@@ -973,11 +815,8 @@ pub(crate) mod tests {
         let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         for l in &net.layers {
             x = match (&l.op, l.input, l.output) {
-                (
-                    Op::Conv2d { kh, kw, stride, padding, .. },
-                    Shape::Map { c, h, w },
-                    Shape::Map { c: oc, h: oh, w: ow },
-                ) => {
+                (Op::Conv2d(cv), Shape::Map { c, h, w }, Shape::Map { c: oc, h: oh, w: ow }) => {
+                    let (kh, kw, stride, padding) = (&cv.kh, &cv.kw, &cv.stride, &cv.padding);
                     let wt = fw.tensor(&format!("{}.weight", l.param)).unwrap();
                     let bias = fw.tensor(&format!("{}.bias", l.param));
                     let mut out = vec![0f32; oc * oh * ow];
@@ -1011,17 +850,16 @@ pub(crate) mod tests {
                     }
                     out
                 }
-                (
-                    Op::MaxPool { kernel, stride },
-                    Shape::Map { c, h, w },
-                    Shape::Map { h: oh, w: ow, .. },
-                ) => crate::ops::maxpool(&x, (c, h, w), *kernel, *stride, (oh, ow), f32::max),
-                (Op::Relu, _, _) => x.iter().map(|&v| v.max(0.0)).collect(),
-                (Op::Flatten { order: FlattenOrder::Hwc }, Shape::Map { c, h, w }, _) => {
-                    crate::ops::flatten_hwc(&x, (c, h, w))
+                (Op::MaxPool(p), Shape::Map { c, h, w }, Shape::Map { h: oh, w: ow, .. }) => {
+                    op::maxpool(&x, (c, h, w), p.kernel, p.stride, (oh, ow), f32::max)
                 }
-                (Op::Flatten { .. }, _, _) => x,
-                (Op::Linear { inputs, outputs, .. }, _, _) => {
+                (Op::Relu(_), _, _) => x.iter().map(|&v| v.max(0.0)).collect(),
+                (Op::Flatten(f), Shape::Map { c, h, w }, _) if f.order == FlattenOrder::Hwc => {
+                    op::flatten_hwc(&x, (c, h, w))
+                }
+                (Op::Flatten(_), _, _) => x,
+                (Op::Linear(lin), _, _) => {
+                    let (inputs, outputs) = (&lin.inputs, &lin.outputs);
                     let wt = fw.tensor(&format!("{}.weight", l.param)).unwrap();
                     let bias = fw.tensor(&format!("{}.bias", l.param));
                     (0..*outputs)
@@ -1032,7 +870,7 @@ pub(crate) mod tests {
                         })
                         .collect()
                 }
-                (Op::Argmax, _, _) => return x,
+                (Op::Argmax(_), _, _) => return x,
                 _ => unreachable!(),
             };
         }

@@ -26,7 +26,6 @@ pub mod memfile;
 pub mod merge;
 pub mod mnist;
 pub mod network;
-pub mod ops;
 pub mod reference;
 pub mod report;
 pub mod report_set;

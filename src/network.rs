@@ -7,10 +7,16 @@
 //! accumulator and output ([`Bounds`]) and rejects a description whose declared widths can
 //! overflow, so the reference (computed in `i64`) is exact for every network that loads.
 
+mod arith;
 mod description;
+mod kernel;
+pub mod op;
 mod requant;
 mod rounding;
 
+pub use arith::{Arith, Param};
+pub use kernel::Prepared;
+pub use op::{FlattenOrder, Op};
 pub use requant::{Requant, Scheme};
 pub use rounding::{rdbpot, srdhm, Overflow, Rounding};
 
@@ -120,17 +126,6 @@ impl fmt::Display for IntType {
     }
 }
 
-/// Element order of a flatten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum FlattenOrder {
-    /// Channel, row, column (PyTorch's `flatten`).
-    #[serde(rename = "chw")]
-    Chw,
-    /// Row, column, channel.
-    #[serde(rename = "hwc")]
-    Hwc,
-}
-
 /// Where a parameter tensor's values are stored, in `.mem` files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Files {
@@ -237,89 +232,6 @@ impl Files {
     }
 }
 
-/// A parameter tensor: its integer type, its float→integer scale and its files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Param {
-    pub ty: IntType,
-    /// Quantization: `q = round(w · 2^frac_bits)` (`export`, `train`).
-    pub frac_bits: u32,
-    pub files: Files,
-}
-
-/// The arithmetic of a conv2d or linear layer:
-/// `acc = Σ (x − in_zero_point)·w + (b << bias_shift)`, `y` its [`Requant`]
-/// (`round(acc · M / 2^shift) + zero_point`), then `y` must fit `out` (or is saturated or
-/// wrapped into it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arith {
-    pub weight: Param,
-    /// `None`: the layer has no bias.
-    pub bias: Option<Param>,
-    pub bias_shift: u32,
-    /// Declared accumulator width (signed), checked against the bound when given.
-    pub acc_bits: Option<u32>,
-    /// Subtracted from every input before its product (padding pads `x − z` with 0).
-    pub in_zero_point: i64,
-    pub requant: Requant,
-    pub out: IntType,
-    pub overflow: Option<Overflow>,
-}
-
-/// One operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    Conv2d {
-        out_channels: usize,
-        kh: usize,
-        kw: usize,
-        stride: usize,
-        padding: usize,
-        arith: Arith,
-    },
-    MaxPool {
-        kernel: usize,
-        stride: usize,
-    },
-    Relu,
-    Flatten {
-        order: FlattenOrder,
-    },
-    Linear {
-        inputs: usize,
-        outputs: usize,
-        arith: Arith,
-    },
-    /// The class: index of the largest input, ties to the lowest index.
-    Argmax,
-}
-
-impl Op {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::Conv2d { .. } => "conv2d",
-            Op::MaxPool { .. } => "maxpool",
-            Op::Relu => "relu",
-            Op::Flatten { .. } => "flatten",
-            Op::Linear { .. } => "linear",
-            Op::Argmax => "argmax",
-        }
-    }
-
-    pub fn arith(&self) -> Option<&Arith> {
-        match self {
-            Op::Conv2d { arith, .. } | Op::Linear { arith, .. } => Some(arith),
-            _ => None,
-        }
-    }
-
-    pub fn arith_mut(&mut self) -> Option<&mut Arith> {
-        match self {
-            Op::Conv2d { arith, .. } | Op::Linear { arith, .. } => Some(arith),
-            _ => None,
-        }
-    }
-}
-
 /// The exact range of a quantity over any weights and inputs of the declared widths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -365,17 +277,7 @@ impl Layer {
     /// A conv2d or linear layer's weight tensor as (outputs, inputs, values per (output,
     /// input) pair): conv2d `[out][in][kh·kw]`, linear `[out][in]` (one value per pair).
     pub fn weight_pairs(&self) -> Option<(usize, usize, usize)> {
-        match &self.op {
-            Op::Conv2d { out_channels, kh, kw, .. } => {
-                let ins = match self.input {
-                    Shape::Map { c, .. } => c,
-                    Shape::Vector(_) => 1,
-                };
-                Some((*out_channels, ins, kh * kw))
-            }
-            Op::Linear { inputs, outputs, .. } => Some((*outputs, *inputs, 1)),
-            _ => None,
-        }
+        self.op.kind().weight_pairs(self.input)
     }
 }
 
@@ -467,12 +369,12 @@ impl Network {
         self.layers
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.tap || l.op == Op::Argmax)
+            .filter(|(_, l)| l.tap || l.op.is_argmax())
             .map(|(i, l)| Tap {
                 name: l.name.clone(),
                 layer: i,
                 shape: l.output,
-                is_class: l.op == Op::Argmax,
+                is_class: l.op.is_argmax(),
             })
             .collect()
     }
@@ -572,7 +474,7 @@ impl Network {
             }
             for (i, (q, r, bits)) in rows.iter().enumerate() {
                 let (name, op, i_s, o_s) = if i == 0 {
-                    let tap = if l.tap || l.op == Op::Argmax { "*" } else { "" };
+                    let tap = if l.tap || l.op.is_argmax() { "*" } else { "" };
                     (
                         format!("{}{tap}", l.name),
                         l.op.name().to_string(),

@@ -75,9 +75,10 @@ pub fn weight_set(net: &Network, seed: u64, set: u64) -> (Params, &'static str) 
         v
     });
     // The last linear layer decides the class.
-    let last = net.layers.iter().rposition(|l| matches!(l.op, Op::Linear { .. }));
+    let last = net.layers.iter().rposition(|l| matches!(l.op, Op::Linear(_)));
     if let Some(i) = last {
-        let Op::Linear { inputs, outputs, .. } = net.layers[i].op else { unreachable!() };
+        let Op::Linear(linear) = &net.layers[i].op else { unreachable!() };
+        let (inputs, outputs) = (linear.inputs, linear.outputs);
         let has_bias = net.layers[i].op.arith().is_some_and(|a| a.bias.is_some());
         let lp = w.layers[i].as_mut().expect("a linear layer has parameters");
         match kind {

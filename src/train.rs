@@ -385,14 +385,14 @@ impl<'a> Net<'a> {
         };
         for (l, p) in self.net.layers.iter().zip(&self.params) {
             act = match (&l.op, p) {
-                (Op::Conv2d { kh, kw, stride, padding, .. }, Some(p)) => {
-                    self.conv(act, l, [*kh, *kw, *stride, *padding], *p)?
+                (Op::Conv2d(c), Some(p)) => {
+                    self.conv(act, l, [c.kh, c.kw, c.stride, c.padding], *p)?
                 }
-                (Op::MaxPool { kernel, stride }, _) => maxpool(act, l, *kernel, *stride)?,
-                (Op::Relu, _) => relu(act)?,
-                (Op::Flatten { order }, _) => flatten(act, l, *order)?,
-                (Op::Linear { outputs, .. }, Some(p)) => self.linear(act, *outputs, *p)?,
-                (Op::Argmax, _) => return Ok(act.t),
+                (Op::MaxPool(m), _) => maxpool(act, l, m.kernel, m.stride)?,
+                (Op::Relu(_), _) => relu(act)?,
+                (Op::Flatten(f), _) => flatten(act, l, f.order)?,
+                (Op::Linear(lin), Some(p)) => self.linear(act, lin.outputs, *p)?,
+                (Op::Argmax(_), _) => return Ok(act.t),
                 _ => bail!("layer {:?}: no parameters", l.name),
             };
         }

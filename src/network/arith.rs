@@ -1,0 +1,350 @@
+//! The arithmetic of a conv2d or linear layer (`docs/network-format.md`, "Arithmetic of
+//! conv2d and linear"): its weight and bias tensors, accumulator, requantization and output
+//! width — their keys, and the exact bounds of each step over any weights and inputs of the
+//! declared widths.
+
+use super::{group, Bounds, Files, IntType, Overflow, Range, Requant, Rounding, Scheme};
+use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
+
+/// A parameter tensor: its integer type, its float→integer scale and its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub ty: IntType,
+    /// Quantization: `q = round(w · 2^frac_bits)` (`export`, `train`).
+    pub frac_bits: u32,
+    pub files: Files,
+}
+
+/// The arithmetic of a conv2d or linear layer:
+/// `acc = Σ (x − in_zero_point)·w + (b << bias_shift)`, `y` its [`Requant`]
+/// (`round(acc · M / 2^shift) + zero_point`), then `y` must fit `out` (or is saturated or
+/// wrapped into it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arith {
+    pub weight: Param,
+    /// `None`: the layer has no bias.
+    pub bias: Option<Param>,
+    pub bias_shift: u32,
+    /// Declared accumulator width (signed), checked against the bound when given.
+    pub acc_bits: Option<u32>,
+    /// Subtracted from every input before its product (padding pads `x − z` with 0).
+    pub in_zero_point: i64,
+    pub requant: Requant,
+    pub out: IntType,
+    pub overflow: Option<Overflow>,
+}
+
+/// The arithmetic's keys, shared by conv2d and linear.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ArithKeys {
+    weight: Option<RawParam>,
+    bias: Option<RawParam>,
+    acc_bits: Option<u32>,
+    in_zero_point: Option<i64>,
+    multiplier: Option<OneOrMany<i64>>,
+    shift: Option<OneOrMany<u32>>,
+    rounding: Option<String>,
+    out_zero_point: Option<i64>,
+    out_bits: Option<u32>,
+    out_signed: Option<bool>,
+    overflow: Option<Overflow>,
+}
+
+/// The names of [`ArithKeys`]' keys.
+pub(crate) const KEYS: [&str; 11] = [
+    "weight",
+    "bias",
+    "acc_bits",
+    "in_zero_point",
+    "multiplier",
+    "shift",
+    "rounding",
+    "out_zero_point",
+    "out_bits",
+    "out_signed",
+    "overflow",
+];
+
+fn need<T: Copy>(wh: &str, v: Option<T>, key: &str) -> Result<T> {
+    v.ok_or_else(|| anyhow!("{wh}: missing key `{key}`"))
+}
+
+/// A value for the whole tensor, or one per output channel.
+#[derive(Deserialize, Clone)]
+#[serde(
+    untagged,
+    expecting = "expected an integer, or an array of integers (one per output channel)"
+)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    fn values(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    bits: u32,
+    signed: bool,
+    frac_bits: u32,
+    file: String,
+    #[serde(default)]
+    per_line: Option<usize>,
+    /// Bias only: `b << shift` joins the accumulator.
+    #[serde(default)]
+    shift: Option<u32>,
+}
+
+fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
+    if p.bits == 0 || p.bits > 32 {
+        bail!("{wh}: {key}.bits = {}: 1..32 supported", p.bits);
+    }
+    let files = Files::new(&p.file, p.per_line, key == "weight")
+        .map_err(|e| anyhow!("{wh}: {key}.file: {e}"))?;
+    if p.frac_bits > 30 {
+        bail!("{wh}: {key}.frac_bits = {}: at most 30", p.frac_bits);
+    }
+    Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
+}
+
+/// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`
+/// (`padded`: some window terms are padding) and `outputs` output channels.
+pub(crate) fn arithmetic(
+    wh: &str,
+    l: &ArithKeys,
+    x: Range,
+    padded: bool,
+    terms: i128,
+    outputs: usize,
+) -> Result<(Arith, Bounds)> {
+    let weight = param(
+        wh,
+        "weight",
+        l.weight.as_ref().ok_or_else(|| anyhow!("{wh}: missing key `weight`"))?,
+    )?;
+    if l.weight.as_ref().is_some_and(|w| w.shift.is_some()) {
+        bail!("{wh}: weight.shift does not exist (bias.shift aligns the bias)");
+    }
+    let bias = l.bias.as_ref().map(|b| param(wh, "bias", b)).transpose()?;
+    let bias_shift = l.bias.as_ref().and_then(|b| b.shift).unwrap_or(0);
+    if bias_shift > 62 {
+        bail!("{wh}: bias.shift must be below 63");
+    }
+    let requant = requantization(wh, l, outputs)?;
+    let out = IntType {
+        bits: need(wh, l.out_bits, "out_bits")?,
+        signed: need(wh, l.out_signed, "out_signed")?,
+    };
+    if out.bits == 0 || out.bits > 62 {
+        bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
+    }
+    if let Some(a) = l.acc_bits {
+        if a == 0 || a > 64 {
+            bail!("{wh}: acc_bits = {a}: 1..64 supported");
+        }
+    }
+    let in_zero_point = l.in_zero_point.unwrap_or(0);
+    if in_zero_point.unsigned_abs() >= 1 << 62 {
+        bail!("{wh}: in_zero_point = {in_zero_point}: beyond ±2^62");
+    }
+    let arith = Arith {
+        weight,
+        bias,
+        bias_shift,
+        acc_bits: l.acc_bits,
+        in_zero_point,
+        requant,
+        out,
+        overflow: l.overflow,
+    };
+    // The product's left factor is x − z; padding pads it with 0 (TFLite's padding with the
+    // input zero point), a zero term.
+    let z = in_zero_point as i128;
+    let x = Range { min: x.min - z, max: x.max - z };
+    let x = if padded { Range { min: x.min.min(0), max: x.max.max(0) } } else { x };
+    // Exact extremes: every product takes its extreme independently.
+    let (wmin, wmax) = (arith.weight.ty.min(), arith.weight.ty.max());
+    let corners = [x.min * wmin, x.min * wmax, x.max * wmin, x.max * wmax];
+    let product = Range {
+        min: *corners.iter().min().unwrap_or(&0),
+        max: *corners.iter().max().unwrap_or(&0),
+    };
+    let (bmin, bmax) = match &arith.bias {
+        Some(b) => (b.ty.min() << bias_shift, b.ty.max() << bias_shift),
+        None => (0, 0),
+    };
+    let acc = Range { min: terms * product.min + bmin, max: terms * product.max + bmax };
+    let i64_range = IntType { bits: 64, signed: true };
+    if !i64_range.holds(acc.min) || !i64_range.holds(acc.max) {
+        bail!(
+            "{wh}: the accumulator can reach {}..{}, beyond 64 bits: narrow the weights or inputs",
+            group(acc.min),
+            group(acc.max)
+        );
+    }
+    if let Some(a) = arith.acc_bits {
+        let t = IntType { bits: a, signed: true };
+        if !t.holds(acc.min) || !t.holds(acc.max) {
+            bail!(
+                "{wh}: acc_bits = {a} can overflow: the accumulator reaches {}..{}, which needs {}",
+                group(acc.min),
+                group(acc.max),
+                acc.needed()
+            );
+        }
+    }
+    scaling_fits(wh, &arith.requant, acc, outputs)?;
+    let rounded = arith.requant.range(acc, outputs);
+    let out_range = match arith.overflow {
+        None => {
+            if !out.holds(rounded.min) || !out.holds(rounded.max) {
+                bail!(
+                    "{wh}: out_bits = {} ({}) can overflow: the output reaches {}..{}, which \
+                     needs {} (or set overflow = \"saturate\", \"saturate_symmetric\" or \
+                     \"wrap\")",
+                    out.bits,
+                    if out.signed { "signed" } else { "unsigned" },
+                    group(rounded.min),
+                    group(rounded.max),
+                    rounded.needed()
+                );
+            }
+            rounded
+        }
+        Some(ov @ (Overflow::Saturate | Overflow::SaturateSymmetric)) => {
+            let (lo, hi) = ov.rails(out);
+            let (lo, hi) = (lo as i128, hi as i128);
+            Range { min: rounded.min.clamp(lo, hi), max: rounded.max.clamp(lo, hi) }
+        }
+        Some(Overflow::Wrap) => {
+            if out.holds(rounded.min) && out.holds(rounded.max) {
+                rounded
+            } else {
+                Range { min: out.min(), max: out.max() }
+            }
+        }
+    };
+    Ok((
+        arith,
+        Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
+    ))
+}
+
+/// The layer's requantization from `multiplier`, `shift`, `rounding` and `out_zero_point`.
+fn requantization(wh: &str, l: &ArithKeys, outputs: usize) -> Result<Requant> {
+    let per_channel = |key: &str, n: usize| -> Result<()> {
+        if n != 1 && n != outputs || n == 0 {
+            bail!("{wh}: {key} lists {n} values; give one, or one per output channel ({outputs})");
+        }
+        Ok(())
+    };
+    let multiplier = l.multiplier.as_ref().map_or(vec![1], |m| m.values());
+    let shift = l.shift.as_ref().map_or(vec![0], |s| s.values());
+    if matches!(l.multiplier, Some(OneOrMany::Many(_))) {
+        per_channel("multiplier", multiplier.len())?;
+    }
+    if matches!(l.shift, Some(OneOrMany::Many(_))) {
+        per_channel("shift", shift.len())?;
+    }
+    let scheme = match l.rounding.as_deref() {
+        Some("tflite") => Scheme::Tflite,
+        Some(name) => Scheme::Single(Rounding::from_name(name).ok_or_else(|| {
+            anyhow!(
+                "{wh}: rounding = {name:?} is not a rounding rule; the known ones: {}, and \
+                 tflite (TFLite's two-step requantization)",
+                Rounding::names()
+            )
+        })?),
+        None if shift.iter().all(|&s| s == 0) => Scheme::Single(Rounding::Floor),
+        None => bail!(
+            "{wh}: missing key `rounding` (shift = {} divides the accumulator)",
+            shift.iter().max().copied().unwrap_or(0)
+        ),
+    };
+    match scheme {
+        Scheme::Single(r) => {
+            if shift.iter().any(|&s| s > 62) {
+                bail!("{wh}: shift must be below 63");
+            }
+            if l.rounding.is_some() && shift.iter().all(|&s| s == 0) {
+                bail!(
+                    "{wh}: rounding = {:?} with shift = 0 is impossible: nothing is divided, so \
+                     nothing is rounded (drop `rounding` or set `shift`)",
+                    r.name()
+                );
+            }
+            if let Some(m) = multiplier.iter().find(|&&m| m < 1) {
+                bail!("{wh}: multiplier = {m}: a multiplier is at least 1");
+            }
+        }
+        Scheme::Tflite => {
+            if let Some(s) = shift.iter().find(|&&s| !(1..=62).contains(&s)) {
+                bail!(
+                    "{wh}: shift = {s} with rounding = \"tflite\": 1..62 (TFLite's shift \
+                     exponent 31 − shift must lie in −31..30)"
+                );
+            }
+            if let Some(m) = multiplier.iter().find(|&&m| !(1..=i32::MAX as i64).contains(&m)) {
+                bail!(
+                    "{wh}: multiplier = {m} overflows TFLite's multiplier, an int32 in \
+                     1..2,147,483,647"
+                );
+            }
+        }
+    }
+    let zero_point = l.out_zero_point.unwrap_or(0);
+    if zero_point.unsigned_abs() >= 1 << 62 {
+        bail!("{wh}: out_zero_point = {zero_point}: beyond ±2^62");
+    }
+    Ok(Requant { multiplier, shift, scheme, zero_point })
+}
+
+/// Refuses a requantization whose scaling can overflow on an accumulator in `acc`: the
+/// product `acc · M` beyond 64 bits, or TFLite's `int32` steps overflowing.
+fn scaling_fits(wh: &str, r: &Requant, acc: Range, outputs: usize) -> Result<()> {
+    let channels = if r.per_channel() { outputs } else { 1 };
+    for o in 0..channels {
+        let (m, s) = r.channel(o);
+        let ch = if r.per_channel() { format!(" (output channel {o})") } else { String::new() };
+        match r.scheme {
+            Scheme::Single(_) => {
+                let (lo, hi) = (acc.min * m as i128, acc.max * m as i128);
+                if !(IntType { bits: 64, signed: true }).holds(lo)
+                    || !(IntType { bits: 64, signed: true }).holds(hi)
+                {
+                    bail!(
+                        "{wh}: the multiplier {m}{ch} overflows: acc·M reaches {}..{}, beyond \
+                         64 bits",
+                        group(lo),
+                        group(hi)
+                    );
+                }
+            }
+            Scheme::Tflite => {
+                let left = 31i32 - s as i32;
+                let scaled = |v: i128| v << left.max(0);
+                let i32_range = IntType { bits: 32, signed: true };
+                if !i32_range.holds(scaled(acc.min)) || !i32_range.holds(scaled(acc.max)) {
+                    bail!(
+                        "{wh}: rounding = \"tflite\" works on int32, but the accumulator{} \
+                         reaches {}..{}{ch}",
+                        if left > 0 { format!(" shifted left by {left}") } else { String::new() },
+                        group(scaled(acc.min)),
+                        group(scaled(acc.max))
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

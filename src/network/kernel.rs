@@ -1,0 +1,448 @@
+//! The integer compute of conv2d and linear layers: their sums in the narrowest exact tier
+//! (16-bit products summed in `i32` through `pmaddwd`, `i32`, or `i64`), chosen once per
+//! layer from its derived bounds, then requantization and the overflow rule ([`finish`]).
+//! Every tier is exact for inputs within the layer's input range; values outside it (the
+//! RTL's own, on the layer-local path) take the `i64` tier.
+
+use super::{Arith, IntType, Range, Rounding};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::ops::{AddAssign, Mul};
+use wide::{i16x8, i32x4};
+
+/// How a conv2d/linear layer's sums are computed; every tier is exact for inputs within the
+/// layer's derived input range (checked per call, so the layer-local path, which feeds
+/// the RTL's own values, falls back to `i64` when they are out of range).
+enum Kernel {
+    /// Inputs and weights fit `i16`, every partial sum fits `i32`: pairs of 16-bit products
+    /// summed in 32 bits (`pmaddwd`). A conv2d's weights are stored with each kernel row
+    /// zero-padded to a multiple of 8 ([`conv16`]).
+    I16(Vec<i16>),
+    /// Products and partial sums fit `i32`.
+    I32(Vec<i32>),
+    /// Anything else (the bounds check guarantees 64 bits suffice).
+    I64,
+}
+
+/// A conv2d/linear layer's parameters prepared once for many images: weights narrowed to
+/// the layer's kernel tier, biases pre-shifted.
+pub struct Prepared<'a> {
+    kernel: Kernel,
+    /// The weights as given (the `i64` tier's).
+    weight: &'a [i64],
+    /// `b << bias_shift` per output (empty without a bias).
+    pub(crate) bias: Vec<i64>,
+    /// The range of the layer's input less its zero point.
+    input_range: Range,
+}
+
+impl<'a> Prepared<'a> {
+    /// A layer with arithmetic `a` whose outputs each sum `terms` products (one product in
+    /// `product`), inputs in `x` (before the zero point), `weight` and `bias` in PyTorch's
+    /// order; `conv_kw` is a conv2d's kernel width (its rows are padded for the 16-bit tier).
+    pub fn new(
+        a: &Arith,
+        (product, terms): (Range, usize),
+        conv_kw: Option<usize>,
+        x: Range,
+        weight: &'a [i64],
+        bias: &[i64],
+    ) -> Prepared<'a> {
+        let z = a.in_zero_point as i128;
+        let input_range = Range { min: x.min - z, max: x.max - z };
+        Prepared {
+            kernel: kernel(a, (product, terms as i128), conv_kw, input_range, weight),
+            weight,
+            bias: bias.iter().map(|&b| b << a.bias_shift).collect(),
+            input_range,
+        }
+    }
+
+    /// The kernel for input `x`: the prepared one when `x` lies within the layer's input
+    /// range (always, on the reference's own path: `trusted`), else `i64`.
+    fn kernel_for(&self, x: &[i64], trusted: bool) -> &Kernel {
+        let r = self.input_range;
+        let inside = |v: &i64| (r.min..=r.max).contains(&(*v as i128));
+        match &self.kernel {
+            Kernel::I64 => &Kernel::I64,
+            k if trusted || x.iter().all(inside) => k,
+            _ => &Kernel::I64,
+        }
+    }
+
+    /// Every layer on the `i64` tier (tests hold the fast tiers against it).
+    #[doc(hidden)]
+    pub fn force_i64(&mut self) {
+        self.kernel = Kernel::I64;
+    }
+
+    /// Whether the prepared tier is the 16-bit one.
+    #[doc(hidden)]
+    pub fn is_i16(&self) -> bool {
+        matches!(self.kernel, Kernel::I16(_))
+    }
+}
+
+/// A conv2d's output (channel, row, column order) for input `x` (already less its zero
+/// point); `trusted` when `x` is the reference's own value of the layer before.
+pub(crate) fn conv2d(
+    p: &Prepared,
+    x: &[i64],
+    g: &ConvGeom,
+    trusted: bool,
+    a: &Arith,
+    overflowed: &Cell<u64>,
+) -> Vec<i64> {
+    let per = g.oh * g.ow;
+    let b = &p.bias;
+    match p.kernel_for(x, trusted) {
+        Kernel::I16(w) => finish(&conv16(x, w, g), per, b, a, overflowed),
+        Kernel::I32(w) => finish(&conv(&narrow(x), w, g, mul::<i32, i32>), per, b, a, overflowed),
+        Kernel::I64 => finish(&conv(x, p.weight, g, mul::<i64, i64>), per, b, a, overflowed),
+    }
+}
+
+/// A linear layer's `n`-input outputs for input `x` (already less its zero point).
+pub(crate) fn linear(
+    p: &Prepared,
+    x: &[i64],
+    n: usize,
+    trusted: bool,
+    a: &Arith,
+    overflowed: &Cell<u64>,
+) -> Vec<i64> {
+    fn rows<X: Copy, A: Copy + Default + AddAssign>(
+        x: &[X],
+        w: &[X],
+        n: usize,
+        mul: impl Fn(X, X) -> A + Copy,
+    ) -> Vec<A> {
+        w.chunks_exact(n).map(|row| dot(x, row, mul)).collect()
+    }
+    let b = &p.bias;
+    match p.kernel_for(x, trusted) {
+        Kernel::I16(w) => {
+            let x = narrow::<i16>(x);
+            let sums: Vec<i32> = w.chunks_exact(n).map(|row| dot16(&x, row)).collect();
+            finish(&sums, 1, b, a, overflowed)
+        }
+        Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, a, overflowed),
+        Kernel::I64 => finish(&rows(x, p.weight, n, mul::<i64, i64>), 1, b, a, overflowed),
+    }
+}
+
+/// The narrowest exact kernel for sums of `terms` products each within `p`, inputs in `x`
+/// and weights `w` (a conv2d's rows, `conv_kw` wide, padded for the 16-bit tier).
+fn kernel(
+    a: &Arith,
+    (p, terms): (Range, i128),
+    conv_kw: Option<usize>,
+    x: Range,
+    w: &[i64],
+) -> Kernel {
+    let fits = |bits: u32, v: i128| IntType { bits, signed: true }.holds(v);
+    // Partial sums lie between the sum of the negative and of the positive extremes.
+    let sums32 = fits(32, p.min)
+        && fits(32, p.max)
+        && fits(32, terms * p.min.min(0))
+        && fits(32, terms * p.max.max(0));
+    let (wt, xt) = (a.weight.ty, x);
+    let in16 = fits(16, wt.min()) && fits(16, wt.max()) && fits(16, xt.min) && fits(16, xt.max);
+    if sums32 && in16 {
+        let w16 = w.iter().map(|&v| v as i16);
+        match conv_kw {
+            Some(kw) => {
+                // Each kernel row padded with zero weights to a multiple of 8.
+                let kwp = kw.next_multiple_of(8);
+                let mut padded = Vec::with_capacity(w.len() / kw * kwp);
+                for row in w16.collect::<Vec<_>>().chunks_exact(kw) {
+                    padded.extend_from_slice(row);
+                    padded.resize(padded.len() + kwp - kw, 0);
+                }
+                Kernel::I16(padded)
+            }
+            _ => Kernel::I16(w16.collect()),
+        }
+    } else if sums32 {
+        Kernel::I32(w.iter().map(|&v| v as i32).collect())
+    } else {
+        Kernel::I64
+    }
+}
+
+/// `x − z` for a layer with an input zero point `z`; `x` itself otherwise.
+pub(crate) fn less_zero_point<'x>(x: &'x [i64], a: &Arith) -> Cow<'x, [i64]> {
+    match a.in_zero_point {
+        0 => Cow::Borrowed(x),
+        z => Cow::Owned(x.iter().map(|&v| v.wrapping_sub(z)).collect()),
+    }
+}
+
+/// `v` as `T` (the caller checked every value fits).
+fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
+    v.iter().map(|&x| T::try_from(x).unwrap_or_default()).collect()
+}
+
+/// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
+/// output channel. The rounding and overflow rule are chosen once per layer, not per value.
+#[inline(never)]
+fn finish<T: Copy + Into<i64>>(
+    sums: &[T],
+    per: usize,
+    bias: &[i64],
+    a: &Arith,
+    overflowed: &Cell<u64>,
+) -> Vec<i64> {
+    fn go<T: Copy + Into<i64>>(
+        sums: &[T],
+        per: usize,
+        bias: &[i64],
+        f: impl Fn(usize, i64) -> i64,
+    ) -> Vec<i64> {
+        let mut out = Vec::with_capacity(sums.len());
+        for (o, chunk) in sums.chunks(per).enumerate() {
+            let b = bias.get(o).copied().unwrap_or(0);
+            out.extend(chunk.iter().map(|&v| f(o, v.into() + b)));
+        }
+        out
+    }
+    let out = a.out;
+    macro_rules! with_requant {
+        ($ov:expr) => {
+            match a.requant.plain() {
+                Some((shift, Rounding::Floor)) => go(sums, per, bias, |_, v| $ov(v >> shift)),
+                Some((shift, r)) => go(sums, per, bias, |_, v| $ov(r.apply(v, shift))),
+                None => go(sums, per, bias, |o, v| $ov(a.requant.apply(v, o))),
+            }
+        };
+    }
+    match a.overflow {
+        // Proven to fit by the bounds check.
+        None => with_requant!(|y: i64| y),
+        Some(ov) => with_requant!(|y: i64| {
+            let z = ov.apply(y, out);
+            overflowed.set(overflowed.get() + (z != y) as u64);
+            z
+        }),
+    }
+}
+
+pub(crate) struct ConvGeom {
+    pub(crate) c: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) oc: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) stride: usize,
+    pub(crate) pad: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+}
+
+/// `x·w` in `A`.
+#[inline(always)]
+fn mul<X: Into<A>, A: Mul<Output = A>>(x: X, w: X) -> A {
+    x.into() * w.into()
+}
+
+/// `Σ x·w` of 16-bit values in 32 bits, 8 at a time in pairs (`pmaddwd` through `wide`).
+/// Wrapping adds: exact whenever every partial sum fits `i32`, which the caller proved.
+fn dot16(x: &[i16], w: &[i16]) -> i32 {
+    let mut acc = i32x4::ZERO;
+    let (xc, xt) = x.as_chunks::<8>();
+    let (wc, wt) = w.as_chunks::<8>();
+    for (a, b) in xc.iter().zip(wc) {
+        acc += i16x8::new(*a).dot(i16x8::new(*b));
+    }
+    let tail = xt.iter().zip(wt).fold(0i32, |s, (&a, &b)| s.wrapping_add(a as i32 * b as i32));
+    sum4(acc, tail)
+}
+
+/// `t + Σ lanes of v`, wrapping.
+#[inline(always)]
+fn sum4(v: i32x4, t: i32) -> i32 {
+    v.to_array().iter().fold(t, |s, &x| s.wrapping_add(x))
+}
+
+/// For each of `P` windows (slices starting at a window's top-left corner), the 4 channels'
+/// partial sums over the chunks at `offsets` with the block's weights `wb` (`[chunk][4]`).
+#[inline(always)]
+fn window_sums<const P: usize>(
+    windows: [&[i16]; P],
+    offsets: &[usize],
+    wb: &[[i16x8; 4]],
+) -> [[i32x4; 4]; P] {
+    let mut acc = [[i32x4::ZERO; 4]; P];
+    for (&off, w) in offsets.iter().zip(wb) {
+        for (a, win) in acc.iter_mut().zip(windows) {
+            let xv = i16x8::from_slice_unaligned(&win[off..]);
+            for l in 0..4 {
+                a[l] += xv.dot(w[l]);
+            }
+        }
+    }
+    acc
+}
+
+/// A conv2d on 16-bit inputs and weights with 32-bit sums, any stride and padding. The input
+/// is copied once into a zero-bordered plane whose rows have room for a whole padded kernel
+/// row past the last window (`pitch = w + 2·pad + kwp − kw`), so every window row is one
+/// fixed 8-wide `pmaddwd` step per 8 weights, with the padding weights multiplying zeros or
+/// in-plane values by 0. `wt` is `[oc][c][kh][kwp]` (see [`kernel`]).
+#[inline(never)]
+fn conv16(x: &[i64], wt: &[i16], g: &ConvGeom) -> Vec<i32> {
+    let kwp = g.kw.next_multiple_of(8);
+    let (ph, pitch) = (g.h + 2 * g.pad, g.w + 2 * g.pad + kwp - g.kw);
+    let mut xp = vec![0i16; g.c * ph * pitch];
+    for ci in 0..g.c {
+        for y in 0..g.h {
+            let dst = &mut xp[(ci * ph + y + g.pad) * pitch + g.pad..][..g.w];
+            let src = &x[(ci * g.h + y) * g.w..][..g.w];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s as i16;
+            }
+        }
+    }
+    // Offset of every 8-wide window chunk from the window's top-left corner, in the order
+    // of each output channel's chunks in `wt`.
+    let offsets: Vec<usize> = (0..g.c * g.kh)
+        .flat_map(|row| (0..kwp / 8).map(move |q| ((row / g.kh) * ph + row % g.kh) * pitch + 8 * q))
+        .collect();
+    // The output channels in blocks of 4 (the last padded with zero weights), each block's
+    // weights chunk-major (`[block][chunk][4]`): each input chunk is loaded once per block
+    // and the block's 4 sums stay in registers.
+    let chunks = wt.as_chunks::<8>().0;
+    let n = offsets.len();
+    let blocks = g.oc.div_ceil(4);
+    let w8: Vec<[i16x8; 4]> = (0..blocks * n)
+        .map(|bk| {
+            let (blk, k) = (bk / n, bk % n);
+            std::array::from_fn(|l| {
+                let o = 4 * blk + l;
+                if o < g.oc {
+                    i16x8::new(chunks[o * n + k])
+                } else {
+                    i16x8::ZERO
+                }
+            })
+        })
+        .collect();
+    let per = g.oh * g.ow;
+    let mut out = vec![0i32; g.oc * per];
+    let mut store = |pos: usize, blk: usize, acc: [i32x4; 4]| {
+        for (l, &a) in acc.iter().enumerate().take(g.oc - 4 * blk) {
+            out[(4 * blk + l) * per + pos] = sum4(a, 0);
+        }
+    };
+    let at = |r: usize, col: usize| &xp[r * g.stride * pitch + col * g.stride..];
+    for r in 0..g.oh {
+        // Two neighbouring outputs at a time share each weight load.
+        let mut col = 0;
+        while col + 1 < g.ow {
+            for (blk, wb) in w8.chunks_exact(n).enumerate() {
+                let [a, b] = window_sums([at(r, col), at(r, col + 1)], &offsets, wb);
+                store(r * g.ow + col, blk, a);
+                store(r * g.ow + col + 1, blk, b);
+            }
+            col += 2;
+        }
+        if col < g.ow {
+            for (blk, wb) in w8.chunks_exact(n).enumerate() {
+                let [a] = window_sums([at(r, col)], &offsets, wb);
+                store(r * g.ow + col, blk, a);
+            }
+        }
+    }
+    out
+}
+
+/// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding, values stored as
+/// `X` and summed as `A` (`mul` forms one product).
+fn conv<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
+where
+    X: Copy,
+    A: Copy + Default + AddAssign,
+{
+    if g.pad == 0 && g.stride == 1 {
+        conv_rows(x, wt, g, mul)
+    } else {
+        conv_general(x, wt, g, mul)
+    }
+}
+
+/// Stride 1, no padding. The sums are formed on a `oh × w` grid (the input's row pitch), so
+/// for each weight one long contiguous multiply-add covers the whole plane and vectorizes;
+/// the columns past `ow` are discarded at the end. The loop length `(oh−1)·w + ow` keeps
+/// every read inside the input plane.
+fn conv_rows<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
+where
+    X: Copy,
+    A: Copy + Default + AddAssign,
+{
+    let len = (g.oh - 1) * g.w + g.ow;
+    let mut wide = vec![A::default(); len];
+    let mut out = Vec::with_capacity(g.oc * g.oh * g.ow);
+    for o in 0..g.oc {
+        wide.fill(A::default());
+        for ci in 0..g.c {
+            let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+            for i in 0..g.kh {
+                let wrow = &wt[((o * g.c + ci) * g.kh + i) * g.kw..][..g.kw];
+                for (j, &wv) in wrow.iter().enumerate() {
+                    let src = &plane[i * g.w + j..][..len];
+                    for (d, &s) in wide.iter_mut().zip(src) {
+                        *d += mul(s, wv);
+                    }
+                }
+            }
+        }
+        for r in 0..g.oh {
+            out.extend_from_slice(&wide[r * g.w..r * g.w + g.ow]);
+        }
+    }
+    out
+}
+
+/// Any stride and zero padding: skips the padded (zero) terms.
+fn conv_general<X, A>(x: &[X], wt: &[X], g: &ConvGeom, mul: impl Fn(X, X) -> A + Copy) -> Vec<A>
+where
+    X: Copy,
+    A: Copy + Default + AddAssign,
+{
+    let mut out = vec![A::default(); g.oc * g.oh * g.ow];
+    for o in 0..g.oc {
+        let acc = &mut out[o * g.oh * g.ow..(o + 1) * g.oh * g.ow];
+        for ci in 0..g.c {
+            let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let wv = wt[((o * g.c + ci) * g.kh + i) * g.kw + j];
+                    for r in 0..g.oh {
+                        let Some(y) = (r * g.stride + i).checked_sub(g.pad).filter(|&y| y < g.h)
+                        else {
+                            continue;
+                        };
+                        let dst = &mut acc[r * g.ow..(r + 1) * g.ow];
+                        for (col, d) in dst.iter_mut().enumerate() {
+                            if let Some(xc) =
+                                (col * g.stride + j).checked_sub(g.pad).filter(|&xc| xc < g.w)
+                            {
+                                *d += mul(plane[y * g.w + xc], wv);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn dot<X: Copy, A: Copy + Default + AddAssign>(x: &[X], w: &[X], mul: impl Fn(X, X) -> A) -> A {
+    let mut acc = A::default();
+    for (&a, &b) in x.iter().zip(w) {
+        acc += mul(a, b);
+    }
+    acc
+}

@@ -1,0 +1,269 @@
+//! `conv2d`: a 2-D convolution with zero padding and the conv2d/linear arithmetic
+//! ([`Arith`]). Weights `[out][in][kh][kw]`, bias `[out]`.
+
+use super::{keys, need, take, Built, EvalCtx, Kind, Pair, Registered, Site};
+use crate::network::arith::{self, ArithKeys};
+use crate::network::kernel::{self, ConvGeom, Prepared};
+use crate::network::{Arith, Layer, Range, Shape};
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conv2d {
+    pub out_channels: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub arith: Arith,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    in_channels: Option<usize>,
+    out_channels: Option<usize>,
+    kernel: Option<Pair>,
+    stride: Option<usize>,
+    padding: Option<usize>,
+}
+
+const OWN_KEYS: [&str; 5] = ["in_channels", "out_channels", "kernel", "stride", "padding"];
+
+pub(crate) const REGISTERED: Registered = Registered {
+    name: "conv2d",
+    keys: &[
+        OWN_KEYS[0],
+        OWN_KEYS[1],
+        OWN_KEYS[2],
+        OWN_KEYS[3],
+        OWN_KEYS[4],
+        arith::KEYS[0],
+        arith::KEYS[1],
+        arith::KEYS[2],
+        arith::KEYS[3],
+        arith::KEYS[4],
+        arith::KEYS[5],
+        arith::KEYS[6],
+        arith::KEYS[7],
+        arith::KEYS[8],
+        arith::KEYS[9],
+        arith::KEYS[10],
+    ],
+    parameters: true,
+    build,
+};
+
+/// `out_channels × ((h + 2p − kh)/s + 1) × ((w + 2p − kw)/s + 1)`.
+fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
+    let wh = site.wh;
+    let arith_keys: ArithKeys = keys(site, take(&mut table, &arith::KEYS))?;
+    let k: Keys = keys(site, table)?;
+    let input = site.input;
+    let Shape::Map { c, h, w } = input else {
+        bail!(
+            "{wh}: its input is a vector of {}, conv2d needs channels × rows × columns",
+            input.len()
+        );
+    };
+    let in_ch = need(site, k.in_channels, "in_channels")?;
+    if in_ch != c {
+        bail!("{wh}: in_channels = {in_ch}, but its input has {c} channels ({input})");
+    }
+    let out_channels = need(site, k.out_channels, "out_channels")?;
+    let (kh, kw) = need(site, k.kernel, "kernel")?.dims();
+    let stride = k.stride.unwrap_or(1);
+    let padding = k.padding.unwrap_or(0);
+    if out_channels == 0 || kh == 0 || kw == 0 || stride == 0 {
+        bail!("{wh}: out_channels, kernel and stride must be at least 1");
+    }
+    if kh > h + 2 * padding || kw > w + 2 * padding {
+        bail!("{wh}: a {kh}×{kw} kernel does not fit its {input} input with padding {padding}");
+    }
+    let output = Shape::Map {
+        c: out_channels,
+        h: (h + 2 * padding - kh) / stride + 1,
+        w: (w + 2 * padding - kw) / stride + 1,
+    };
+    let terms = (in_ch * kh * kw) as i128;
+    let (arith, bounds) =
+        arith::arithmetic(wh, &arith_keys, site.range, padding > 0, terms, out_channels)?;
+    let op = super::Op::Conv2d(Conv2d { out_channels, kh, kw, stride, padding, arith });
+    Ok(Built { op, output, bounds })
+}
+
+impl Conv2d {
+    fn geometry(&self, l: &Layer) -> ConvGeom {
+        let (Shape::Map { c, h, w }, Shape::Map { h: oh, w: ow, .. }) = (l.input, l.output) else {
+            unreachable!("validated: a conv2d maps a map to a map")
+        };
+        ConvGeom {
+            c,
+            h,
+            w,
+            oc: self.out_channels,
+            kh: self.kh,
+            kw: self.kw,
+            stride: self.stride,
+            pad: self.padding,
+            oh,
+            ow,
+        }
+    }
+}
+
+impl Kind for Conv2d {
+    fn name(&self) -> &'static str {
+        "conv2d"
+    }
+
+    fn arith(&self) -> Option<&Arith> {
+        Some(&self.arith)
+    }
+
+    fn weight_pairs(&self, input: Shape) -> Option<(usize, usize, usize)> {
+        let ins = match input {
+            Shape::Map { c, .. } => c,
+            Shape::Vector(_) => 1,
+        };
+        Some((self.out_channels, ins, self.kh * self.kw))
+    }
+
+    fn prepare<'a>(
+        &self,
+        l: &Layer,
+        x: Range,
+        weight: &'a [i64],
+        bias: &[i64],
+    ) -> Option<Prepared<'a>> {
+        let (_, ins, inner) = self.weight_pairs(l.input)?;
+        let product = l.bounds.product?;
+        Some(Prepared::new(&self.arith, (product, ins * inner), Some(self.kw), x, weight, bias))
+    }
+
+    fn eval<'x>(&self, l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]> {
+        let p = cx.prepared.expect("a conv2d has parameters");
+        let xz = kernel::less_zero_point(x, &self.arith);
+        let g = self.geometry(l);
+        Cow::Owned(kernel::conv2d(p, &xz, &g, cx.trusted, &self.arith, cx.overflowed))
+    }
+
+    fn forward(
+        &self,
+        l: &Layer,
+        x: Vec<f32>,
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+    ) -> Vec<f32> {
+        let wt = weight.expect("a conv2d has weights");
+        let ConvGeom { c, h, w, oc, kh, kw, stride, pad: padding, oh, ow } = self.geometry(l);
+        let mut out = vec![0f32; oc * oh * ow];
+        if stride == 1 && padding == 0 {
+            // Sums on a oh × w grid (the input's row pitch): one long multiply-add per
+            // weight, which vectorizes whatever the widths; each element still gets the bias
+            // first, then the taps in (channel, row, column) order, so the sums are those of
+            // the plain loop.
+            let len = (oh - 1) * w + ow;
+            let mut wide = vec![0f32; len];
+            for o in 0..oc {
+                wide.fill(bias.map_or(0.0, |b| b[o]));
+                let taps = &wt[o * c * kh * kw..(o + 1) * c * kh * kw];
+                conv_wide(&mut wide, &x, (c, h, w), (kh, kw), taps);
+                for r in 0..oh {
+                    out[(o * oh + r) * ow..][..ow].copy_from_slice(&wide[r * w..r * w + ow]);
+                }
+            }
+            return out;
+        }
+        for o in 0..oc {
+            let dst = &mut out[o * oh * ow..(o + 1) * oh * ow];
+            dst.fill(bias.map_or(0.0, |b| b[o]));
+            for ci in 0..c {
+                let plane = &x[ci * h * w..(ci + 1) * h * w];
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let wij = wt[((o * c + ci) * kh + i) * kw + j];
+                        for r in 0..oh {
+                            let Some(y) = (r * stride + i).checked_sub(padding).filter(|&y| y < h)
+                            else {
+                                continue;
+                            };
+                            let row = &mut dst[r * ow..(r + 1) * ow];
+                            for (col, d) in row.iter_mut().enumerate() {
+                                if let Some(xc) =
+                                    (col * stride + j).checked_sub(padding).filter(|&xc| xc < w)
+                                {
+                                    *d += plane[y * w + xc] * wij;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `wide[p] += Σ x[ci][p + i·w + j] · taps[ci][i][j]`, one tap at a time in (channel, row,
+/// column) order: each element gets exactly the multiply and add of the plain loop, in the
+/// same order, whatever the vector width the loop runs at (no fused multiply-add).
+fn conv_wide(
+    wide: &mut [f32],
+    x: &[f32],
+    chw: (usize, usize, usize),
+    k: (usize, usize),
+    taps: &[f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { conv_wide_avx2(wide, x, chw, k, taps) };
+    }
+    conv_wide_plain(wide, x, chw, k, taps)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv_wide_avx2(
+    wide: &mut [f32],
+    x: &[f32],
+    chw: (usize, usize, usize),
+    k: (usize, usize),
+    taps: &[f32],
+) {
+    conv_wide_plain(wide, x, chw, k, taps)
+}
+
+#[inline(always)]
+fn conv_wide_plain(
+    wide: &mut [f32],
+    x: &[f32],
+    (c, h, w): (usize, usize, usize),
+    (kh, kw): (usize, usize),
+    taps: &[f32],
+) {
+    // Blocks of 32 sums stay in registers through every tap; the rest one tap at a time.
+    const B: usize = 32;
+    let offsets: Vec<usize> = (0..c)
+        .flat_map(|ci| (0..kh).flat_map(move |i| (0..kw).map(move |j| ci * h * w + i * w + j)))
+        .collect();
+    let full = wide.len() / B * B;
+    for (p, block) in (0..full).step_by(B).zip(wide.chunks_exact_mut(B)) {
+        let mut acc: [f32; B] = block.try_into().expect("a full block");
+        for (&off, &wt) in offsets.iter().zip(taps) {
+            let src: &[f32; B] = x[off + p..][..B].try_into().expect("a full block");
+            for (a, s) in acc.iter_mut().zip(src) {
+                *a += s * wt;
+            }
+        }
+        block.copy_from_slice(&acc);
+    }
+    let rest = &mut wide[full..];
+    for (&off, &wt) in offsets.iter().zip(taps) {
+        for (d, s) in rest.iter_mut().zip(&x[off + full..]) {
+            *d += s * wt;
+        }
+    }
+}

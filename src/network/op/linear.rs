@@ -1,0 +1,145 @@
+//! `linear`: a fully connected layer with the conv2d/linear arithmetic ([`Arith`]). Weights
+//! `[out][in]`, bias `[out]`.
+
+use super::{keys, need, take, Built, EvalCtx, Kind, Registered, Site};
+use crate::network::arith::{self, ArithKeys};
+use crate::network::kernel::{self, Prepared};
+use crate::network::{Arith, Layer, Range, Shape};
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linear {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub arith: Arith,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    #[serde(rename = "in")]
+    inputs: Option<usize>,
+    #[serde(rename = "out")]
+    outputs: Option<usize>,
+}
+
+pub(crate) const REGISTERED: Registered = Registered {
+    name: "linear",
+    keys: &[
+        "in",
+        "out",
+        arith::KEYS[0],
+        arith::KEYS[1],
+        arith::KEYS[2],
+        arith::KEYS[3],
+        arith::KEYS[4],
+        arith::KEYS[5],
+        arith::KEYS[6],
+        arith::KEYS[7],
+        arith::KEYS[8],
+        arith::KEYS[9],
+        arith::KEYS[10],
+    ],
+    parameters: true,
+    build,
+};
+
+/// A vector of `out`.
+fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
+    let wh = site.wh;
+    let arith_keys: ArithKeys = keys(site, take(&mut table, &arith::KEYS))?;
+    let k: Keys = keys(site, table)?;
+    let inputs = need(site, k.inputs, "in")?;
+    let outputs = need(site, k.outputs, "out")?;
+    let input = site.input;
+    let Shape::Vector(n) = input else {
+        bail!("{wh}: its input is {input}; a linear layer needs a vector (add a flatten)");
+    };
+    if n != inputs {
+        bail!("{wh}: in = {inputs}, but the layer before it gives {n} values");
+    }
+    if outputs == 0 {
+        bail!("{wh}: out must be at least 1");
+    }
+    let (arith, bounds) =
+        arith::arithmetic(wh, &arith_keys, site.range, false, inputs as i128, outputs)?;
+    Ok(Built {
+        op: super::Op::Linear(Linear { inputs, outputs, arith }),
+        output: Shape::Vector(outputs),
+        bounds,
+    })
+}
+
+impl Kind for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn arith(&self) -> Option<&Arith> {
+        Some(&self.arith)
+    }
+
+    fn weight_pairs(&self, _input: Shape) -> Option<(usize, usize, usize)> {
+        Some((self.outputs, self.inputs, 1))
+    }
+
+    fn prepare<'a>(
+        &self,
+        l: &Layer,
+        x: Range,
+        weight: &'a [i64],
+        bias: &[i64],
+    ) -> Option<Prepared<'a>> {
+        let product = l.bounds.product?;
+        Some(Prepared::new(&self.arith, (product, self.inputs), None, x, weight, bias))
+    }
+
+    fn eval<'x>(&self, _l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]> {
+        let p = cx.prepared.expect("a linear layer has parameters");
+        let xz = kernel::less_zero_point(x, &self.arith);
+        debug_assert_eq!(xz.len(), self.inputs);
+        Cow::Owned(kernel::linear(p, &xz, self.inputs, cx.trusted, &self.arith, cx.overflowed))
+    }
+
+    fn forward(
+        &self,
+        _l: &Layer,
+        x: Vec<f32>,
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+    ) -> Vec<f32> {
+        let wt = weight.expect("a linear layer has weights");
+        let mut y = linear(wt, &x, self.inputs, self.outputs);
+        if let Some(b) = bias {
+            for (y, b) in y.iter_mut().zip(b) {
+                *y += b;
+            }
+        }
+        y
+    }
+}
+
+/// `y[o] = Σ_k wt[o][k] · x[k]`, each sum from −0.0 in k order (what `Iterator::sum` does),
+/// eight outputs at a time so their additions overlap instead of waiting on one another.
+fn linear(wt: &[f32], x: &[f32], inputs: usize, outputs: usize) -> Vec<f32> {
+    const LANES: usize = 8;
+    let x = &x[..inputs];
+    let mut y = vec![-0.0f32; outputs];
+    for (o0, out) in (0..outputs).step_by(LANES).zip(y.chunks_mut(LANES)) {
+        // Lanes past the last output repeat the chunk's first row; their sums are dropped.
+        let rows: [&[f32]; LANES] = std::array::from_fn(|l| {
+            let o = if l < out.len() { o0 + l } else { o0 };
+            &wt[o * inputs..][..inputs]
+        });
+        let mut acc = [-0.0f32; LANES];
+        for (k, &xk) in x.iter().enumerate() {
+            for (a, row) in acc.iter_mut().zip(&rows) {
+                *a += row[k] * xk;
+            }
+        }
+        out.copy_from_slice(&acc[..out.len()]);
+    }
+    y
+}

@@ -1,0 +1,218 @@
+//! The ops a description can name. Each op is one file here holding its keys, its shape
+//! rule and exact bounds ([`Registered::build`]), its integer reference ([`Kind::eval`]) and
+//! its float forward ([`Kind::forward`]); this file is the registry that lists them. Adding an
+//! op is adding a file, a variant of [`Op`], a row in [`REGISTRY`] and a row in
+//! `docs/network-format.md` (and, to train it, its case in `src/train.rs`).
+
+mod argmax;
+mod conv2d;
+mod flatten;
+mod linear;
+mod maxpool;
+mod relu;
+
+pub use argmax::{argmax, Argmax};
+pub use conv2d::Conv2d;
+pub use flatten::{flatten_hwc, Flatten, FlattenOrder};
+pub use linear::Linear;
+pub use maxpool::{maxpool, MaxPool};
+pub use relu::Relu;
+
+use super::kernel::Prepared;
+use super::{Arith, Bounds, Layer, Range, Shape};
+use anyhow::{anyhow, Result};
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+use std::cell::Cell;
+
+/// One layer's operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Conv2d(Conv2d),
+    MaxPool(MaxPool),
+    Relu(Relu),
+    Flatten(Flatten),
+    Linear(Linear),
+    /// The class: index of the largest input, ties to the lowest index.
+    Argmax(Argmax),
+}
+
+/// What the integer reference hands an op besides its input.
+pub struct EvalCtx<'a, 'p> {
+    /// The layer's prepared parameters (conv2d, linear).
+    pub prepared: Option<&'a Prepared<'p>>,
+    /// Whether the input is the reference's own value of the layer before (then within its
+    /// bounds by construction); the layer-local path feeds the RTL's own values.
+    pub trusted: bool,
+    /// Counts the values the layer's overflow rule changed.
+    pub overflowed: &'a Cell<u64>,
+}
+
+/// What every op does.
+pub trait Kind {
+    /// The name in a description (`op = …`).
+    fn name(&self) -> &'static str;
+
+    /// The conv2d/linear arithmetic, for ops that have one.
+    fn arith(&self) -> Option<&Arith> {
+        None
+    }
+
+    /// A parametrized op's tensors as (outputs, inputs, values per (output, input) pair) for
+    /// input `input`: conv2d `[out][in][kh·kw]`, linear `[out][in]`.
+    fn weight_pairs(&self, _input: Shape) -> Option<(usize, usize, usize)> {
+        None
+    }
+
+    /// A parametrized op's weights and bias prepared for many images, for inputs in `x`.
+    fn prepare<'a>(
+        &self,
+        _l: &Layer,
+        _x: Range,
+        _weight: &'a [i64],
+        _bias: &[i64],
+    ) -> Option<Prepared<'a>> {
+        None
+    }
+
+    /// The integer reference: layer `l`'s output for input `x` (`Cow::Borrowed` when the op
+    /// leaves the values as they are).
+    fn eval<'x>(&self, l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]>;
+
+    /// The float forward (PyTorch's op in `f32`), given the layer's float weight and bias.
+    fn forward(
+        &self,
+        l: &Layer,
+        x: Vec<f32>,
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+    ) -> Vec<f32>;
+}
+
+impl Op {
+    /// The op's behaviour: the one place that lists every op's type.
+    pub fn kind(&self) -> &dyn Kind {
+        match self {
+            Op::Conv2d(o) => o,
+            Op::MaxPool(o) => o,
+            Op::Relu(o) => o,
+            Op::Flatten(o) => o,
+            Op::Linear(o) => o,
+            Op::Argmax(o) => o,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    pub fn arith(&self) -> Option<&Arith> {
+        self.kind().arith()
+    }
+
+    pub fn arith_mut(&mut self) -> Option<&mut Arith> {
+        match self {
+            Op::Conv2d(o) => Some(&mut o.arith),
+            Op::Linear(o) => Some(&mut o.arith),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the class (the final argmax).
+    pub fn is_argmax(&self) -> bool {
+        matches!(self, Op::Argmax(_))
+    }
+}
+
+/// Where a layer is built: its place for messages (`file:line:col: layer "x" (op)`), its
+/// input's shape and the range its input values can take.
+pub(crate) struct Site<'a> {
+    pub wh: &'a str,
+    pub input: Shape,
+    pub range: Range,
+}
+
+/// A built layer: its op, output shape and derived bounds.
+pub(crate) struct Built {
+    pub op: Op,
+    pub output: Shape,
+    pub bounds: Bounds,
+}
+
+/// An op as a description names it: its name, its keys, and how a layer is built from them.
+pub(crate) struct Registered {
+    pub name: &'static str,
+    /// Every key the op takes besides `name`, `op`, `tap` (and `param`, when `parameters`).
+    pub keys: &'static [&'static str],
+    /// Whether the op has weights (and so a `param` safetensors prefix).
+    pub parameters: bool,
+    pub build: fn(&Site, toml::Table) -> Result<Built>,
+}
+
+/// Every op, in the order the docs list them.
+pub(crate) const REGISTRY: [Registered; 6] = [
+    conv2d::REGISTERED,
+    maxpool::REGISTERED,
+    relu::REGISTERED,
+    flatten::REGISTERED,
+    linear::REGISTERED,
+    argmax::REGISTERED,
+];
+
+/// The registered op named `name`.
+pub(crate) fn registered(name: &str) -> Option<&'static Registered> {
+    REGISTRY.iter().find(|r| r.name == name)
+}
+
+/// An op's keys from `table`, its error one line naming the key (`toml` puts it on a line of
+/// its own after the message).
+pub(crate) fn keys<T: DeserializeOwned>(site: &Site, table: toml::Table) -> Result<T> {
+    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        let msg = e.to_string();
+        let msg = msg.trim();
+        match msg.rsplit_once("\nin `") {
+            Some((what, key)) => {
+                anyhow!("{}: key `{}`: {}", site.wh, key.trim_end_matches('`'), what.trim())
+            }
+            None => anyhow!("{}: {}", site.wh, msg.replace('\n', " ")),
+        }
+    })
+}
+
+/// Moves the entries of `table` named in `names` into a table of their own.
+pub(crate) fn take(table: &mut toml::Table, names: &[&str]) -> toml::Table {
+    let mut out = toml::Table::new();
+    for n in names {
+        if let Some(v) = table.remove(*n) {
+            out.insert((*n).to_string(), v);
+        }
+    }
+    out
+}
+
+/// A square window or kernel: `k` or `[kh, kw]`.
+#[derive(serde::Deserialize, Clone, Copy)]
+#[serde(untagged, expecting = "expected an integer, or [height, width]")]
+pub(crate) enum Pair {
+    One(usize),
+    Two([usize; 2]),
+}
+
+impl Pair {
+    pub fn dims(self) -> (usize, usize) {
+        match self {
+            Pair::One(k) => (k, k),
+            Pair::Two([a, b]) => (a, b),
+        }
+    }
+}
+
+/// `v`, or the error `missing key`.
+pub(crate) fn need<T>(site: &Site, v: Option<T>, key: &str) -> Result<T> {
+    v.ok_or_else(|| anyhow!("{}: missing key `{key}`", site.wh))
+}
+
+/// Bounds of an op without arithmetic: only its output's.
+pub(crate) fn plain(out: Range) -> Bounds {
+    Bounds { product: None, acc: None, rounded: None, out }
+}
