@@ -534,7 +534,9 @@ fn named_signals(d: &DesignSignals) -> Vec<Named> {
 fn family(op: &Op) -> &'static [&'static str] {
     match op {
         Op::Conv2d(_) => &["conv"],
-        Op::MaxPool(_) | Op::Relu(_) => &["pool", "relu"],
+        Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool(_) | Op::Relu(_) | Op::Clamp(_) => {
+            &["pool", "relu", "clamp", "avg"]
+        }
         Op::Linear(_) => &["fc", "logit", "dense", "linear", "neuron"],
         Op::Flatten(_) => &["flat"],
         Op::Argmax(_) => &["class", "argmax"],

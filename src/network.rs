@@ -438,40 +438,21 @@ impl Network {
             }
         );
         s += &format!(
-            "{:<10} {:<8} {:<10} {:<10} {:<22} {:>16} {:>16}  {}\n",
-            "layer", "op", "in", "out", "quantity", "min", "max", "needs / declared"
+            "{:<10} {:<ow$} {:<10} {:<10} {:<22} {:>16} {:>16}  {}\n",
+            "layer",
+            "op",
+            "in",
+            "out",
+            "quantity",
+            "min",
+            "max",
+            "needs / declared",
+            ow = self.layers.iter().map(|l| l.op.name().len()).max().unwrap_or(0).max(8)
         );
+        // The op column is as wide as the longest op name (8 for the notebook's family).
+        let ow = self.layers.iter().map(|l| l.op.name().len()).max().unwrap_or(0).max(8);
         for l in &self.layers {
-            let mut rows: Vec<(String, Range, String)> = Vec::new();
-            if let Some(a) = l.op.arith() {
-                let b = &l.bounds;
-                let p = b.product.expect("conv/linear have a product bound");
-                let acc = b.acc.expect("conv/linear have an accumulator bound");
-                let decl = a.acc_bits.map(|n| format!(" / {n} bits signed")).unwrap_or_default();
-                let x = match a.in_zero_point {
-                    0 => "x".to_string(),
-                    z if z > 0 => format!("(x−{z})"),
-                    z => format!("(x+{})", -z),
-                };
-                rows.push((format!("product {x}·w"), p, p.needed().to_string()));
-                let acc_name = if a.bias.is_some() {
-                    format!("acc Σ{x}·w + b<<{}", a.bias_shift)
-                } else {
-                    format!("acc Σ{x}·w")
-                };
-                rows.push((acc_name, acc, format!("{}{decl}", acc.needed())));
-                let r = b.rounded.expect("conv/linear have a rounded bound");
-                rows.push((a.requant.label(), r, r.needed().to_string()));
-                let how = match a.overflow {
-                    None => "",
-                    Some(Overflow::Saturate) => ", saturated",
-                    Some(Overflow::SaturateSymmetric) => ", saturated symmetrically",
-                    Some(Overflow::Wrap) => ", wrapped",
-                };
-                rows.push(("output".into(), b.out, format!("{} / {}{how}", b.out.needed(), a.out)));
-            } else {
-                rows.push(("output".into(), l.bounds.out, l.bounds.out.needed().to_string()));
-            }
+            let rows = l.op.kind().bound_rows(l);
             for (i, (q, r, bits)) in rows.iter().enumerate() {
                 let (name, op, i_s, o_s) = if i == 0 {
                     let tap = if l.tap || l.op.is_argmax() { "*" } else { "" };
@@ -485,7 +466,7 @@ impl Network {
                     Default::default()
                 };
                 s += &format!(
-                    "{name:<10} {op:<8} {i_s:<10} {o_s:<10} {q:<22} {:>16} {:>16}  {bits}\n",
+                    "{name:<10} {op:<ow$} {i_s:<10} {o_s:<10} {q:<22} {:>16} {:>16}  {bits}\n",
                     group(r.min),
                     group(r.max)
                 );

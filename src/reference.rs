@@ -241,7 +241,10 @@ op = "argmax"
         let wide = Network::parse("wide", WIDE).unwrap();
         // The requantization fixture: input zero points, per-channel multipliers, TFLite's steps.
         let requant = Network::find("vectors/fixtures/requant.toml").unwrap();
-        for net in [Network::seed(), Network::find("two_conv").unwrap(), padded, wide, requant] {
+        let pooling = Network::find("vectors/fixtures/pooling.toml").unwrap();
+        let nets =
+            [Network::seed(), Network::find("two_conv").unwrap(), padded, wide, requant, pooling];
+        for net in nets {
             for set in 0..8 {
                 let (params, kind) = stimulus::weight_set(&net, 11, set);
                 let (fast, slow) = (Model::new(&net, &params), all_i64(&net, &params));

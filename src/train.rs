@@ -393,7 +393,12 @@ impl<'a> Net<'a> {
                 (Op::Flatten(f), _) => flatten(act, l, f.order)?,
                 (Op::Linear(lin), Some(p)) => self.linear(act, lin.outputs, *p)?,
                 (Op::Argmax(_), _) => return Ok(act.t),
-                _ => bail!("layer {:?}: no parameters", l.name),
+                (Op::Conv2d(_) | Op::Linear(_), None) => bail!("layer {:?}: no parameters", l.name),
+                (op, _) => bail!(
+                    "layer {:?}: the trainer does not train {} layers (yet)",
+                    l.name,
+                    op.name()
+                ),
             };
         }
         bail!("network {:?} does not end with an argmax", self.net.name)

@@ -169,6 +169,8 @@ fn network_description_never_panics() {
         pairs.into_bytes(),
         // Requantization: multipliers, shifts per channel, zero points, every rounding form.
         std::fs::read(root().join("vectors/fixtures/requant.toml")).unwrap(),
+        // avgpool (window size and reciprocal), clamp, global_avgpool.
+        std::fs::read(root().join("vectors/fixtures/pooling.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

@@ -35,6 +35,40 @@ pub struct Arith {
     pub overflow: Option<Overflow>,
 }
 
+impl Arith {
+    /// `net show`'s rows for a layer with this arithmetic and bounds `b`: one product, the
+    /// accumulator, the requantized value and the output, each with the bits it needs.
+    pub(crate) fn bound_rows(&self, b: &Bounds) -> Vec<(String, Range, String)> {
+        let a = self;
+        let mut rows = Vec::new();
+        let p = b.product.expect("conv/linear have a product bound");
+        let acc = b.acc.expect("conv/linear have an accumulator bound");
+        let decl = a.acc_bits.map(|n| format!(" / {n} bits signed")).unwrap_or_default();
+        let x = match a.in_zero_point {
+            0 => "x".to_string(),
+            z if z > 0 => format!("(x−{z})"),
+            z => format!("(x+{})", -z),
+        };
+        rows.push((format!("product {x}·w"), p, p.needed().to_string()));
+        let acc_name = if a.bias.is_some() {
+            format!("acc Σ{x}·w + b<<{}", a.bias_shift)
+        } else {
+            format!("acc Σ{x}·w")
+        };
+        rows.push((acc_name, acc, format!("{}{decl}", acc.needed())));
+        let r = b.rounded.expect("conv/linear have a rounded bound");
+        rows.push((a.requant.label(), r, r.needed().to_string()));
+        let how = match a.overflow {
+            None => "",
+            Some(Overflow::Saturate) => ", saturated",
+            Some(Overflow::SaturateSymmetric) => ", saturated symmetrically",
+            Some(Overflow::Wrap) => ", wrapped",
+        };
+        rows.push(("output".into(), b.out, format!("{} / {}{how}", b.out.needed(), a.out)));
+        rows
+    }
+}
+
 /// The arithmetic's keys, shared by conv2d and linear.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

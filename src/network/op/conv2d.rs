@@ -122,6 +122,10 @@ impl Kind for Conv2d {
         Some(&self.arith)
     }
 
+    fn bound_rows(&self, l: &Layer) -> Vec<(String, Range, String)> {
+        self.arith.bound_rows(&l.bounds)
+    }
+
     fn weight_pairs(&self, input: Shape) -> Option<(usize, usize, usize)> {
         let ins = match input {
             Shape::Map { c, .. } => c,

@@ -81,6 +81,10 @@ impl Kind for Linear {
         Some(&self.arith)
     }
 
+    fn bound_rows(&self, l: &Layer) -> Vec<(String, Range, String)> {
+        self.arith.bound_rows(&l.bounds)
+    }
+
     fn weight_pairs(&self, _input: Shape) -> Option<(usize, usize, usize)> {
         Some((self.outputs, self.inputs, 1))
     }

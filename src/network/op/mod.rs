@@ -5,15 +5,21 @@
 //! `docs/network-format.md` (and, to train it, its case in `src/train.rs`).
 
 mod argmax;
+mod avgpool;
+mod clamp;
 mod conv2d;
 mod flatten;
+mod global_avgpool;
 mod linear;
 mod maxpool;
 mod relu;
 
 pub use argmax::{argmax, Argmax};
+pub use avgpool::{AvgPool, Divide};
+pub use clamp::Clamp;
 pub use conv2d::Conv2d;
 pub use flatten::{flatten_hwc, Flatten, FlattenOrder};
+pub use global_avgpool::GlobalAvgPool;
 pub use linear::Linear;
 pub use maxpool::{maxpool, MaxPool};
 pub use relu::Relu;
@@ -30,7 +36,10 @@ use std::cell::Cell;
 pub enum Op {
     Conv2d(Conv2d),
     MaxPool(MaxPool),
+    AvgPool(AvgPool),
+    GlobalAvgPool(GlobalAvgPool),
     Relu(Relu),
+    Clamp(Clamp),
     Flatten(Flatten),
     Linear(Linear),
     /// The class: index of the largest input, ties to the lowest index.
@@ -75,6 +84,12 @@ pub trait Kind {
         None
     }
 
+    /// `net show`'s rows for layer `l`: (quantity, its exact range, the bits it needs and
+    /// what was declared). The output's alone unless the op has steps worth a row.
+    fn bound_rows(&self, l: &Layer) -> Vec<(String, Range, String)> {
+        vec![("output".into(), l.bounds.out, l.bounds.out.needed().to_string())]
+    }
+
     /// The integer reference: layer `l`'s output for input `x` (`Cow::Borrowed` when the op
     /// leaves the values as they are).
     fn eval<'x>(&self, l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]>;
@@ -95,7 +110,10 @@ impl Op {
         match self {
             Op::Conv2d(o) => o,
             Op::MaxPool(o) => o,
+            Op::AvgPool(o) => o,
+            Op::GlobalAvgPool(o) => o,
             Op::Relu(o) => o,
+            Op::Clamp(o) => o,
             Op::Flatten(o) => o,
             Op::Linear(o) => o,
             Op::Argmax(o) => o,
@@ -150,10 +168,13 @@ pub(crate) struct Registered {
 }
 
 /// Every op, in the order the docs list them.
-pub(crate) const REGISTRY: [Registered; 6] = [
+pub(crate) const REGISTRY: [Registered; 9] = [
     conv2d::REGISTERED,
     maxpool::REGISTERED,
+    avgpool::REGISTERED,
+    global_avgpool::REGISTERED,
     relu::REGISTERED,
+    clamp::REGISTERED,
     flatten::REGISTERED,
     linear::REGISTERED,
     argmax::REGISTERED,
