@@ -45,7 +45,7 @@ pub fn spec(net: &Network) -> Vec<(String, Vec<usize>)> {
     for l in &net.layers {
         let (shape, has_bias) = match (&l.op, l.input) {
             (Op::Conv2d(o), Shape::Map { c, .. }) => {
-                (vec![o.out_channels, c, o.kh, o.kw], o.arith.bias.is_some())
+                (vec![o.out_channels, c / o.groups, o.kh, o.kw], o.arith.bias.is_some())
             }
             (Op::Linear(o), _) => (vec![o.outputs, o.inputs], o.arith.bias.is_some()),
             _ => continue,

@@ -242,8 +242,10 @@ op = "argmax"
         // The requantization fixture: input zero points, per-channel multipliers, TFLite's steps.
         let requant = Network::find("vectors/fixtures/requant.toml").unwrap();
         let pooling = Network::find("vectors/fixtures/pooling.toml").unwrap();
-        let nets =
-            [Network::seed(), Network::find("two_conv").unwrap(), padded, wide, requant, pooling];
+        // A connection table and a depthwise conv, run on their dense expansions.
+        let sparse = Network::find("vectors/fixtures/sparse.toml").unwrap();
+        let two_conv = Network::find("two_conv").unwrap();
+        let nets = [Network::seed(), two_conv, padded, wide, requant, pooling, sparse];
         for net in nets {
             for set in 0..8 {
                 let (params, kind) = stimulus::weight_set(&net, 11, set);

@@ -385,6 +385,11 @@ impl<'a> Net<'a> {
         };
         for (l, p) in self.net.layers.iter().zip(&self.params) {
             act = match (&l.op, p) {
+                (Op::Conv2d(c), _) if c.groups > 1 || c.connections.is_some() => bail!(
+                    "layer {:?}: the trainer does not train grouped or sparsely connected \
+                     convolutions (yet)",
+                    l.name
+                ),
                 (Op::Conv2d(c), Some(p)) => {
                     self.conv(act, l, [c.kh, c.kw, c.stride, c.padding], *p)?
                 }

@@ -282,3 +282,129 @@ fn bad_pooling_and_clamp_keys_are_one_line() {
     let e = err(&t.replace("float_max = 6.0", "float_max = inf"));
     assert!(e.contains("float_max must be a finite number"), "{e}");
 }
+
+const SPARSE: &str = "vectors/fixtures/sparse.toml";
+
+fn layer_index(net: &Network, name: &str) -> usize {
+    net.layers.iter().position(|l| l.name == name).expect(name)
+}
+
+#[test]
+fn a_masked_pair_contributes_nothing_whatever_its_stored_weights() {
+    use cnn_cosim::network::Op;
+    let net = Network::find(SPARSE).unwrap();
+    let c3 = layer_index(&net, "c3");
+    let Op::Conv2d(conv) = &net.layers[c3].op else { unreachable!() };
+    // LeCun's table: 3, 4 or 6 of the 6 S2 maps per C3 map, 60 connections in all.
+    let per: Vec<usize> =
+        (0..16).map(|o| (0..6).filter(|&i| conv.connected(o, i, 6)).count()).collect();
+    assert_eq!(per, [3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6]);
+    assert!(!conv.connected(0, 3, 6) && conv.connected(0, 2, 6) && conv.connected(12, 4, 6));
+    // The accumulator's bounds follow the most (6·25 products) and fewest (3·25) per output.
+    let p = net.layers[c3].bounds.product.unwrap();
+    let acc = net.layers[c3].bounds.acc.unwrap();
+    assert_eq!((acc.min, acc.max), (150 * p.min - 32_768, 150 * p.max + 32_767));
+    // Random weight sets store non-zero weights in masked pairs (all+127 fills every one): the
+    // reference must ignore them. Against a dense conv whose masked kernels are zeroed by hand:
+    let (params, kind) = stimulus::weight_set(&net, 9, 0);
+    assert_eq!(kind, "all+127");
+    let stored = &params.layer(c3).weight;
+    assert_eq!(stored.len(), 16 * 6 * 25, "the table's weights are stored dense");
+    assert!(stored.iter().all(|&w| w == 127));
+    let x: Vec<i64> = (0..6 * 144).map(|i| (i as i64 * 37) % 255 - 127).collect();
+    let got = reference::Model::new(&net, &params).run_layers(c3, c3, &x);
+    for o in 0..16 {
+        for (r, c) in [(0, 0), (3, 5), (7, 7)] {
+            let mut acc = params.layer(c3).bias[o];
+            for i in (0..6).filter(|&i| conv.connected(o, i, 6)) {
+                for dr in 0..5 {
+                    for dc in 0..5 {
+                        acc += x[(i * 12 + r + dr) * 12 + c + dc] * 127;
+                    }
+                }
+            }
+            let want = (Rounding::HalfEven.apply(acc * 3, 9)).clamp(-128, 127);
+            assert_eq!(got[(o * 8 + r) * 8 + c], want, "output {o} at ({r}, {c})");
+        }
+    }
+}
+
+#[test]
+fn a_depthwise_conv_sees_only_its_own_channel() {
+    let net = Network::find(SPARSE).unwrap();
+    let dw = layer_index(&net, "dw");
+    assert_eq!(net.layers[dw].weight_pairs(), Some((16, 1, 9)), "[out][in / groups][kh][kw]");
+    // Kernel o is all o − 8; input channel i is all i − 4 (so every product is known).
+    let params = Params::generate(&net, |l, _, n| if l == dw { (n / 9) as i64 - 8 } else { 1 });
+    let x: Vec<i64> = (0..16 * 64).map(|i| (i / 64) as i64 - 4).collect();
+    let got = reference::Model::new(&net, &params).run_layers(dw, dw, &x);
+    for o in 0..16 {
+        let acc = 9 * (o as i64 - 8) * (o as i64 - 4);
+        let want = Rounding::HalfUp.apply(acc, 6); // fits 9 bits: no wrap
+        assert!(got[o * 36..(o + 1) * 36].iter().all(|&v| v == want), "channel {o}");
+    }
+    // The float model convolves each channel alone too.
+    let mut fw = float_weights(&net, 0.0);
+    for t in &mut fw.tensors {
+        if t.name == "dw.weight" {
+            assert_eq!(t.shape, [16, 1, 3, 3]);
+        }
+    }
+    assert!(fw.logits(&net, &[200u8; PIXELS]).iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn sparse_and_grouped_bounds_hold_every_value_the_reference_produces() {
+    let net = Network::find(SPARSE).unwrap();
+    let taps = net.taps();
+    let mut reached = vec![(false, false); taps.len()];
+    for set in 0..stimulus::WEIGHT_KINDS.len() as u64 {
+        let (params, kind) = stimulus::weight_set(&net, 31, set);
+        let model = reference::Model::new(&net, &params);
+        for i in 0..12 {
+            let out = model.run(&stimulus::image(31, set, i));
+            for (t, (tap, values)) in taps.iter().zip(&out.taps).enumerate() {
+                let b = net.layers[tap.layer].bounds.out;
+                for &v in values {
+                    assert!(
+                        (b.min..=b.max).contains(&(v as i128)),
+                        "{} = {v} outside {}..{} (set {set}, {kind}, image {i})",
+                        tap.name,
+                        b.min,
+                        b.max
+                    );
+                    reached[t].0 |= v as i128 == b.min;
+                    reached[t].1 |= v as i128 == b.max;
+                }
+            }
+        }
+    }
+    for name in ["c1", "s2", "c3", "dw"] {
+        let t = taps.iter().position(|t| t.name == name).unwrap();
+        assert_eq!(reached[t], (true, true), "{name} reaches both bounds");
+    }
+}
+
+#[test]
+fn bad_connection_tables_and_groups_are_one_line() {
+    let t = std::fs::read_to_string(SPARSE).unwrap();
+    let e = err(&t.replace("    [1, 1, 1, 1, 1, 1],  # 15\n", ""));
+    assert!(
+        e.contains(
+            "layer \"c3\" (conv2d): connections has 15 rows; it needs one per output \
+                    channel (16)"
+        ),
+        "{e}"
+    );
+    let e = err(&t.replace("[1, 1, 1, 1, 1, 1],  # 15", "[1, 1, 1, 1, 1],  # 15"));
+    assert!(
+        e.contains("connections row 15 has 5 entries; it needs one per input channel (6)"),
+        "{e}"
+    );
+    let e = err(&t.replace("[1, 1, 1, 1, 1, 1],  # 15", "[1, 1, 2, 1, 1, 1],  # 15"));
+    assert!(e.contains("connections row 15 holds 2; only 0 and 1"), "{e}");
+    let e = err(&t.replace("groups = 16", "groups = 3"));
+    assert!(e.contains("groups = 3 must divide in_channels (16) and out_channels (16)"), "{e}");
+    let e = err(&t.replace("kernel = 5\nconnections", "kernel = 5\ngroups = 2\nconnections"));
+    assert!(e.contains("give `groups` or `connections`, not both"), "{e}");
+}

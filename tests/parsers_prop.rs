@@ -171,6 +171,8 @@ fn network_description_never_panics() {
         std::fs::read(root().join("vectors/fixtures/requant.toml")).unwrap(),
         // avgpool (window size and reciprocal), clamp, global_avgpool.
         std::fs::read(root().join("vectors/fixtures/pooling.toml")).unwrap(),
+        // A connection table and groups.
+        std::fs::read(root().join("vectors/fixtures/sparse.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

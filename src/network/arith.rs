@@ -151,14 +151,15 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
     Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
 }
 
-/// The arithmetic of a conv2d/linear with `terms` products per output, input range `x`
-/// (`padded`: some window terms are padding) and `outputs` output channels.
+/// The arithmetic of a conv2d/linear whose outputs sum `terms` products (fewest, most: a
+/// sparsely connected conv's outputs differ), input range `x` (`padded`: some window terms
+/// are padding) and `outputs` output channels.
 pub(crate) fn arithmetic(
     wh: &str,
     l: &ArithKeys,
     x: Range,
     padded: bool,
-    terms: i128,
+    (fewest, most): (i128, i128),
     outputs: usize,
 ) -> Result<(Arith, Bounds)> {
     let weight = param(
@@ -217,7 +218,11 @@ pub(crate) fn arithmetic(
         Some(b) => (b.ty.min() << bias_shift, b.ty.max() << bias_shift),
         None => (0, 0),
     };
-    let acc = Range { min: terms * product.min + bmin, max: terms * product.max + bmax };
+    // Each output's extremes are its own count of products at their extremes.
+    let acc = Range {
+        min: (fewest * product.min).min(most * product.min) + bmin,
+        max: (fewest * product.max).max(most * product.max) + bmax,
+    };
     let i64_range = IntType { bits: 64, signed: true };
     if !i64_range.holds(acc.min) || !i64_range.holds(acc.max) {
         bail!(

@@ -28,8 +28,8 @@ enum Kernel {
 /// the layer's kernel tier, biases pre-shifted.
 pub struct Prepared<'a> {
     kernel: Kernel,
-    /// The weights as given (the `i64` tier's).
-    weight: &'a [i64],
+    /// The weights, dense (the `i64` tier's).
+    weight: Cow<'a, [i64]>,
     /// `b << bias_shift` per output (empty without a bias).
     pub(crate) bias: Vec<i64>,
     /// The range of the layer's input less its zero point.
@@ -37,21 +37,22 @@ pub struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    /// A layer with arithmetic `a` whose outputs each sum `terms` products (one product in
-    /// `product`), inputs in `x` (before the zero point), `weight` and `bias` in PyTorch's
-    /// order; `conv_kw` is a conv2d's kernel width (its rows are padded for the 16-bit tier).
+    /// A layer with arithmetic `a` whose outputs each sum at most `terms` products (one
+    /// product in `product`), inputs in `x` (before the zero point), `weight` dense
+    /// (`[out][in][kh][kw]` or `[out][in]`, a masked pair's weights zero) and `bias`;
+    /// `conv_kw` is a conv2d's kernel width (its rows are padded for the 16-bit tier).
     pub fn new(
         a: &Arith,
         (product, terms): (Range, usize),
         conv_kw: Option<usize>,
         x: Range,
-        weight: &'a [i64],
+        weight: Cow<'a, [i64]>,
         bias: &[i64],
     ) -> Prepared<'a> {
         let z = a.in_zero_point as i128;
         let input_range = Range { min: x.min - z, max: x.max - z };
         Prepared {
-            kernel: kernel(a, (product, terms as i128), conv_kw, input_range, weight),
+            kernel: kernel(a, (product, terms as i128), conv_kw, input_range, &weight),
             weight,
             bias: bias.iter().map(|&b| b << a.bias_shift).collect(),
             input_range,
@@ -98,7 +99,7 @@ pub(crate) fn conv2d(
     match p.kernel_for(x, trusted) {
         Kernel::I16(w) => finish(&conv16(x, w, g), per, b, a, overflowed),
         Kernel::I32(w) => finish(&conv(&narrow(x), w, g, mul::<i32, i32>), per, b, a, overflowed),
-        Kernel::I64 => finish(&conv(x, p.weight, g, mul::<i64, i64>), per, b, a, overflowed),
+        Kernel::I64 => finish(&conv(x, &p.weight, g, mul::<i64, i64>), per, b, a, overflowed),
     }
 }
 
@@ -127,7 +128,7 @@ pub(crate) fn linear(
             finish(&sums, 1, b, a, overflowed)
         }
         Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, a, overflowed),
-        Kernel::I64 => finish(&rows(x, p.weight, n, mul::<i64, i64>), 1, b, a, overflowed),
+        Kernel::I64 => finish(&rows(x, &p.weight, n, mul::<i64, i64>), 1, b, a, overflowed),
     }
 }
 

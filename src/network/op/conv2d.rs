@@ -1,5 +1,9 @@
 //! `conv2d`: a 2-D convolution with zero padding and the conv2d/linear arithmetic
-//! ([`Arith`]). Weights `[out][in][kh][kw]`, bias `[out]`.
+//! ([`Arith`]). Weights `[out][in / groups][kh][kw]`, bias `[out]`. `groups` splits the
+//! channels into groups convolved apart (depthwise: groups = in = out), as PyTorch's; a
+//! `connections` table (out × in, 0/1) leaves some (output, input) pairs out while their
+//! weights stay stored dense (LeNet-5's C3): a masked pair contributes nothing, whatever its
+//! stored weights.
 
 use super::{keys, need, take, Built, EvalCtx, Kind, Pair, Registered, Site};
 use crate::network::arith::{self, ArithKeys};
@@ -16,6 +20,10 @@ pub struct Conv2d {
     pub kw: usize,
     pub stride: usize,
     pub padding: usize,
+    /// Channel groups (1: every output sees every input).
+    pub groups: usize,
+    /// `connections[o][i]`: whether output `o` sums input channel `i` (`None`: all do).
+    pub connections: Option<Vec<Vec<bool>>>,
     pub arith: Arith,
 }
 
@@ -27,9 +35,12 @@ struct Keys {
     kernel: Option<Pair>,
     stride: Option<usize>,
     padding: Option<usize>,
+    groups: Option<usize>,
+    connections: Option<Vec<Vec<u8>>>,
 }
 
-const OWN_KEYS: [&str; 5] = ["in_channels", "out_channels", "kernel", "stride", "padding"];
+const OWN_KEYS: [&str; 7] =
+    ["in_channels", "out_channels", "kernel", "stride", "padding", "groups", "connections"];
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "conv2d",
@@ -39,6 +50,8 @@ pub(crate) const REGISTERED: Registered = Registered {
         OWN_KEYS[2],
         OWN_KEYS[3],
         OWN_KEYS[4],
+        OWN_KEYS[5],
+        OWN_KEYS[6],
         arith::KEYS[0],
         arith::KEYS[1],
         arith::KEYS[2],
@@ -86,14 +99,103 @@ fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
         h: (h + 2 * padding - kh) / stride + 1,
         w: (w + 2 * padding - kw) / stride + 1,
     };
-    let terms = (in_ch * kh * kw) as i128;
+    let groups = k.groups.unwrap_or(1);
+    if groups == 0 || in_ch % groups != 0 || out_channels % groups != 0 {
+        bail!(
+            "{wh}: groups = {groups} must divide in_channels ({in_ch}) and out_channels \
+             ({out_channels})"
+        );
+    }
+    let connections = match &k.connections {
+        None => None,
+        Some(_) if groups > 1 => bail!("{wh}: give `groups` or `connections`, not both"),
+        Some(rows) => Some(connection_table(wh, rows, out_channels, in_ch)?),
+    };
+    // Products per output: its connected input channels' windows.
+    let per_output: Vec<usize> = (0..out_channels)
+        .map(|o| match &connections {
+            Some(t) => t[o].iter().filter(|&&c| c).count(),
+            None => in_ch / groups,
+        })
+        .collect();
+    let window = (kh * kw) as i128;
+    let fewest = *per_output.iter().min().unwrap_or(&0) as i128 * window;
+    let most = *per_output.iter().max().unwrap_or(&0) as i128 * window;
     let (arith, bounds) =
-        arith::arithmetic(wh, &arith_keys, site.range, padding > 0, terms, out_channels)?;
-    let op = super::Op::Conv2d(Conv2d { out_channels, kh, kw, stride, padding, arith });
+        arith::arithmetic(wh, &arith_keys, site.range, padding > 0, (fewest, most), out_channels)?;
+    let op = super::Op::Conv2d(Conv2d {
+        out_channels,
+        kh,
+        kw,
+        stride,
+        padding,
+        groups,
+        connections,
+        arith,
+    });
     Ok(Built { op, output, bounds })
 }
 
+/// A connection table: `out` rows of `ins` zeros and ones.
+fn connection_table(wh: &str, rows: &[Vec<u8>], out: usize, ins: usize) -> Result<Vec<Vec<bool>>> {
+    if rows.len() != out {
+        bail!(
+            "{wh}: connections has {} rows; it needs one per output channel ({out}), each of \
+             {ins} zeros and ones",
+            rows.len()
+        );
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(o, row)| {
+            if row.len() != ins {
+                bail!(
+                    "{wh}: connections row {o} has {} entries; it needs one per input channel \
+                     ({ins})",
+                    row.len()
+                );
+            }
+            row.iter()
+                .map(|&v| match v {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    v => bail!("{wh}: connections row {o} holds {v}; only 0 and 1"),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 impl Conv2d {
+    /// Whether output channel `o` sums input channel `ci` (of `c`).
+    pub fn connected(&self, o: usize, ci: usize, c: usize) -> bool {
+        let group = |ch: usize, n: usize| ch / (n / self.groups);
+        group(ci, c) == group(o, self.out_channels)
+            && self.connections.as_ref().is_none_or(|t| t[o][ci])
+    }
+
+    /// Whether every output sums every input (no groups, no table).
+    fn dense(&self) -> bool {
+        self.groups == 1 && self.connections.is_none()
+    }
+
+    /// The stored weights `[out][c / groups][kh][kw]` as the dense `[out][c][kh][kw]` the
+    /// convolution runs on, zero where a pair is not connected.
+    pub fn dense_weights<T: Copy + Default>(&self, w: &[T], c: usize) -> Vec<T> {
+        let k = self.kh * self.kw;
+        let per = c / self.groups;
+        let mut out = vec![T::default(); self.out_channels * c * k];
+        for o in 0..self.out_channels {
+            for ci in 0..c {
+                if self.connected(o, ci, c) {
+                    let src = &w[(o * per + ci % per) * k..][..k];
+                    out[(o * c + ci) * k..][..k].copy_from_slice(src);
+                }
+            }
+        }
+        out
+    }
+
     fn geometry(&self, l: &Layer) -> ConvGeom {
         let (Shape::Map { c, h, w }, Shape::Map { h: oh, w: ow, .. }) = (l.input, l.output) else {
             unreachable!("validated: a conv2d maps a map to a map")
@@ -131,7 +233,7 @@ impl Kind for Conv2d {
             Shape::Map { c, .. } => c,
             Shape::Vector(_) => 1,
         };
-        Some((self.out_channels, ins, self.kh * self.kw))
+        Some((self.out_channels, ins / self.groups, self.kh * self.kw))
     }
 
     fn prepare<'a>(
@@ -143,6 +245,11 @@ impl Kind for Conv2d {
     ) -> Option<Prepared<'a>> {
         let (_, ins, inner) = self.weight_pairs(l.input)?;
         let product = l.bounds.product?;
+        let weight = if self.dense() {
+            weight.into()
+        } else {
+            self.dense_weights(weight, ins * self.groups).into()
+        };
         Some(Prepared::new(&self.arith, (product, ins * inner), Some(self.kw), x, weight, bias))
     }
 
@@ -160,8 +267,15 @@ impl Kind for Conv2d {
         weight: Option<&[f32]>,
         bias: Option<&[f32]>,
     ) -> Vec<f32> {
-        let wt = weight.expect("a conv2d has weights");
+        let stored = weight.expect("a conv2d has weights");
         let ConvGeom { c, h, w, oc, kh, kw, stride, pad: padding, oh, ow } = self.geometry(l);
+        let dense;
+        let wt = if self.dense() {
+            stored
+        } else {
+            dense = self.dense_weights(stored, c);
+            &dense[..]
+        };
         let mut out = vec![0f32; oc * oh * ow];
         if stride == 1 && padding == 0 {
             // Sums on a oh × w grid (the input's row pitch): one long multiply-add per

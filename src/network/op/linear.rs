@@ -63,8 +63,8 @@ fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
     if outputs == 0 {
         bail!("{wh}: out must be at least 1");
     }
-    let (arith, bounds) =
-        arith::arithmetic(wh, &arith_keys, site.range, false, inputs as i128, outputs)?;
+    let n = inputs as i128;
+    let (arith, bounds) = arith::arithmetic(wh, &arith_keys, site.range, false, (n, n), outputs)?;
     Ok(Built {
         op: super::Op::Linear(Linear { inputs, outputs, arith }),
         output: Shape::Vector(outputs),
@@ -97,7 +97,7 @@ impl Kind for Linear {
         bias: &[i64],
     ) -> Option<Prepared<'a>> {
         let product = l.bounds.product?;
-        Some(Prepared::new(&self.arith, (product, self.inputs), None, x, weight, bias))
+        Some(Prepared::new(&self.arith, (product, self.inputs), None, x, weight.into(), bias))
     }
 
     fn eval<'x>(&self, _l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]> {
