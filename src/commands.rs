@@ -10,7 +10,7 @@ use crate::junit::JunitReport;
 use crate::memfile::Rounding;
 use crate::mnist::{self, Image, Split};
 use crate::network::Network;
-use crate::reference::{self, Outputs};
+use crate::reference::Outputs;
 use crate::report::{Reports, Totals};
 use crate::report_set::ReportSet;
 use crate::sink::{RunEnd, SetInfo, Sink};
@@ -21,7 +21,6 @@ use crate::verilate::XInit;
 use crate::weights::Params;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -970,30 +969,6 @@ fn debug_image(a: &VerifyArgs, net: &Network, index: usize) -> Result<bool> {
 }
 
 /// `eval`: float and fixed-point accuracy of a weight directory on the test set.
-pub fn eval(net: &Network, mnist_dir: &Path, weights: &Path) -> Result<()> {
-    let test = mnist::load(mnist_dir, Split::Test)?;
-    let params = Params::load(net, weights)?;
-    let fw = load_float(net, weights)?;
-    let model = reference::Model::new(net, &params);
-    let fixed: Vec<u8> = test.images.par_iter().map(|img| model.run(img).class).collect();
-    let n = test.len() as u64;
-    let fixed_ok = fixed.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
-    println!("network {} ({}), weights {}", net.name, net.source, weights.display());
-    println!("test images: {n}");
-    println!("fixed-point accuracy: {fixed_ok}/{n} ({:.2} %)", pct(fixed_ok, n));
-    match fw {
-        None => println!("float accuracy: n/a ({} has no {SAFETENSORS})", weights.display()),
-        Some(fw) => {
-            let float: Vec<u8> = test.images.par_iter().map(|img| fw.classify(net, img)).collect();
-            let float_ok = float.iter().zip(&test.labels).filter(|(a, b)| a == b).count() as u64;
-            let changed = float.iter().zip(&fixed).filter(|(a, b)| a != b).count();
-            println!("float accuracy: {float_ok}/{n} ({:.2} %)", pct(float_ok, n));
-            println!("images whose class changes between float and fixed-point: {changed}");
-        }
-    }
-    Ok(())
-}
-
 /// Quantizes `fw` into the network's `.mem` files in `out`, printing every saturated value.
 pub fn export(net: &Network, fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
     let (params, sat) = Params::quantize(net, fw, rounding)?;

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod compare;
 pub mod debug;
 pub mod driver;
+pub mod eval;
 pub mod float_model;
 pub mod glue;
 pub mod html;

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use cnn_cosim::binding::Binding;
 use cnn_cosim::commands::{self, VerifyArgs};
+use cnn_cosim::eval;
 use cnn_cosim::float_model::FloatWeights;
 use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
@@ -78,6 +79,17 @@ enum Cmd {
         /// Default: the weight directory the network description names.
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// Also write every image's reference and float classes (CSV: image, label,
+        /// reference, float, reference_tie).
+        #[arg(long, value_name = "FILE")]
+        classes: Option<PathBuf>,
+        /// Also write one image's every layer as the reference computes it (one CSV per
+        /// layer, and the float logits) into DIR; needs --image.
+        #[arg(long, value_name = "DIR", requires = "image")]
+        dump: Option<PathBuf>,
+        /// The test image --dump writes.
+        #[arg(long, value_name = "N", requires = "dump")]
+        image: Option<usize>,
     },
     /// Network descriptions.
     Net {
@@ -210,10 +222,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Icarus { mnist, weights, start, limit, bubbles, rtl, bind } => {
             icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles, rtl, bind })
         }
-        Cmd::Eval { net, mnist, weights } => {
+        Cmd::Eval { net, mnist, weights, classes, dump, image } => {
             let net = Network::find(&net)?;
             let weights = commands::weights_dir(&net, weights.as_deref());
-            commands::eval(&net, &mnist, &weights).map(|_| true)
+            let out = eval::EvalOutputs { classes, dump: dump.zip(image) };
+            eval::run(&net, &mnist, &weights, &out).map(|_| true)
         }
         Cmd::Net { cmd: NetCmd::Show { net } } => {
             print!("{}", Network::find(&net)?.show());
