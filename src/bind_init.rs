@@ -539,6 +539,7 @@ fn family(op: &Op) -> &'static [&'static str] {
         }
         Op::Linear(_) => &["fc", "logit", "dense", "linear", "neuron"],
         Op::Flatten(_) => &["flat"],
+        Op::Add(_) => &["add", "res", "sum", "skip"],
         Op::Argmax(_) => &["class", "argmax"],
     }
 }

@@ -258,7 +258,7 @@ pub fn compare(
             Some(p) if out.counts[p] > 0 => {
                 let prev = &taps[p];
                 let input = as_tensor(prev.shape, &got.taps[p], &expected.taps[p]);
-                let local = model.run_layers(prev.layer + 1, tap.layer, &input);
+                let local = model.run_layers_after(prev.layer + 1, tap.layer, &input, expected);
                 if tap.is_class {
                     match got.class.map(i64::from) {
                         Some(a) if a != local[0] => (1, local[0].abs_diff(a)),

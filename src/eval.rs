@@ -158,11 +158,10 @@ fn dump_layers(
         names.push(file);
         Ok(())
     };
-    let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+    let x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
     write(0, "input", net.input, &x)?;
-    for (i, l) in net.layers.iter().enumerate() {
-        x = model.run_layers(i, i, &x);
-        write(i + 1, &l.name, l.output, &x)?;
+    for (i, (l, v)) in net.layers.iter().zip(model.layer_values(image)).enumerate() {
+        write(i + 1, &l.name, l.output, &v)?;
     }
     if let Some(fw) = fw {
         let logits: Vec<String> = fw.logits(net, image).iter().map(|v| v.to_string()).collect();

@@ -179,20 +179,48 @@ impl FloatWeights {
     /// PyTorch.
     pub fn logits(&self, net: &Network, image: &[u8]) -> Vec<f32> {
         let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
+        if !net.is_chain() {
+            return self.logits_graph(net, x);
+        }
         for l in &net.layers {
             if l.op.is_argmax() {
                 return x;
             }
-            let (w, b) = match l.op.arith() {
-                Some(_) => (
-                    Some(self.tensor(&format!("{}.weight", l.param)).expect("checked on load")),
-                    self.tensor(&format!("{}.bias", l.param)),
-                ),
-                None => (None, None),
-            };
+            let (w, b) = self.params_of(l);
             x = l.op.kind().forward(l, x, w, b);
         }
         x
+    }
+
+    /// A layer's float weight and bias, for a parametrized layer.
+    fn params_of(&self, l: &crate::network::Layer) -> (Option<&[f32]>, Option<&[f32]>) {
+        match l.op.arith() {
+            Some(_) => (
+                Some(self.tensor(&format!("{}.weight", l.param)).expect("checked on load")),
+                self.tensor(&format!("{}.bias", l.param)),
+            ),
+            None => (None, None),
+        }
+    }
+
+    /// [`logits`](Self::logits) of a network whose layers read others than their
+    /// predecessor (a residual add): every layer's value kept.
+    fn logits_graph(&self, net: &Network, image: Vec<f32>) -> Vec<f32> {
+        let mut values: Vec<Vec<f32>> = Vec::with_capacity(net.layers.len());
+        for l in &net.layers {
+            let source = |k: Option<&usize>| k.map_or(&image, |&k| &values[k]).clone();
+            let y = if l.op.is_argmax() {
+                return source(l.sources.first());
+            } else if l.sources.len() > 1 {
+                let xs: Vec<&[f32]> = l.sources.iter().map(|&k| values[k].as_slice()).collect();
+                l.op.kind().forward_many(l, &xs)
+            } else {
+                let (w, b) = self.params_of(l);
+                l.op.kind().forward(l, source(l.sources.first()), w, b)
+            };
+            values.push(y);
+        }
+        values.pop().unwrap_or_default()
     }
 
     /// Predicted class: argmax of [`logits`](Self::logits), ties to the lowest index.

@@ -268,6 +268,9 @@ pub struct Layer {
     pub tap: bool,
     /// safetensors name prefix of its parameters (`{param}.weight`, `{param}.bias`).
     pub param: String,
+    /// The layers whose outputs it takes, by index: the previous one unless the description
+    /// names others (`input`, an add's `inputs`); empty for the first layer (the image).
+    pub sources: Vec<usize>,
     pub input: Shape,
     pub output: Shape,
     pub bounds: Bounds,
@@ -315,6 +318,14 @@ pub struct Tap {
 }
 
 impl Network {
+    /// Whether every layer takes the previous one's output (the notebook family's chain).
+    pub fn is_chain(&self) -> bool {
+        self.layers.iter().enumerate().all(|(i, l)| match i {
+            0 => l.sources.is_empty(),
+            _ => l.sources == [i - 1],
+        })
+    }
+
     /// `--net NAME|FILE`: a path to a `.toml` file, or the name of one of the project's own
     /// descriptions (`vectors/networks/NAME.toml`; `seed` is built in).
     pub fn find(spec: &str) -> Result<Network> {

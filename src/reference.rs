@@ -26,6 +26,20 @@ pub struct Outputs {
     /// Per layer of the network: how many of its values the overflow rule changed
     /// (saturated or wrapped) on this image; 0 for layers without one.
     pub overflowed: Vec<u64>,
+    /// (layer, value) of every layer a later layer reads other than as its predecessor (a
+    /// residual's source); empty for a chain.
+    pub kept: Vec<(usize, Vec<i64>)>,
+}
+
+impl Outputs {
+    /// Layer `k`'s value when it was kept.
+    pub fn kept(&self, k: usize) -> Option<&[i64]> {
+        kept(&self.kept, k)
+    }
+}
+
+fn kept(kept: &[(usize, Vec<i64>)], k: usize) -> Option<&[i64]> {
+    kept.iter().find(|(i, _)| *i == k).map(|(_, v)| v.as_slice())
 }
 
 impl Outputs {
@@ -48,6 +62,8 @@ pub struct Model<'a> {
     pub params: &'a Params,
     /// Per layer (`None` for layers without parameters).
     prepared: Vec<Option<Prepared<'a>>>,
+    /// Per layer: whether a later layer reads it other than as its predecessor.
+    keep: Vec<bool>,
 }
 
 impl<'a> Model<'a> {
@@ -59,7 +75,13 @@ impl<'a> Model<'a> {
             prepared.push(p.and_then(|p| l.op.kind().prepare(l, x, &p.weight, &p.bias)));
             x = l.bounds.out;
         }
-        Model { net, params, prepared }
+        let mut keep = vec![false; net.layers.len()];
+        for (j, l) in net.layers.iter().enumerate() {
+            for &s in l.sources.iter().filter(|&&s| s + 1 != j) {
+                keep[s] = true;
+            }
+        }
+        Model { net, params, prepared, keep }
     }
 
     /// Runs the network on one image (`net.input_len()` values).
@@ -67,21 +89,39 @@ impl<'a> Model<'a> {
         let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
         let mut taps: Vec<Vec<i64>> = Vec::new();
         let mut overflowed = vec![0u64; self.net.layers.len()];
+        let mut kept_values: Vec<(usize, Vec<i64>)> = Vec::new();
         // Whether the current value is the last tap (moved there, not copied).
         let mut in_taps = false;
         for (i, l) in self.net.layers.iter().enumerate() {
-            let input = match (in_taps, taps.last()) {
+            let current = match (in_taps, taps.last()) {
                 (true, Some(t)) => t.as_slice(),
                 _ => x.as_slice(),
             };
+            // A chain's layer reads the current value; one that reads other layers (a
+            // residual, a layer named as `input`) reads them where they were kept.
+            let chained = l.sources.len() <= 1 && l.sources.first().is_none_or(|&s| s + 1 == i);
+            let source = |s: usize| match s + 1 == i {
+                true => current,
+                false => kept(&kept_values, s).expect("a source read out of order is kept"),
+            };
             if l.op.is_argmax() {
+                let input = l.sources.first().map_or(current, |&s| source(s));
                 let (class, logits) = (argmax(input), input.to_vec());
                 taps.push(vec![class as i64]);
-                return Outputs { taps, logits, class, overflowed };
+                return Outputs { taps, logits, class, overflowed, kept: kept_values };
             }
             let n = Cell::new(0);
-            let y = self.apply(i, input, true, &n);
+            let y = if chained {
+                self.apply(i, current, true, &n)
+            } else {
+                let xs: Vec<&[i64]> = l.sources.iter().map(|&s| source(s)).collect();
+                Cow::Owned(self.apply_many(i, &xs, true, &n))
+            };
             overflowed[i] = n.get();
+            if self.keep[i] {
+                let v = y.to_vec();
+                kept_values.push((i, v));
+            }
             match (y, l.tap) {
                 // An identity (flatten in channel-row-column order): the value stays put.
                 (Cow::Borrowed(_), false) => {}
@@ -100,14 +140,80 @@ impl<'a> Model<'a> {
     }
 
     /// Runs layers `from..=to` on `x`, the input of layer `from`; returns layer `to`'s
-    /// output (for the argmax, the class as one value). The layer-local verdict: a layer's
-    /// reference computed from the RTL's own previous tap.
+    /// output (for the argmax, the class as one value). For a chain; see
+    /// [`Model::run_layers_after`].
     pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
         let mut cur = x.to_vec();
         for i in from..=to {
             cur = self.apply(i, &cur, false, &Cell::new(0)).into_owned();
         }
         cur
+    }
+
+    /// The layer-local verdict: layers `from..=to` recomputed from `x`, the value of layer
+    /// `from − 1` as the RTL produced it (its tap). A layer in the segment that reads a layer
+    /// before it (a residual's source) reads the reference's own value from `earlier`.
+    pub fn run_layers_after(
+        &self,
+        from: usize,
+        to: usize,
+        x: &[i64],
+        earlier: &Outputs,
+    ) -> Vec<i64> {
+        if self.net.is_chain() {
+            return self.run_layers(from, to, x);
+        }
+        let mut values: Vec<(usize, Vec<i64>)> = Vec::new();
+        for i in from..=to {
+            let l = &self.net.layers[i];
+            let get = |s: usize| -> &[i64] {
+                if s + 1 == from {
+                    x
+                } else if s >= from {
+                    kept(&values, s).expect("computed earlier in the segment")
+                } else {
+                    earlier.kept(s).expect("a source read out of order is kept")
+                }
+            };
+            let xs: Vec<&[i64]> = match l.sources.as_slice() {
+                [] => vec![x],
+                s => s.iter().map(|&k| get(k)).collect(),
+            };
+            let y = self.apply_many(i, &xs, false, &Cell::new(0));
+            values.push((i, y));
+        }
+        values.pop().map(|(_, v)| v).unwrap_or_default()
+    }
+
+    /// Every layer's value for one image, in order (`eval --dump`).
+    pub fn layer_values(&self, image: &[u8]) -> Vec<Vec<i64>> {
+        let x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+        let mut values: Vec<Vec<i64>> = Vec::with_capacity(self.net.layers.len());
+        for (i, l) in self.net.layers.iter().enumerate() {
+            let xs: Vec<&[i64]> = match l.sources.as_slice() {
+                [] => vec![&x],
+                s => s.iter().map(|&k| values[k].as_slice()).collect(),
+            };
+            let y = self.apply_many(i, &xs, true, &Cell::new(0));
+            values.push(y);
+        }
+        values
+    }
+
+    /// Layer `i` on its inputs `xs` (one per source), owned.
+    fn apply_many(
+        &self,
+        i: usize,
+        xs: &[&[i64]],
+        trusted: bool,
+        overflowed: &Cell<u64>,
+    ) -> Vec<i64> {
+        let l = &self.net.layers[i];
+        let cx = EvalCtx { prepared: self.prepared[i].as_ref(), trusted, overflowed };
+        match xs {
+            [x] => l.op.kind().eval(l, x, &cx).into_owned(),
+            xs => l.op.kind().eval_many(l, xs, &cx),
+        }
     }
 
     /// Layer `i` on its input `x`; `trusted` when `x` is the reference's own value of the

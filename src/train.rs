@@ -374,6 +374,13 @@ impl<'a> Net<'a> {
     /// Logits `[B, classes]` (the argmax's input) for `images`, as a differentiable candle
     /// graph.
     pub(crate) fn forward(&self, images: &[&Image]) -> Result<Tensor> {
+        if !self.net.is_chain() {
+            bail!(
+                "network {:?}: the trainer trains chains of layers; a layer that reads another \
+                 than its predecessor (an add, an `input`) is not trained (yet)",
+                self.net.name
+            );
+        }
         let b = images.len();
         let x: Vec<f32> =
             images.iter().flat_map(|img| img.iter().map(|&p| p as f32 / 255.0)).collect();

@@ -111,7 +111,7 @@ fn need<T: Copy>(wh: &str, v: Option<T>, key: &str) -> Result<T> {
     untagged,
     expecting = "expected an integer, or an array of integers (one per output channel)"
 )]
-enum OneOrMany<T> {
+pub(crate) enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
@@ -244,7 +244,22 @@ pub(crate) fn arithmetic(
     }
     scaling_fits(wh, &arith.requant, acc, outputs)?;
     let rounded = arith.requant.range(acc, outputs);
-    let out_range = match arith.overflow {
+    let out_range = output_range(wh, out, arith.overflow, rounded)?;
+    Ok((
+        arith,
+        Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
+    ))
+}
+
+/// The range of a result whose value can reach `rounded`, put into `out` by `overflow`;
+/// without an overflow rule, refused when it can leave `out`.
+pub(crate) fn output_range(
+    wh: &str,
+    out: IntType,
+    overflow: Option<Overflow>,
+    rounded: Range,
+) -> Result<Range> {
+    Ok(match overflow {
         None => {
             if !out.holds(rounded.min) || !out.holds(rounded.max) {
                 bail!(
@@ -272,30 +287,45 @@ pub(crate) fn arithmetic(
                 Range { min: out.min(), max: out.max() }
             }
         }
-    };
-    Ok((
-        arith,
-        Bounds { product: Some(product), acc: Some(acc), rounded: Some(rounded), out: out_range },
-    ))
+    })
+}
+
+/// The keys of a requantization, wherever they come from.
+pub(crate) struct RequantKeys<'a> {
+    pub multiplier: Option<&'a OneOrMany<i64>>,
+    pub shift: Option<&'a OneOrMany<u32>>,
+    pub rounding: Option<&'a str>,
+    pub zero_point: Option<i64>,
 }
 
 /// The layer's requantization from `multiplier`, `shift`, `rounding` and `out_zero_point`.
 fn requantization(wh: &str, l: &ArithKeys, outputs: usize) -> Result<Requant> {
+    let keys = RequantKeys {
+        multiplier: l.multiplier.as_ref(),
+        shift: l.shift.as_ref(),
+        rounding: l.rounding.as_deref(),
+        zero_point: l.out_zero_point,
+    };
+    requant(wh, &keys, outputs)
+}
+
+/// A requantization of `outputs` channels from its keys.
+pub(crate) fn requant(wh: &str, l: &RequantKeys, outputs: usize) -> Result<Requant> {
     let per_channel = |key: &str, n: usize| -> Result<()> {
         if n != 1 && n != outputs || n == 0 {
             bail!("{wh}: {key} lists {n} values; give one, or one per output channel ({outputs})");
         }
         Ok(())
     };
-    let multiplier = l.multiplier.as_ref().map_or(vec![1], |m| m.values());
-    let shift = l.shift.as_ref().map_or(vec![0], |s| s.values());
+    let multiplier = l.multiplier.map_or(vec![1], |m| m.values());
+    let shift = l.shift.map_or(vec![0], |s| s.values());
     if matches!(l.multiplier, Some(OneOrMany::Many(_))) {
         per_channel("multiplier", multiplier.len())?;
     }
     if matches!(l.shift, Some(OneOrMany::Many(_))) {
         per_channel("shift", shift.len())?;
     }
-    let scheme = match l.rounding.as_deref() {
+    let scheme = match l.rounding {
         Some("tflite") => Scheme::Tflite,
         Some(name) => Scheme::Single(Rounding::from_name(name).ok_or_else(|| {
             anyhow!(
@@ -341,7 +371,7 @@ fn requantization(wh: &str, l: &ArithKeys, outputs: usize) -> Result<Requant> {
             }
         }
     }
-    let zero_point = l.out_zero_point.unwrap_or(0);
+    let zero_point = l.zero_point.unwrap_or(0);
     if zero_point.unsigned_abs() >= 1 << 62 {
         bail!("{wh}: out_zero_point = {zero_point}: beyond ±2^62");
     }
@@ -350,7 +380,7 @@ fn requantization(wh: &str, l: &ArithKeys, outputs: usize) -> Result<Requant> {
 
 /// Refuses a requantization whose scaling can overflow on an accumulator in `acc`: the
 /// product `acc · M` beyond 64 bits, or TFLite's `int32` steps overflowing.
-fn scaling_fits(wh: &str, r: &Requant, acc: Range, outputs: usize) -> Result<()> {
+pub(crate) fn scaling_fits(wh: &str, r: &Requant, acc: Range, outputs: usize) -> Result<()> {
     let channels = if r.per_channel() { outputs } else { 1 };
     for o in 0..channels {
         let (m, s) = r.channel(o);

@@ -48,6 +48,10 @@ struct RawLayer {
     tap: bool,
     /// safetensors prefix of a parametrized op's tensors.
     param: Option<String>,
+    /// The earlier layer whose output it takes (default: the previous layer).
+    input: Option<String>,
+    /// The earlier layers an op of several inputs (add) takes.
+    inputs: Option<Vec<String>>,
     #[serde(flatten)]
     keys: toml::Table,
 }
@@ -72,8 +76,6 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         bail!("{source}: no [[layer]] given");
     }
     let mut layers: Vec<Layer> = Vec::new();
-    let mut shape = input;
-    let mut range = Range { min: input_type.min(), max: input_type.max() };
     let n = raw.layers.len();
     for (i, spanned) in raw.layers.into_iter().enumerate() {
         let at = line_col(text, spanned.span().start);
@@ -97,7 +99,39 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         if l.param.is_some() && !reg.parameters {
             bail!("{wh}: key `param` does not apply to {}", l.op);
         }
-        let built = (reg.build)(&Site { wh: &wh, input: shape, range }, l.keys)?;
+        let named: Option<Vec<String>> = match (reg.many_inputs, &l.input, &l.inputs) {
+            (false, Some(one), None) => Some(vec![one.clone()]),
+            (false, _, Some(_)) => {
+                bail!("{wh}: key `inputs` does not apply to {} (it takes one `input`)", l.op)
+            }
+            (true, Some(_), _) => {
+                bail!("{wh}: {} takes several layers: `inputs = [\"a\", \"b\"]`", l.op)
+            }
+            (true, None, None) => bail!("{wh}: missing key `inputs` (the layers it adds)"),
+            (true, None, Some(v)) if v.len() < 2 => {
+                bail!("{wh}: inputs = {v:?}: {} takes two layers or more", l.op)
+            }
+            (_, None, many) => many.clone(),
+        };
+        let sources: Vec<usize> = match &named {
+            None if i == 0 => Vec::new(),
+            None => vec![i - 1],
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    layers.iter().position(|p| &p.name == name).ok_or_else(|| {
+                        anyhow!("{wh}: input {name:?}: no earlier layer has that name")
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        let inputs: Vec<(Shape, Range)> = match sources.as_slice() {
+            [] => vec![(input, Range { min: input_type.min(), max: input_type.max() })],
+            s => s.iter().map(|&k| (layers[k].output, layers[k].bounds.out)).collect(),
+        };
+        let (shape, range) = inputs[0];
+        let site = Site { wh: &wh, input: shape, range, inputs: &inputs, names: named.as_deref() };
+        let built = (reg.build)(&site, l.keys)?;
         let is_class = built.op.is_argmax();
         if is_class && i + 1 != n {
             bail!("{wh}: argmax must be the last layer");
@@ -108,17 +142,16 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         if is_class && l.tap {
             bail!("{wh}: `tap` does not apply to the argmax: the class is always compared");
         }
-        range = built.bounds.out;
         layers.push(Layer {
             param: l.param.clone().unwrap_or_else(|| l.name.clone()),
             name: l.name,
             op: built.op,
             tap: l.tap,
+            sources,
             input: shape,
             output: built.output,
             bounds: built.bounds,
         });
-        shape = built.output;
     }
     let net = Network {
         name: raw.name,

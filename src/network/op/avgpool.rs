@@ -141,6 +141,7 @@ pub(crate) const REGISTERED: Registered = Registered {
     name: "avgpool",
     keys: &["kernel", "stride", DIVIDE_KEYS[0], DIVIDE_KEYS[1], DIVIDE_KEYS[2]],
     parameters: false,
+    many_inputs: false,
     build,
 };
 

@@ -33,6 +33,7 @@ pub(crate) const REGISTERED: Registered = Registered {
     name: "clamp",
     keys: &["min", "max", "float_min", "float_max"],
     parameters: false,
+    many_inputs: false,
     build,
 };
 

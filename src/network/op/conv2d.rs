@@ -65,6 +65,7 @@ pub(crate) const REGISTERED: Registered = Registered {
         arith::KEYS[10],
     ],
     parameters: true,
+    many_inputs: false,
     build,
 };
 

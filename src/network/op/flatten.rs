@@ -30,7 +30,7 @@ struct Keys {
 }
 
 pub(crate) const REGISTERED: Registered =
-    Registered { name: "flatten", keys: &["order"], parameters: false, build };
+    Registered { name: "flatten", keys: &["order"], parameters: false, many_inputs: false, build };
 
 /// A vector of `c·h·w`; the values pass through.
 fn build(site: &Site, table: toml::Table) -> Result<Built> {

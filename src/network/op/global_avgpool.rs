@@ -13,8 +13,13 @@ pub struct GlobalAvgPool {
     pub divide: Divide,
 }
 
-pub(crate) const REGISTERED: Registered =
-    Registered { name: "global_avgpool", keys: &DIVIDE_KEYS, parameters: false, build };
+pub(crate) const REGISTERED: Registered = Registered {
+    name: "global_avgpool",
+    keys: &DIVIDE_KEYS,
+    parameters: false,
+    many_inputs: false,
+    build,
+};
 
 fn build(site: &Site, table: toml::Table) -> Result<Built> {
     let d: DivideKeys = keys(site, table)?;

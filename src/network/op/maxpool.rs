@@ -19,8 +19,13 @@ struct Keys {
     stride: Option<usize>,
 }
 
-pub(crate) const REGISTERED: Registered =
-    Registered { name: "maxpool", keys: &["kernel", "stride"], parameters: false, build };
+pub(crate) const REGISTERED: Registered = Registered {
+    name: "maxpool",
+    keys: &["kernel", "stride"],
+    parameters: false,
+    many_inputs: false,
+    build,
+};
 
 /// `c × ((h − k)/s + 1) × ((w − k)/s + 1)`; the stride defaults to the kernel. Its values
 /// are its input's: the bounds pass through.

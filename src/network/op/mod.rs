@@ -4,6 +4,7 @@
 //! op is adding a file, a variant of [`Op`], a row in [`REGISTRY`] and a row in
 //! `docs/network-format.md` (and, to train it, its case in `src/train.rs`).
 
+mod add;
 mod argmax;
 mod avgpool;
 mod clamp;
@@ -14,6 +15,7 @@ mod linear;
 mod maxpool;
 mod relu;
 
+pub use add::Add;
 pub use argmax::{argmax, Argmax};
 pub use avgpool::{AvgPool, Divide};
 pub use clamp::Clamp;
@@ -42,6 +44,7 @@ pub enum Op {
     Clamp(Clamp),
     Flatten(Flatten),
     Linear(Linear),
+    Add(Add),
     /// The class: index of the largest input, ties to the lowest index.
     Argmax(Argmax),
 }
@@ -94,6 +97,16 @@ pub trait Kind {
     /// leaves the values as they are).
     fn eval<'x>(&self, l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]>;
 
+    /// The integer reference of an op of several inputs (add), one slice per input.
+    fn eval_many(&self, l: &Layer, _xs: &[&[i64]], _cx: &EvalCtx) -> Vec<i64> {
+        unreachable!("{} takes one input", l.name)
+    }
+
+    /// The float forward of an op of several inputs.
+    fn forward_many(&self, l: &Layer, _xs: &[&[f32]]) -> Vec<f32> {
+        unreachable!("{} takes one input", l.name)
+    }
+
     /// The float forward (PyTorch's op in `f32`), given the layer's float weight and bias.
     fn forward(
         &self,
@@ -116,6 +129,7 @@ impl Op {
             Op::Clamp(o) => o,
             Op::Flatten(o) => o,
             Op::Linear(o) => o,
+            Op::Add(o) => o,
             Op::Argmax(o) => o,
         }
     }
@@ -143,11 +157,15 @@ impl Op {
 }
 
 /// Where a layer is built: its place for messages (`file:line:col: layer "x" (op)`), its
-/// input's shape and the range its input values can take.
+/// input's shape and the range its input values can take (an op of several inputs: the
+/// first's, and every input's in `inputs`).
 pub(crate) struct Site<'a> {
     pub wh: &'a str,
     pub input: Shape,
     pub range: Range,
+    pub inputs: &'a [(Shape, Range)],
+    /// The names of the inputs when the description gave them.
+    pub names: Option<&'a [String]>,
 }
 
 /// A built layer: its op, output shape and derived bounds.
@@ -164,11 +182,13 @@ pub(crate) struct Registered {
     pub keys: &'static [&'static str],
     /// Whether the op has weights (and so a `param` safetensors prefix).
     pub parameters: bool,
+    /// Whether it takes several layers (`inputs`) rather than one (`input`).
+    pub many_inputs: bool,
     pub build: fn(&Site, toml::Table) -> Result<Built>,
 }
 
 /// Every op, in the order the docs list them.
-pub(crate) const REGISTRY: [Registered; 9] = [
+pub(crate) const REGISTRY: [Registered; 10] = [
     conv2d::REGISTERED,
     maxpool::REGISTERED,
     avgpool::REGISTERED,
@@ -177,6 +197,7 @@ pub(crate) const REGISTRY: [Registered; 9] = [
     clamp::REGISTERED,
     flatten::REGISTERED,
     linear::REGISTERED,
+    add::REGISTERED,
     argmax::REGISTERED,
 ];
 

@@ -14,7 +14,7 @@ pub struct Relu;
 struct Keys {}
 
 pub(crate) const REGISTERED: Registered =
-    Registered { name: "relu", keys: &[], parameters: false, build };
+    Registered { name: "relu", keys: &[], parameters: false, many_inputs: false, build };
 
 /// The same shape; the range's negative part becomes 0.
 fn build(site: &Site, table: toml::Table) -> Result<Built> {
