@@ -3,6 +3,9 @@
 //! model, their derived bounds holding every value the reference produces, and bad keys
 //! refused in one line.
 
+mod nets;
+use nets::{bounds_hold, err, index, reach_both};
+
 use cnn_cosim::float_model::{FloatWeights, Tensor};
 use cnn_cosim::mnist::PIXELS;
 use cnn_cosim::network::{Network, Range, Rounding};
@@ -42,12 +45,6 @@ op = "argmax"
 
 fn hand(tail: &str) -> Network {
     Network::parse("hand.toml", &centred(tail)).unwrap()
-}
-
-fn err(text: &str) -> String {
-    let e = format!("{:#}", Network::parse("bad.toml", text).unwrap_err());
-    assert_eq!(e.lines().count(), 1, "{e}");
-    e
 }
 
 /// An image whose top-left 2×2 windows hold `windows[k]` (pixels, before the − 128).
@@ -225,35 +222,9 @@ fn derived_bounds_hold_every_value_the_reference_produces() {
     let mut nets = vec![Network::find(FIXTURE).unwrap()];
     nets.extend(Rounding::ALL.map(with_rounding));
     for net in &nets {
-        let taps = net.taps();
-        let mut reached = vec![(false, false); taps.len()];
-        for set in 0..stimulus::WEIGHT_KINDS.len() as u64 {
-            let (params, kind) = stimulus::weight_set(net, 23, set);
-            let model = reference::Model::new(net, &params);
-            for i in 0..12 {
-                let out = model.run(&stimulus::image(23, set, i));
-                for (t, (tap, values)) in taps.iter().zip(&out.taps).enumerate() {
-                    let b = net.layers[tap.layer].bounds.out;
-                    for &v in values {
-                        assert!(
-                            (b.min..=b.max).contains(&(v as i128)),
-                            "{}: {} = {v} outside {}..{} (set {set}, {kind}, image {i})",
-                            net.source,
-                            tap.name,
-                            b.min,
-                            b.max
-                        );
-                        reached[t].0 |= v as i128 == b.min;
-                        reached[t].1 |= v as i128 == b.max;
-                    }
-                }
-            }
-        }
         // The averages of saturated values reach the rails, and the clamp both of its own.
-        for name in ["conv1", "pool1", "act1", "pool2", "gap"] {
-            let t = taps.iter().position(|t| t.name == name).unwrap();
-            assert_eq!(reached[t], (true, true), "{}: {name} reaches both bounds", net.source);
-        }
+        let reached = bounds_hold(net, 23);
+        reach_both(net, &reached, &["conv1", "pool1", "act1", "pool2", "gap"]);
     }
 }
 
@@ -285,15 +256,11 @@ fn bad_pooling_and_clamp_keys_are_one_line() {
 
 const SPARSE: &str = "vectors/fixtures/sparse.toml";
 
-fn layer_index(net: &Network, name: &str) -> usize {
-    net.layers.iter().position(|l| l.name == name).expect(name)
-}
-
 #[test]
 fn a_masked_pair_contributes_nothing_whatever_its_stored_weights() {
     use cnn_cosim::network::Op;
     let net = Network::find(SPARSE).unwrap();
-    let c3 = layer_index(&net, "c3");
+    let c3 = index(&net, "c3");
     let Op::Conv2d(conv) = &net.layers[c3].op else { unreachable!() };
     // LeCun's table: 3, 4 or 6 of the 6 S2 maps per C3 map, 60 connections in all.
     let per: Vec<usize> =
@@ -332,7 +299,7 @@ fn a_masked_pair_contributes_nothing_whatever_its_stored_weights() {
 #[test]
 fn a_depthwise_conv_sees_only_its_own_channel() {
     let net = Network::find(SPARSE).unwrap();
-    let dw = layer_index(&net, "dw");
+    let dw = index(&net, "dw");
     assert_eq!(net.layers[dw].weight_pairs(), Some((16, 1, 9)), "[out][in / groups][kh][kw]");
     // Kernel o is all o − 8; input channel i is all i − 4 (so every product is known).
     let params = Params::generate(&net, |l, _, n| if l == dw { (n / 9) as i64 - 8 } else { 1 });
@@ -356,33 +323,8 @@ fn a_depthwise_conv_sees_only_its_own_channel() {
 #[test]
 fn sparse_and_grouped_bounds_hold_every_value_the_reference_produces() {
     let net = Network::find(SPARSE).unwrap();
-    let taps = net.taps();
-    let mut reached = vec![(false, false); taps.len()];
-    for set in 0..stimulus::WEIGHT_KINDS.len() as u64 {
-        let (params, kind) = stimulus::weight_set(&net, 31, set);
-        let model = reference::Model::new(&net, &params);
-        for i in 0..12 {
-            let out = model.run(&stimulus::image(31, set, i));
-            for (t, (tap, values)) in taps.iter().zip(&out.taps).enumerate() {
-                let b = net.layers[tap.layer].bounds.out;
-                for &v in values {
-                    assert!(
-                        (b.min..=b.max).contains(&(v as i128)),
-                        "{} = {v} outside {}..{} (set {set}, {kind}, image {i})",
-                        tap.name,
-                        b.min,
-                        b.max
-                    );
-                    reached[t].0 |= v as i128 == b.min;
-                    reached[t].1 |= v as i128 == b.max;
-                }
-            }
-        }
-    }
-    for name in ["c1", "s2", "c3", "dw"] {
-        let t = taps.iter().position(|t| t.name == name).unwrap();
-        assert_eq!(reached[t], (true, true), "{name} reaches both bounds");
-    }
+    let reached = bounds_hold(&net, 31);
+    reach_both(&net, &reached, &["c1", "s2", "c3", "dw"]);
 }
 
 #[test]

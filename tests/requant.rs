@@ -3,6 +3,9 @@
 //! derived bounds that hold every value the reference produces (random weight sets at the
 //! extremes, every rounding rule), and bad descriptions refused in one line.
 
+mod nets;
+use nets::{bounds_hold, err, index, reach_both};
+
 use cnn_cosim::mnist::PIXELS;
 use cnn_cosim::network::{rdbpot, srdhm, Network, Range, Rounding};
 use cnn_cosim::reference;
@@ -17,16 +20,6 @@ fn fixture_text() -> String {
 
 fn fixture() -> Network {
     Network::find(FIXTURE).unwrap()
-}
-
-fn index(net: &Network, name: &str) -> usize {
-    net.layers.iter().position(|l| l.name == name).expect(name)
-}
-
-fn err(text: &str) -> String {
-    let e = format!("{:#}", Network::parse("bad.toml", text).unwrap_err());
-    assert_eq!(e.lines().count(), 1, "{e}");
-    e
 }
 
 #[test]
@@ -115,37 +108,10 @@ fn derived_bounds_hold_every_value_the_reference_produces() {
     nets.extend(Rounding::ALL.map(with_rounding));
     nets.push(unsaturated());
     for net in &nets {
-        let taps = net.taps();
-        // Where each tap reached its bounds, to show the sets drive them to the rails.
-        let mut reached = vec![(false, false); taps.len()];
-        for set in 0..stimulus::WEIGHT_KINDS.len() as u64 {
-            let (params, kind) = stimulus::weight_set(net, 17, set);
-            let model = reference::Model::new(net, &params);
-            for i in 0..12 {
-                let out = model.run(&stimulus::image(17, set, i));
-                for (t, (tap, values)) in taps.iter().zip(&out.taps).enumerate() {
-                    let b = net.layers[tap.layer].bounds.out;
-                    for &v in values {
-                        assert!(
-                            (b.min..=b.max).contains(&(v as i128)),
-                            "{}: {} = {v} outside {}..{} (set {set}, {kind}, image {i})",
-                            net.name,
-                            tap.name,
-                            b.min,
-                            b.max
-                        );
-                        reached[t].0 |= v as i128 == b.min;
-                        reached[t].1 |= v as i128 == b.max;
-                    }
-                }
-            }
-        }
+        let reached = bounds_hold(net, 17);
         if net.source == FIXTURE {
             // The saturating layers reach both rails on these sets.
-            for name in ["conv1", "conv2"] {
-                let t = taps.iter().position(|t| t.name == name).unwrap();
-                assert_eq!(reached[t], (true, true), "{name} reaches both rails");
-            }
+            reach_both(net, &reached, &["conv1", "conv2"]);
         }
     }
 }

@@ -4,6 +4,9 @@
 //! float model's sum, an argmax over a raw accumulator named as its input, and bad graphs
 //! refused in one line.
 
+mod nets;
+use nets::{bounds_hold, err, index};
+
 use cnn_cosim::float_model::{FloatWeights, Tensor};
 use cnn_cosim::mnist::PIXELS;
 use cnn_cosim::network::{rdbpot, srdhm, Network};
@@ -14,16 +17,6 @@ const FIXTURE: &str = "vectors/fixtures/residual.toml";
 
 fn fixture() -> Network {
     Network::find(FIXTURE).unwrap()
-}
-
-fn index(net: &Network, name: &str) -> usize {
-    net.layers.iter().position(|l| l.name == name).expect(name)
-}
-
-fn err(text: &str) -> String {
-    let e = format!("{:#}", Network::parse("bad.toml", text).unwrap_err());
-    assert_eq!(e.lines().count(), 1, "{e}");
-    e
 }
 
 /// TFLite's ADD on one element, written out from its reference kernel.
@@ -87,27 +80,7 @@ fn the_layer_local_recomputation_reads_the_skip_source_from_the_reference() {
 
 #[test]
 fn derived_bounds_hold_every_value_the_reference_produces() {
-    let net = fixture();
-    let taps = net.taps();
-    for set in 0..stimulus::WEIGHT_KINDS.len() as u64 {
-        let (params, kind) = stimulus::weight_set(&net, 29, set);
-        let model = reference::Model::new(&net, &params);
-        for i in 0..12 {
-            let out = model.run(&stimulus::image(29, set, i));
-            for (tap, values) in taps.iter().zip(&out.taps) {
-                let b = net.layers[tap.layer].bounds.out;
-                for &v in values {
-                    assert!(
-                        (b.min..=b.max).contains(&(v as i128)),
-                        "{} = {v} outside {}..{} (set {set}, {kind}, image {i})",
-                        tap.name,
-                        b.min,
-                        b.max
-                    );
-                }
-            }
-        }
-    }
+    bounds_hold(&fixture(), 29);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! width — their keys, and the exact bounds of each step over any weights and inputs of the
 //! declared widths.
 
+use super::op::{keys, take, Site};
 use super::{group, Bounds, Files, IntType, Overflow, Range, Requant, Rounding, Scheme};
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
@@ -69,7 +70,7 @@ impl Arith {
     }
 }
 
-/// The arithmetic's keys, shared by conv2d and linear.
+/// The keys of a conv2d's or linear's accumulator.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ArithKeys {
@@ -77,29 +78,52 @@ pub(crate) struct ArithKeys {
     bias: Option<RawParam>,
     acc_bits: Option<u32>,
     in_zero_point: Option<i64>,
+}
+
+/// The names of [`ArithKeys`]' keys.
+pub(crate) const KEYS: [&str; 4] = ["weight", "bias", "acc_bits", "in_zero_point"];
+
+/// The keys of a result's requantization and width, shared by conv2d, linear and add.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OutputKeys {
     multiplier: Option<OneOrMany<i64>>,
     shift: Option<OneOrMany<u32>>,
-    rounding: Option<String>,
+    pub rounding: Option<String>,
     out_zero_point: Option<i64>,
     out_bits: Option<u32>,
     out_signed: Option<bool>,
     overflow: Option<Overflow>,
 }
 
-/// The names of [`ArithKeys`]' keys.
-pub(crate) const KEYS: [&str; 11] = [
-    "weight",
-    "bias",
-    "acc_bits",
-    "in_zero_point",
-    "multiplier",
-    "shift",
-    "rounding",
-    "out_zero_point",
-    "out_bits",
-    "out_signed",
-    "overflow",
-];
+/// The names of [`OutputKeys`]' keys.
+pub(crate) const OUTPUT_KEYS: [&str; 7] =
+    ["multiplier", "shift", "rounding", "out_zero_point", "out_bits", "out_signed", "overflow"];
+
+impl OutputKeys {
+    /// The requantization of `outputs` channels, the output's type and its overflow rule.
+    pub(crate) fn build(
+        &self,
+        wh: &str,
+        outputs: usize,
+    ) -> Result<(Requant, IntType, Option<Overflow>)> {
+        let keys = RequantKeys {
+            multiplier: self.multiplier.as_ref(),
+            shift: self.shift.as_ref(),
+            rounding: self.rounding.as_deref(),
+            zero_point: self.out_zero_point,
+        };
+        let requant = requant(wh, &keys, outputs)?;
+        let out = IntType {
+            bits: need(wh, self.out_bits, "out_bits")?,
+            signed: need(wh, self.out_signed, "out_signed")?,
+        };
+        if out.bits == 0 || out.bits > 62 {
+            bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
+        }
+        Ok((requant, out, self.overflow))
+    }
+}
 
 fn need<T: Copy>(wh: &str, v: Option<T>, key: &str) -> Result<T> {
     v.ok_or_else(|| anyhow!("{wh}: missing key `{key}`"))
@@ -151,17 +175,19 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
     Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
 }
 
-/// The arithmetic of a conv2d/linear whose outputs sum `terms` products (fewest, most: a
-/// sparsely connected conv's outputs differ), input range `x` (`padded`: some window terms
-/// are padding) and `outputs` output channels.
+/// The arithmetic of a conv2d/linear, its keys taken from `table`, whose outputs sum
+/// `terms` products (fewest, most: a sparsely connected conv's outputs differ), input range
+/// `site.range` (`padded`: some window terms are padding) and `outputs` output channels.
 pub(crate) fn arithmetic(
-    wh: &str,
-    l: &ArithKeys,
-    x: Range,
+    site: &Site,
+    table: &mut toml::Table,
     padded: bool,
     (fewest, most): (i128, i128),
     outputs: usize,
 ) -> Result<(Arith, Bounds)> {
+    let (wh, x) = (site.wh, site.range);
+    let l: ArithKeys = keys(site, take(table, &KEYS))?;
+    let o: OutputKeys = keys(site, take(table, &OUTPUT_KEYS))?;
     let weight = param(
         wh,
         "weight",
@@ -175,14 +201,7 @@ pub(crate) fn arithmetic(
     if bias_shift > 62 {
         bail!("{wh}: bias.shift must be below 63");
     }
-    let requant = requantization(wh, l, outputs)?;
-    let out = IntType {
-        bits: need(wh, l.out_bits, "out_bits")?,
-        signed: need(wh, l.out_signed, "out_signed")?,
-    };
-    if out.bits == 0 || out.bits > 62 {
-        bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
-    }
+    let (requant, out, overflow) = o.build(wh, outputs)?;
     if let Some(a) = l.acc_bits {
         if a == 0 || a > 64 {
             bail!("{wh}: acc_bits = {a}: 1..64 supported");
@@ -200,7 +219,7 @@ pub(crate) fn arithmetic(
         in_zero_point,
         requant,
         out,
-        overflow: l.overflow,
+        overflow,
     };
     // The product's left factor is x − z; padding pads it with 0 (TFLite's padding with the
     // input zero point), a zero term.
@@ -296,17 +315,6 @@ pub(crate) struct RequantKeys<'a> {
     pub shift: Option<&'a OneOrMany<u32>>,
     pub rounding: Option<&'a str>,
     pub zero_point: Option<i64>,
-}
-
-/// The layer's requantization from `multiplier`, `shift`, `rounding` and `out_zero_point`.
-fn requantization(wh: &str, l: &ArithKeys, outputs: usize) -> Result<Requant> {
-    let keys = RequantKeys {
-        multiplier: l.multiplier.as_ref(),
-        shift: l.shift.as_ref(),
-        rounding: l.rounding.as_deref(),
-        zero_point: l.out_zero_point,
-    };
-    requant(wh, &keys, outputs)
 }
 
 /// A requantization of `outputs` channels from its keys.

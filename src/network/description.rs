@@ -89,8 +89,8 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
             bail!("{wh}: the name is used by an earlier layer");
         }
         for k in l.keys.keys() {
-            if !reg.keys.contains(&k.as_str()) {
-                if REGISTRY.iter().any(|r| r.keys.contains(&k.as_str())) {
+            if !reg.takes(k) {
+                if REGISTRY.iter().any(|r| r.takes(k)) {
                     bail!("{wh}: key `{k}` does not apply to {}", l.op);
                 }
                 bail!("{wh}: unknown field `{k}` ({} takes: {})", l.op, takes(reg));
@@ -174,6 +174,6 @@ fn takes(reg: &op::Registered) -> String {
     if reg.parameters {
         k.push("param");
     }
-    k.extend(reg.keys);
+    k.extend(reg.keys.iter().flat_map(|g| g.iter()));
     k.join(", ")
 }

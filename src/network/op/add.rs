@@ -10,8 +10,10 @@
 //! with one `rounding` for every step (a named rule, or `tflite`: TFLite's two steps on
 //! `int32`, where `left_shift` is its 20).
 
-use super::{keys, Built, EvalCtx, Kind, Registered, Site};
-use crate::network::arith::{output_range, requant, scaling_fits, OneOrMany, RequantKeys};
+use super::{keys, take, Built, EvalCtx, Kind, Registered, Site};
+use crate::network::arith::{
+    output_range, requant, scaling_fits, OneOrMany, OutputKeys, RequantKeys, OUTPUT_KEYS,
+};
 use crate::network::{group, IntType, Layer, Overflow, Range, Requant, Scheme};
 use anyhow::{bail, Result};
 use serde::Deserialize;
@@ -33,14 +35,9 @@ pub struct Add {
 struct Keys {
     rescale: Option<Vec<Rescale>>,
     left_shift: Option<u32>,
-    multiplier: Option<OneOrMany<i64>>,
-    shift: Option<OneOrMany<u32>>,
-    rounding: Option<String>,
-    out_zero_point: Option<i64>,
-    out_bits: Option<u32>,
-    out_signed: Option<bool>,
-    overflow: Option<Overflow>,
 }
+
+const OWN_KEYS: [&str; 2] = ["rescale", "left_shift"];
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -52,25 +49,16 @@ struct Rescale {
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "add",
-    keys: &[
-        "rescale",
-        "left_shift",
-        "multiplier",
-        "shift",
-        "rounding",
-        "out_zero_point",
-        "out_bits",
-        "out_signed",
-        "overflow",
-    ],
+    keys: &[&OWN_KEYS, &OUTPUT_KEYS],
     parameters: false,
     many_inputs: true,
     build,
 };
 
 /// The inputs' shape; the bounds of every step.
-fn build(site: &Site, table: toml::Table) -> Result<Built> {
+fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
     let wh = site.wh;
+    let o: OutputKeys = keys(site, take(&mut table, &OUTPUT_KEYS))?;
     let k: Keys = keys(site, table)?;
     let names = site.names.unwrap_or_default();
     let name = |i: usize| names.get(i).map_or(format!("input {i}"), |n| format!("{n:?}"));
@@ -97,14 +85,7 @@ fn build(site: &Site, table: toml::Table) -> Result<Built> {
     if left_shift > 31 {
         bail!("{wh}: left_shift = {left_shift}: 0..31");
     }
-    let out = IntType {
-        bits: super::need(site, k.out_bits, "out_bits")?,
-        signed: super::need(site, k.out_signed, "out_signed")?,
-    };
-    if out.bits == 0 || out.bits > 62 {
-        bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
-    }
-    let rounding = k.rounding.as_deref();
+    let rounding = o.rounding.as_deref();
     let tflite = rounding == Some("tflite");
     let fits = |v: Range, bits: u32| {
         let t = IntType { bits, signed: true };
@@ -152,18 +133,12 @@ fn build(site: &Site, table: toml::Table) -> Result<Built> {
             group(sum.max)
         );
     }
-    let keys = RequantKeys {
-        multiplier: k.multiplier.as_ref(),
-        shift: k.shift.as_ref(),
-        rounding,
-        zero_point: k.out_zero_point,
-    };
-    let requant = requant(wh, &keys, 1)?;
+    let (requant, out, overflow) = o.build(wh, 1)?;
     scaling_fits(wh, &requant, sum, 1)?;
     let rounded = requant.range(sum, 1);
-    let out_range = output_range(wh, out, k.overflow, rounded)?;
+    let out_range = output_range(wh, out, overflow, rounded)?;
     Ok(Built {
-        op: super::Op::Add(Add { rescale, left_shift, requant, out, overflow: k.overflow }),
+        op: super::Op::Add(Add { rescale, left_shift, requant, out, overflow }),
         output: shape,
         bounds: crate::network::Bounds {
             product: None,

@@ -17,7 +17,7 @@ struct Keys {
 }
 
 pub(crate) const REGISTERED: Registered =
-    Registered { name: "argmax", keys: &["ties"], parameters: false, many_inputs: false, build };
+    Registered { name: "argmax", keys: &[&["ties"]], parameters: false, many_inputs: false, build };
 
 /// One value, `0..n−1`.
 fn build(site: &Site, table: toml::Table) -> Result<Built> {

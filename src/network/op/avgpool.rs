@@ -3,7 +3,7 @@
 //! `round(Σ · M / 2^s)` as hardware often does it, rounded by a named rule. Also the shared
 //! [`Divide`] of `global_avgpool`.
 
-use super::{keys, need, Built, EvalCtx, Kind, Pair, Registered, Site};
+use super::{keys, need, window, Built, EvalCtx, Kind, Pair, Registered, Site};
 use crate::network::{group, Bounds, Layer, Range, Rounding, Shape};
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
@@ -139,7 +139,7 @@ struct Keys {
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "avgpool",
-    keys: &["kernel", "stride", DIVIDE_KEYS[0], DIVIDE_KEYS[1], DIVIDE_KEYS[2]],
+    keys: &[&["kernel", "stride"], &DIVIDE_KEYS],
     parameters: false,
     many_inputs: false,
     build,
@@ -147,23 +147,11 @@ pub(crate) const REGISTERED: Registered = Registered {
 
 /// `c × ((h − k)/s + 1) × ((w − k)/s + 1)`; the stride defaults to the kernel.
 fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
-    let wh = site.wh;
     let d: DivideKeys = keys(site, super::take(&mut table, &DIVIDE_KEYS))?;
     let k: Keys = keys(site, table)?;
-    let Shape::Map { c, h, w } = site.input else {
-        bail!("{wh}: its input is a vector; avgpool needs channels × rows × columns");
-    };
-    let kernel = match need(site, k.kernel, "kernel")?.dims() {
-        (a, b) if a == b => a,
-        (a, b) => bail!("{wh}: only square pooling windows are supported, not {a}×{b}"),
-    };
-    let stride = k.stride.unwrap_or(kernel);
-    if kernel == 0 || stride == 0 || kernel > h || kernel > w {
-        bail!("{wh}: a {kernel}×{kernel} window with stride {stride} does not fit {}", site.input);
-    }
+    let (kernel, stride, output) = window(site, "avgpool", k.kernel, k.stride)?;
     let n = kernel * kernel;
     let divide = d.divide(site, n)?;
-    let output = Shape::Map { c, h: (h - kernel) / stride + 1, w: (w - kernel) / stride + 1 };
     Ok(Built {
         op: super::Op::AvgPool(AvgPool { kernel, stride, divide }),
         output,

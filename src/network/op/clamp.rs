@@ -31,7 +31,7 @@ struct Keys {
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "clamp",
-    keys: &["min", "max", "float_min", "float_max"],
+    keys: &[&["min", "max", "float_min", "float_max"]],
     parameters: false,
     many_inputs: false,
     build,

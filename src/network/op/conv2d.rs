@@ -6,7 +6,7 @@
 //! stored weights.
 
 use super::{keys, need, take, Built, EvalCtx, Kind, Pair, Registered, Site};
-use crate::network::arith::{self, ArithKeys};
+use crate::network::arith;
 use crate::network::kernel::{self, ConvGeom, Prepared};
 use crate::network::{Arith, Layer, Range, Shape};
 use anyhow::{bail, Result};
@@ -44,26 +44,7 @@ const OWN_KEYS: [&str; 7] =
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "conv2d",
-    keys: &[
-        OWN_KEYS[0],
-        OWN_KEYS[1],
-        OWN_KEYS[2],
-        OWN_KEYS[3],
-        OWN_KEYS[4],
-        OWN_KEYS[5],
-        OWN_KEYS[6],
-        arith::KEYS[0],
-        arith::KEYS[1],
-        arith::KEYS[2],
-        arith::KEYS[3],
-        arith::KEYS[4],
-        arith::KEYS[5],
-        arith::KEYS[6],
-        arith::KEYS[7],
-        arith::KEYS[8],
-        arith::KEYS[9],
-        arith::KEYS[10],
-    ],
+    keys: &[&OWN_KEYS, &arith::KEYS, &arith::OUTPUT_KEYS],
     parameters: true,
     many_inputs: false,
     build,
@@ -72,8 +53,8 @@ pub(crate) const REGISTERED: Registered = Registered {
 /// `out_channels × ((h + 2p − kh)/s + 1) × ((w + 2p − kw)/s + 1)`.
 fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
     let wh = site.wh;
-    let arith_keys: ArithKeys = keys(site, take(&mut table, &arith::KEYS))?;
-    let k: Keys = keys(site, table)?;
+    let own = take(&mut table, &OWN_KEYS);
+    let k: Keys = keys(site, own)?;
     let input = site.input;
     let Shape::Map { c, h, w } = input else {
         bail!(
@@ -123,7 +104,7 @@ fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
     let fewest = *per_output.iter().min().unwrap_or(&0) as i128 * window;
     let most = *per_output.iter().max().unwrap_or(&0) as i128 * window;
     let (arith, bounds) =
-        arith::arithmetic(wh, &arith_keys, site.range, padding > 0, (fewest, most), out_channels)?;
+        arith::arithmetic(site, &mut table, padding > 0, (fewest, most), out_channels)?;
     let op = super::Op::Conv2d(Conv2d {
         out_channels,
         kh,

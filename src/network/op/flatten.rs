@@ -29,8 +29,13 @@ struct Keys {
     order: Option<FlattenOrder>,
 }
 
-pub(crate) const REGISTERED: Registered =
-    Registered { name: "flatten", keys: &["order"], parameters: false, many_inputs: false, build };
+pub(crate) const REGISTERED: Registered = Registered {
+    name: "flatten",
+    keys: &[&["order"]],
+    parameters: false,
+    many_inputs: false,
+    build,
+};
 
 /// A vector of `c·h·w`; the values pass through.
 fn build(site: &Site, table: toml::Table) -> Result<Built> {

@@ -15,7 +15,7 @@ pub struct GlobalAvgPool {
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "global_avgpool",
-    keys: &DIVIDE_KEYS,
+    keys: &[&DIVIDE_KEYS],
     parameters: false,
     many_inputs: false,
     build,

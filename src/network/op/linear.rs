@@ -2,7 +2,7 @@
 //! `[out][in]`, bias `[out]`.
 
 use super::{keys, need, take, Built, EvalCtx, Kind, Registered, Site};
-use crate::network::arith::{self, ArithKeys};
+use crate::network::arith;
 use crate::network::kernel::{self, Prepared};
 use crate::network::{Arith, Layer, Range, Shape};
 use anyhow::{bail, Result};
@@ -25,23 +25,11 @@ struct Keys {
     outputs: Option<usize>,
 }
 
+const OWN_KEYS: [&str; 2] = ["in", "out"];
+
 pub(crate) const REGISTERED: Registered = Registered {
     name: "linear",
-    keys: &[
-        "in",
-        "out",
-        arith::KEYS[0],
-        arith::KEYS[1],
-        arith::KEYS[2],
-        arith::KEYS[3],
-        arith::KEYS[4],
-        arith::KEYS[5],
-        arith::KEYS[6],
-        arith::KEYS[7],
-        arith::KEYS[8],
-        arith::KEYS[9],
-        arith::KEYS[10],
-    ],
+    keys: &[&OWN_KEYS, &arith::KEYS, &arith::OUTPUT_KEYS],
     parameters: true,
     many_inputs: false,
     build,
@@ -50,8 +38,7 @@ pub(crate) const REGISTERED: Registered = Registered {
 /// A vector of `out`.
 fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
     let wh = site.wh;
-    let arith_keys: ArithKeys = keys(site, take(&mut table, &arith::KEYS))?;
-    let k: Keys = keys(site, table)?;
+    let k: Keys = keys(site, take(&mut table, &OWN_KEYS))?;
     let inputs = need(site, k.inputs, "in")?;
     let outputs = need(site, k.outputs, "out")?;
     let input = site.input;
@@ -65,7 +52,7 @@ fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
         bail!("{wh}: out must be at least 1");
     }
     let n = inputs as i128;
-    let (arith, bounds) = arith::arithmetic(wh, &arith_keys, site.range, false, (n, n), outputs)?;
+    let (arith, bounds) = arith::arithmetic(site, &mut table, false, (n, n), outputs)?;
     Ok(Built {
         op: super::Op::Linear(Linear { inputs, outputs, arith }),
         output: Shape::Vector(outputs),

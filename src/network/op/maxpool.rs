@@ -1,8 +1,8 @@
 //! `maxpool`: the largest value of each square window, per channel.
 
-use super::{keys, need, plain, Built, EvalCtx, Kind, Pair, Registered, Site};
+use super::{keys, plain, window, Built, EvalCtx, Kind, Pair, Registered, Site};
 use crate::network::{Layer, Shape};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -21,7 +21,7 @@ struct Keys {
 
 pub(crate) const REGISTERED: Registered = Registered {
     name: "maxpool",
-    keys: &["kernel", "stride"],
+    keys: &[&["kernel", "stride"]],
     parameters: false,
     many_inputs: false,
     build,
@@ -30,20 +30,8 @@ pub(crate) const REGISTERED: Registered = Registered {
 /// `c × ((h − k)/s + 1) × ((w − k)/s + 1)`; the stride defaults to the kernel. Its values
 /// are its input's: the bounds pass through.
 fn build(site: &Site, table: toml::Table) -> Result<Built> {
-    let wh = site.wh;
     let k: Keys = keys(site, table)?;
-    let Shape::Map { c, h, w } = site.input else {
-        bail!("{wh}: its input is a vector; maxpool needs channels × rows × columns");
-    };
-    let kernel = match need(site, k.kernel, "kernel")?.dims() {
-        (a, b) if a == b => a,
-        (a, b) => bail!("{wh}: only square pooling windows are supported, not {a}×{b}"),
-    };
-    let stride = k.stride.unwrap_or(kernel);
-    if kernel == 0 || stride == 0 || kernel > h || kernel > w {
-        bail!("{wh}: a {kernel}×{kernel} window with stride {stride} does not fit {}", site.input);
-    }
-    let output = Shape::Map { c, h: (h - kernel) / stride + 1, w: (w - kernel) / stride + 1 };
+    let (kernel, stride, output) = window(site, "maxpool", k.kernel, k.stride)?;
     Ok(Built {
         op: super::Op::MaxPool(MaxPool { kernel, stride }),
         output,

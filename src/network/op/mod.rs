@@ -178,13 +178,21 @@ pub(crate) struct Built {
 /// An op as a description names it: its name, its keys, and how a layer is built from them.
 pub(crate) struct Registered {
     pub name: &'static str,
-    /// Every key the op takes besides `name`, `op`, `tap` (and `param`, when `parameters`).
-    pub keys: &'static [&'static str],
+    /// Every key the op takes besides `name`, `op`, `tap`, `input(s)` (and `param`, when
+    /// `parameters`), in groups (its own, and those of the arithmetic it shares).
+    pub keys: &'static [&'static [&'static str]],
     /// Whether the op has weights (and so a `param` safetensors prefix).
     pub parameters: bool,
     /// Whether it takes several layers (`inputs`) rather than one (`input`).
     pub many_inputs: bool,
     pub build: fn(&Site, toml::Table) -> Result<Built>,
+}
+
+impl Registered {
+    /// Whether the op takes key `k`.
+    pub fn takes(&self, k: &str) -> bool {
+        self.keys.iter().any(|g| g.contains(&k))
+    }
 }
 
 /// Every op, in the order the docs list them.
@@ -247,6 +255,33 @@ impl Pair {
             Pair::Two([a, b]) => (a, b),
         }
     }
+}
+
+/// A pooling window: (kernel, stride, output shape) of a square `kernel` with `stride`
+/// (default: the kernel) over the site's map.
+pub(crate) fn window(
+    site: &Site,
+    op: &str,
+    kernel: Option<Pair>,
+    stride: Option<usize>,
+) -> Result<(usize, usize, Shape)> {
+    let wh = site.wh;
+    let Shape::Map { c, h, w } = site.input else {
+        anyhow::bail!("{wh}: its input is a vector; {op} needs channels × rows × columns");
+    };
+    let kernel = match need(site, kernel, "kernel")?.dims() {
+        (a, b) if a == b => a,
+        (a, b) => anyhow::bail!("{wh}: only square pooling windows are supported, not {a}×{b}"),
+    };
+    let stride = stride.unwrap_or(kernel);
+    if kernel == 0 || stride == 0 || kernel > h || kernel > w {
+        anyhow::bail!(
+            "{wh}: a {kernel}×{kernel} window with stride {stride} does not fit {}",
+            site.input
+        );
+    }
+    let output = Shape::Map { c, h: (h - kernel) / stride + 1, w: (w - kernel) / stride + 1 };
+    Ok((kernel, stride, output))
 }
 
 /// `v`, or the error `missing key`.
