@@ -533,6 +533,7 @@ fn named_signals(d: &DesignSignals) -> Vec<Named> {
 /// Words that name a layer of this kind.
 fn family(op: &Op) -> &'static [&'static str] {
     match op {
+        Op::Pad(_) | Op::Rescale(_) => &["pad", "scale", "quant", "in"],
         Op::Conv2d(_) => &["conv"],
         Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool(_) | Op::Relu(_) | Op::Clamp(_) => {
             &["pool", "relu", "clamp", "avg"]

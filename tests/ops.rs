@@ -350,3 +350,103 @@ fn bad_connection_tables_and_groups_are_one_line() {
     let e = err(&t.replace("kernel = 5\nconnections", "kernel = 5\ngroups = 2\nconnections"));
     assert!(e.contains("give `groups` or `connections`, not both"), "{e}");
 }
+
+/// MNIST quantized to int8 as `rint(x·127/255)` and padded to 32×32 (LeNet-5's input), then
+/// `tail`.
+fn lenet_input(tail: &str) -> String {
+    format!(
+        r#"
+name = "lenet_input"
+[input]
+shape = [1, 28, 28]
+bits = 8
+signed = false
+dataset = "mnist"
+[[layer]]
+name = "q"
+op = "rescale"
+tap = true
+multiplier = 127
+divisor = 255
+rounding = "half_even"
+[[layer]]
+name = "p"
+op = "pad"
+tap = true
+to = [32, 32]
+{tail}
+[[layer]]
+name = "f"
+op = "flatten"
+[[layer]]
+name = "class"
+op = "argmax"
+"#
+    )
+}
+
+#[test]
+fn rescale_and_pad_are_lenets_input_transform() {
+    let net = Network::parse(
+        "lenet_input.toml",
+        &lenet_input("[[layer]]\nname = \"g\"\nop = \"global_avgpool\"\nrounding = \"floor\"\n"),
+    )
+    .unwrap();
+    assert_eq!(net.layers[0].bounds.out, Range { min: 0, max: 127 });
+    assert_eq!(net.layers[1].output.to_string(), "1×32×32");
+    let params = Params::filled(&net, 0);
+    let mut img = [0u8; PIXELS];
+    for (i, p) in img.iter_mut().enumerate() {
+        *p = (i % 256) as u8;
+    }
+    let out = reference::run(&net, &params, &img);
+    // rint(x·127/255): ties to even, against f64's own round-half-even on every byte.
+    for (i, &p) in img.iter().enumerate() {
+        let want = (p as f64 * 127.0 / 255.0).round_ties_even() as i64;
+        assert_eq!(out.taps[0][i], want, "pixel {p}");
+    }
+    // Padded by 2 on every side: the image sits at rows and columns 2..30, zeros around it.
+    let padded = &out.taps[1];
+    assert_eq!(padded.len(), 1024);
+    for r in 0..32 {
+        for c in 0..32 {
+            let inside = (2..30).contains(&r) && (2..30).contains(&c);
+            let want = if inside { out.taps[0][(r - 2) * 28 + (c - 2)] } else { 0 };
+            assert_eq!(padded[r * 32 + c], want, "({r}, {c})");
+        }
+    }
+    // A padding value outside the range widens the bounds.
+    let gap = "[[layer]]\nname = \"g\"\nop = \"global_avgpool\"\nrounding = \"floor\"\n";
+    let neg = Network::parse(
+        "neg.toml",
+        &lenet_input(gap).replace("to = [32, 32]", "to = [32, 32]\nvalue = -128"),
+    )
+    .unwrap();
+    assert_eq!(neg.layers[1].bounds.out, Range { min: -128, max: 127 });
+    // The float model pads with zero and leaves the rescale to the integers.
+    let fw = float_weights(&net, 0.0);
+    assert_eq!(fw.logits(&net, &[255u8; PIXELS]).len(), 1);
+}
+
+#[test]
+fn input_transform_bounds_hold_every_value_the_reference_produces() {
+    let net = Network::find("vectors/fixtures/input_transforms.toml").unwrap();
+    let reached = bounds_hold(&net, 37);
+    reach_both(&net, &reached, &["q", "padded", "c1", "s2"]);
+}
+
+#[test]
+fn bad_rescale_and_pad_keys_are_one_line() {
+    let t = lenet_input("");
+    let e = err(&t.replace("to = [32, 32]", "to = [27, 32]"));
+    assert!(
+        e.contains("layer \"p\" (pad): to = [27, 32] is smaller than its 1×28×28 input"),
+        "{e}"
+    );
+    let e = err(&t.replace("rounding = \"half_even\"\n", ""));
+    assert!(e.contains("missing key `rounding` (divisor = 255 divides)"), "{e}");
+    let e = err(&t.replace("multiplier = 127", "multiplier = 0"));
+    assert!(e.contains("multiplier = 0, divisor = 255: both at least 1"), "{e}");
+    let e = err(&t.replace("to = [32, 32]\n", ""));
+    assert!(e.contains("(pad): missing key `to`"), "{e}");
+}

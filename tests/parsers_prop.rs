@@ -175,6 +175,8 @@ fn network_description_never_panics() {
         std::fs::read(root().join("vectors/fixtures/sparse.toml")).unwrap(),
         // A residual add and a named input.
         std::fs::read(root().join("vectors/fixtures/residual.toml")).unwrap(),
+        // rescale and pad.
+        std::fs::read(root().join("vectors/fixtures/input_transforms.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

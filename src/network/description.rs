@@ -170,7 +170,7 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
 
 /// The keys op `reg` takes, for messages: `name, op, tap[, param], …`.
 fn takes(reg: &op::Registered) -> String {
-    let mut k = vec!["name", "op", "tap"];
+    let mut k = vec!["name", "op", "tap", if reg.many_inputs { "inputs" } else { "input" }];
     if reg.parameters {
         k.push("param");
     }

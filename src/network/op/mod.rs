@@ -13,7 +13,9 @@ mod flatten;
 mod global_avgpool;
 mod linear;
 mod maxpool;
+mod pad;
 mod relu;
+mod rescale;
 
 pub use add::Add;
 pub use argmax::{argmax, Argmax};
@@ -24,7 +26,9 @@ pub use flatten::{flatten_hwc, Flatten, FlattenOrder};
 pub use global_avgpool::GlobalAvgPool;
 pub use linear::Linear;
 pub use maxpool::{maxpool, MaxPool};
+pub use pad::Pad;
 pub use relu::Relu;
+pub use rescale::Rescale;
 
 use super::kernel::Prepared;
 use super::{Arith, Bounds, Layer, Range, Shape};
@@ -36,6 +40,8 @@ use std::cell::Cell;
 /// One layer's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    Pad(Pad),
+    Rescale(Rescale),
     Conv2d(Conv2d),
     MaxPool(MaxPool),
     AvgPool(AvgPool),
@@ -121,6 +127,8 @@ impl Op {
     /// The op's behaviour: the one place that lists every op's type.
     pub fn kind(&self) -> &dyn Kind {
         match self {
+            Op::Pad(o) => o,
+            Op::Rescale(o) => o,
             Op::Conv2d(o) => o,
             Op::MaxPool(o) => o,
             Op::AvgPool(o) => o,
@@ -196,7 +204,9 @@ impl Registered {
 }
 
 /// Every op, in the order the docs list them.
-pub(crate) const REGISTRY: [Registered; 10] = [
+pub(crate) const REGISTRY: [Registered; 12] = [
+    pad::REGISTERED,
+    rescale::REGISTERED,
     conv2d::REGISTERED,
     maxpool::REGISTERED,
     avgpool::REGISTERED,
