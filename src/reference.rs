@@ -31,18 +31,16 @@ pub struct Outputs {
     pub kept: Vec<(usize, Vec<i64>)>,
 }
 
-impl Outputs {
-    /// Layer `k`'s value when it was kept.
-    pub fn kept(&self, k: usize) -> Option<&[i64]> {
-        kept(&self.kept, k)
-    }
-}
-
 fn kept(kept: &[(usize, Vec<i64>)], k: usize) -> Option<&[i64]> {
     kept.iter().find(|(i, _)| *i == k).map(|(_, v)| v.as_slice())
 }
 
 impl Outputs {
+    /// Layer `k`'s value when it was kept.
+    pub fn kept(&self, k: usize) -> Option<&[i64]> {
+        kept(&self.kept, k)
+    }
+
     /// Whether the largest logit is shared by several outputs (an argmax tie).
     pub fn tie(&self) -> bool {
         let top = self.logits[self.class as usize];
