@@ -124,7 +124,7 @@ verilator-5006:
 # tests, tests/parsers_prop.rs, cover the same parsers from a fixed seed). FUZZ_SECONDS per
 # target; new corpus entries go to fuzz/corpus/ (not committed), crashes to fuzz/artifacts/.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= idx memfile network binding
+FUZZ_TARGETS ?= idx memfile network binding tensor_file
 fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do mkdir -p corpus/$$t && \
 		cargo +nightly fuzz run --sanitizer none -O $$t corpus/$$t seeds/$$t -- \

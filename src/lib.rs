@@ -33,6 +33,7 @@ pub mod report_set;
 pub mod rtl;
 pub mod sink;
 pub mod stimulus;
+pub mod tensor_file;
 #[cfg(feature = "train")]
 pub mod train;
 #[cfg(not(feature = "train"))]

@@ -59,6 +59,31 @@ fn idx_images(n: u32) -> Vec<u8> {
 }
 
 #[test]
+fn tensor_file_reader_never_panics() {
+    use cnn_cosim::tensor_file::parse;
+    let seeds = root().join("fuzz/seeds/tensor_file");
+    let mut files: Vec<_> = std::fs::read_dir(&seeds).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let mut r = runner(256);
+    for f in files.into_iter().chain([root().join("vectors/fixtures/numpy_savetxt/README.md")]) {
+        let bytes = std::fs::read(&f).unwrap();
+        r.run(&mutated(bytes, 6), |b| {
+            match parse(Path::new("data.npy"), &b) {
+                // What reads holds exactly its shape's values.
+                Ok(t) => prop_assert_eq!(t.values.len(), t.shape.iter().product::<usize>()),
+                Err(e) => one_line(&e, "data.npy")?,
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    // The committed MNIST-style IDX images parse as tensors too.
+    let t = parse(Path::new("x.idx"), &idx_images(2)).unwrap();
+    assert_eq!(t.shape, [2, 28, 28]);
+}
+
+#[test]
 fn idx_reader_never_panics() {
     let path = Path::new("t10k-images-idx3-ubyte");
     let check = |bytes: &[u8]| -> Result<(), TestCaseError> {
