@@ -2,13 +2,16 @@
 //! input (exit 2); `verify` also says whether the RTL was bit-exact (exit 0) or not (exit 1).
 
 use crate::baseline::Baseline;
+use crate::data;
 use crate::debug;
 use crate::driver::{self, Between, Config, ImageResult, Reference, Shard, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::html::HtmlReport;
 use crate::junit::JunitReport;
 use crate::memfile::Rounding;
-use crate::mnist::{self, Image, Split};
+use crate::mnist::Image;
+#[cfg(feature = "train")]
+use crate::mnist::{self, Split};
 use crate::network::Network;
 use crate::reference::Outputs;
 use crate::report::{Reports, Totals};
@@ -63,6 +66,13 @@ pub struct VerifyArgs {
     /// Directory with the four MNIST IDX files (raw or .gz).
     #[arg(long, default_value = DEFAULT_MNIST)]
     pub mnist: PathBuf,
+    /// Test images from a file instead of MNIST: IDX or .npy, N×28×28 or N×1×28×28, values
+    /// 0..255 (with --labels).
+    #[arg(long, value_name = "FILE", requires = "labels")]
+    pub images: Option<PathBuf>,
+    /// Their labels: IDX or .npy, N values 0..9 (with --images).
+    #[arg(long, value_name = "FILE", requires = "images")]
+    pub labels: Option<PathBuf>,
     /// Directory with the network's .mem files (and optionally model.safetensors); default:
     /// the one the network description names.
     #[arg(long)]
@@ -193,6 +203,11 @@ impl VerifyArgs {
     }
 
     /// The driver's options.
+    /// Where the test images come from (`--mnist`, or `--images` and `--labels`).
+    pub fn data(&self) -> Result<data::Source> {
+        data::Source::from_args(&self.mnist, self.images.as_deref(), self.labels.as_deref())
+    }
+
     pub fn driver(&self) -> Config {
         Config {
             jobs: self.jobs.unwrap_or_else(rayon::current_num_threads).max(1),
@@ -427,20 +442,28 @@ impl Plan {
         };
         match a.stimulus {
             StimulusKind::Mnist => {
-                let test = mnist::load(&a.mnist, Split::Test)?;
+                let source = a.data()?;
+                let test = source.load()?;
                 let range = select(a.start, a.limit, test.len())?;
                 let weights = weights_dir(net, a.weights.as_deref());
                 let wd = WeightDir::load(net, &weights)?;
                 let fw = load_float(net, &weights)?;
                 let images = format!("images {}..{}", range.start, range.end - 1);
+                let from = match &source {
+                    data::Source::Mnist(_) => "mnist".to_string(),
+                    data::Source::Files { images, .. } => format!("{}", images.display()),
+                };
                 Ok(Plan {
                     title: format!(
-                        "cnn-cosim verify: MNIST test {images}{} from {}, weights {}{netnote}, {rtl}",
+                        "cnn-cosim verify: {} {}..{}{} from {}, weights {}{netnote}, {rtl}",
+                        source.noun(),
+                        range.start,
+                        range.end - 1,
                         shard_note(&d),
-                        a.mnist.display(),
+                        source.path().display(),
                         weights.display(),
                     ),
-                    run: timing(&format!("mnist {images}, weights {}", weights.display())),
+                    run: timing(&format!("{from} {images}, weights {}", weights.display())),
                     has_float: fw.is_some(),
                     images: range.len(),
                     mnist: Some(SetRun {
@@ -880,7 +903,7 @@ fn replay(
     let (images, labels, wd, fw, cfg, what);
     match set {
         None => {
-            let test = mnist::load(&a.mnist, Split::Test)?;
+            let test = a.data()?.load()?;
             if index >= test.len() {
                 bail!("--image {index} is past the last test image ({})", test.len() - 1);
             }

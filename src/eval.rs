@@ -3,9 +3,9 @@
 //! image's classes (`--classes FILE`) and one image's every layer (`--dump DIR --image N`).
 
 use crate::commands::{load_float, SAFETENSORS};
+use crate::data::Source;
 use crate::float_model::FloatWeights;
 use crate::memfile::tmp_path;
-use crate::mnist::{self, Split};
 use crate::network::{Network, Shape};
 use crate::reference::{self, Outputs};
 use crate::weights::Params;
@@ -23,8 +23,8 @@ pub struct EvalOutputs {
 }
 
 /// Runs `eval` and prints the accuracies (and where the outputs went).
-pub fn run(net: &Network, mnist_dir: &Path, weights: &Path, out: &EvalOutputs) -> Result<()> {
-    let test = mnist::load(mnist_dir, Split::Test)?;
+pub fn run(net: &Network, source: &Source, weights: &Path, out: &EvalOutputs) -> Result<()> {
+    let test = source.load()?;
     if let Some((_, n)) = &out.dump {
         if *n >= test.len() {
             bail!("--image {n}: the test set has {} images (0..{})", test.len(), test.len() - 1);
@@ -42,7 +42,10 @@ pub fn run(net: &Network, mnist_dir: &Path, weights: &Path, out: &EvalOutputs) -
     };
     let fixed_ok = correct(&mut fixed.iter().map(|o| o.class));
     println!("network {} ({}), weights {}", net.name, net.source, weights.display());
-    println!("test images: {n}");
+    match source {
+        Source::Mnist(_) => println!("test images: {n}"),
+        Source::Files { .. } => println!("test images: {n} ({})", source.describe()),
+    }
     println!("fixed-point accuracy: {fixed_ok}/{n} ({:.2} %)", pct(fixed_ok, n));
     match &float {
         None => println!("float accuracy: n/a ({} has no {SAFETENSORS})", weights.display()),

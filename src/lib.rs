@@ -14,6 +14,7 @@ pub mod binding;
 pub mod binding_file;
 pub mod commands;
 pub mod compare;
+pub mod data;
 pub mod debug;
 pub mod driver;
 pub mod eval;

@@ -4,7 +4,6 @@
 use clap::{Parser, Subcommand};
 use cnn_cosim::binding::Binding;
 use cnn_cosim::commands::{self, VerifyArgs};
-use cnn_cosim::eval;
 use cnn_cosim::float_model::FloatWeights;
 use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
@@ -12,6 +11,7 @@ use cnn_cosim::merge;
 use cnn_cosim::network::{self, Network};
 #[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
+use cnn_cosim::{data, eval};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,6 +79,13 @@ enum Cmd {
         /// Default: the weight directory the network description names.
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// Test images from a file instead of MNIST: IDX or .npy, N×28×28 or N×1×28×28,
+        /// values 0..255 (with --labels).
+        #[arg(long, value_name = "FILE", requires = "labels")]
+        images: Option<PathBuf>,
+        /// Their labels: IDX or .npy, N values 0..9 (with --images).
+        #[arg(long, value_name = "FILE", requires = "images")]
+        labels: Option<PathBuf>,
         /// Also write every image's reference and float classes (CSV: image, label,
         /// reference, float, reference_tie).
         #[arg(long, value_name = "FILE")]
@@ -222,11 +229,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Icarus { mnist, weights, start, limit, bubbles, rtl, bind } => {
             icarus::run(&icarus::IcarusArgs { mnist, weights, start, limit, bubbles, rtl, bind })
         }
-        Cmd::Eval { net, mnist, weights, classes, dump, image } => {
+        Cmd::Eval { net, mnist, weights, images, labels, classes, dump, image } => {
             let net = Network::find(&net)?;
             let weights = commands::weights_dir(&net, weights.as_deref());
+            let source = data::Source::from_args(&mnist, images.as_deref(), labels.as_deref())?;
             let out = eval::EvalOutputs { classes, dump: dump.zip(image) };
-            eval::run(&net, &mnist, &weights, &out).map(|_| true)
+            eval::run(&net, &source, &weights, &out).map(|_| true)
         }
         Cmd::Net { cmd: NetCmd::Show { net } } => {
             print!("{}", Network::find(&net)?.show());

@@ -1,8 +1,8 @@
 //! Integer tensors from files: IDX of any dimensions and element type (the format carries
 //! both), raw or gzip'd, and NumPy `.npy` (format 1.0–3.0, C order, u8/i8/i16/i32, either
 //! byte order): the forms data sets other than MNIST come in. Everything is validated before
-//! any value is returned; every error is one line naming the file and the problem. (The
-//! description's `[input]` does not name such files yet: its data set is MNIST.)
+//! any value is returned; every error is one line naming the file and the problem.
+//! `verify`/`eval --images FILE --labels FILE` read them ([`crate::data`]).
 
 use crate::mnist::gunzip;
 use anyhow::{bail, Context, Result};

@@ -432,3 +432,68 @@ fn eval_writes_every_images_classes_and_one_images_layers() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!none.exists());
 }
+
+/// A `.npy` file (format 1.0) of `descr` and `shape` holding `data`, as numpy.save writes it.
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend((header.len() as u16).to_le_bytes());
+    b.extend(header.as_bytes());
+    b.extend(data);
+    b
+}
+
+#[test]
+fn images_and_labels_from_files_verify_like_mnist_and_bad_files_exit_2() {
+    use cnn_cosim::mnist::{self, Split};
+    let test = mnist::load(&root().join("vectors/mnist"), Split::Test).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    // The first 200 test images as a .npy (N×1×28×28 u8), their labels as an IDX vector.
+    let pixels: Vec<u8> = test.images[..200].iter().flatten().copied().collect();
+    let images = d.path().join("images.npy");
+    std::fs::write(&images, npy("|u1", "(200, 1, 28, 28)", &pixels)).unwrap();
+    let labels = d.path().join("labels.idx");
+    let mut idx = vec![0, 0, 8, 1];
+    idx.extend(200u32.to_be_bytes());
+    idx.extend(&test.labels[..200]);
+    std::fs::write(&labels, &idx).unwrap();
+    let (i, l) = (images.to_str().unwrap(), labels.to_str().unwrap());
+    let files = d.path().join("files");
+    let o = verify(&["--images", i, "--labels", l], &files);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 200/200 images bit-exact at every layer"), "{}", text(&o));
+    // The same images from MNIST: the same layer counts and per-image verdicts.
+    let mnist_dir = d.path().join("mnist");
+    let o = verify(&["--limit", "200"], &mnist_dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let read = |dir: &Path, f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    assert_eq!(read(&files, "layers.csv"), read(&mnist_dir, "layers.csv"));
+    let o = cli(&["eval", "--images", i, "--labels", l]);
+    assert!(text(&o).contains("test images: 200 (images from"), "{}", text(&o));
+    // Bad files: one line naming the file, exit 2, no report.
+    let bad = |name: &str, bytes: &[u8], as_images: bool, want: &str| {
+        let f = d.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let (i, l) = if as_images { (f.to_str().unwrap(), l) } else { (i, f.to_str().unwrap()) };
+        let r = d.path().join(format!("r-{name}"));
+        let o = verify(&["--images", i, "--labels", l], &r);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!r.join("summary.csv").exists(), "{name}: no report");
+    };
+    bad("short.npy", &npy("|u1", "(200, 1, 28, 28)", &pixels[..1000]), true, "(truncated)");
+    bad("f32.npy", &npy("<f4", "(1,)", &[0; 4]), true, "is not one of u8, i8, i16, i32");
+    bad("big.npy", &npy("|u1", "(1, 32, 32)", &[0; 1024]), true, "images of shape [1, 32, 32]");
+    bad("i16.npy", &npy("<i2", "(1, 28, 28)", &[0x00, 0x01].repeat(784)), true, "outside 8 bits");
+    bad("few.idx", &[0, 0, 8, 1, 0, 0, 0, 2, 1, 2], false, "holds 2 labels but");
+    bad("ten.idx", &[&idx[..8], &[10u8; 200][..]].concat(), false, "label 0 is 10, expected 0..9");
+    // Half a pair is a usage error.
+    let o = cli(&["verify", "--images", i]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
