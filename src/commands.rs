@@ -278,7 +278,8 @@ pub fn weights_dir(net: &Network, weights: Option<&Path>) -> PathBuf {
     }
 }
 
-fn pct(n: u64, d: u64) -> f64 {
+/// `100 · n / d`, 0 when `d` is 0.
+pub(crate) fn pct(n: u64, d: u64) -> f64 {
     if d == 0 {
         0.0
     } else {

@@ -2,7 +2,7 @@
 //! engineer needs to hold the reference against a model of their own without RTL: every
 //! image's classes (`--classes FILE`) and one image's every layer (`--dump DIR --image N`).
 
-use crate::commands::{load_float, SAFETENSORS};
+use crate::commands::{load_float, pct, SAFETENSORS};
 use crate::data::Source;
 use crate::float_model::FloatWeights;
 use crate::memfile::tmp_path;
@@ -71,14 +71,6 @@ pub fn run(net: &Network, source: &Source, weights: &Path, out: &EvalOutputs) ->
         );
     }
     Ok(())
-}
-
-fn pct(n: u64, d: u64) -> f64 {
-    if d == 0 {
-        0.0
-    } else {
-        100.0 * n as f64 / d as f64
-    }
 }
 
 /// Writes `path` through a temporary file renamed into place, so a failed run leaves no
