@@ -68,7 +68,7 @@ trainer:
 	$(TRAINER) --all-targets --no-run
 	$(TRAINER) --lib -- train:: candle
 
-# The network descriptions' derived bounds and both networks' accuracies. Per design (the
+# The network descriptions' derived bounds and the three networks' accuracies. Per design (the
 # seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all
 # 10,000 MNIST images back-to-back (the seed's checked against the committed baseline),
 # again with random bubbles between pixels (two_conv: and its ready dropped pseudo-randomly),
@@ -77,8 +77,10 @@ campaigns:
 	$(BUILT)
 	$(COSIM) net show seed
 	$(COSIM) net show two_conv
+	$(COSIM) net show lenet5
 	$(COSIM) eval
 	$(COSIM) eval --net two_conv
+	$(COSIM) eval --net lenet5
 	$(COSIM) verify --quiet --baseline vectors/baseline.json --junit reports/junit.xml
 	$(COSIM) verify --quiet --bubbles 0.3 --seed 7 --reports reports/bubbles
 	$(COSIM) verify --quiet --stimulus random --seed 2026 --sets 24 --count 100 --bubbles 0.2 \

@@ -2,6 +2,7 @@
 //! input (exit 2); `verify` also says whether the RTL was bit-exact (exit 0) or not (exit 1).
 
 use crate::baseline::Baseline;
+use crate::calibrate;
 use crate::data;
 use crate::debug;
 use crate::driver::{self, Between, Config, ImageResult, Reference, Shard, Stimulus};
@@ -9,9 +10,7 @@ use crate::float_model::FloatWeights;
 use crate::html::HtmlReport;
 use crate::junit::JunitReport;
 use crate::memfile::Rounding;
-use crate::mnist::Image;
-#[cfg(feature = "train")]
-use crate::mnist::{self, Split};
+use crate::mnist::{self, Image, Split};
 use crate::network::Network;
 use crate::reference::Outputs;
 use crate::report::{Reports, Totals};
@@ -992,10 +991,29 @@ fn debug_image(a: &VerifyArgs, net: &Network, index: usize) -> Result<bool> {
     Ok(r.cmp.is_clean() && !r.timed_out)
 }
 
-/// `eval`: float and fixed-point accuracy of a weight directory on the test set.
-/// Quantizes `fw` into the network's `.mem` files in `out`, printing every saturated value.
-pub fn export(net: &Network, fw: &FloatWeights, out: &Path, rounding: Rounding) -> Result<()> {
-    let (params, sat) = Params::quantize(net, fw, rounding)?;
+/// Training images a calibrated export runs through the float model.
+pub const CALIBRATION_IMAGES: usize = 5000;
+
+/// Quantizes `fw` into the network's `.mem` files in `out`, printing every saturated value:
+/// by each tensor's fixed scale, or — for a network that loads its requantization with its
+/// weights — calibrated on the first [`CALIBRATION_IMAGES`] training images in `mnist_dir`.
+pub fn export(
+    net: &Network,
+    fw: &FloatWeights,
+    mnist_dir: &Path,
+    out: &Path,
+    rounding: Rounding,
+) -> Result<()> {
+    let calibrated = net.layers.iter().any(|l| l.op.arith().is_some_and(|a| a.loaded.any()));
+    let (params, sat) = if calibrated {
+        let mut train = mnist::load(mnist_dir, Split::Train)?;
+        train.images.truncate(CALIBRATION_IMAGES);
+        let r = calibrate::calibrate(net, fw, &train.images)?;
+        println!("calibrated on the first {} training images", train.images.len());
+        r
+    } else {
+        Params::quantize(net, fw, rounding)?
+    };
     for s in &sat {
         eprintln!(
             "warning: {}: value {} at index {} is outside its declared width and was saturated",
@@ -1005,11 +1023,13 @@ pub fn export(net: &Network, fw: &FloatWeights, out: &Path, rounding: Rounding) 
         );
     }
     let files = params.save(net, out)?;
-    println!(
-        "wrote {} ({} values saturated)",
-        files.iter().map(|f| out.join(f).display().to_string()).collect::<Vec<_>>().join(", "),
-        sat.len()
-    );
+    // Every file by name up to a handful; beyond, how many.
+    let listed = if files.len() <= 12 {
+        files.iter().map(|f| out.join(f).display().to_string()).collect::<Vec<_>>().join(", ")
+    } else {
+        format!("{} files to {}", files.len(), out.display())
+    };
+    println!("wrote {listed} ({} values saturated)", sat.len());
     Ok(())
 }
 
@@ -1033,5 +1053,5 @@ pub fn train(
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create output directory", out.display()))?;
     fw.save(&out.join(SAFETENSORS))?;
-    export(net, &fw, out, rounding)
+    export(net, &fw, mnist_dir, out, rounding)
 }

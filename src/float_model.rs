@@ -178,10 +178,10 @@ impl FloatWeights {
     /// The network's outputs before the argmax (before log-softmax) for one image, in f32 like
     /// PyTorch.
     pub fn logits(&self, net: &Network, image: &[u8]) -> Vec<f32> {
-        let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         if !net.is_chain() {
-            return self.logits_graph(net, x);
+            return self.layer_values(net, image).pop().unwrap_or_default();
         }
+        let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         for l in &net.layers {
             if l.op.is_argmax() {
                 return x;
@@ -203,14 +203,14 @@ impl FloatWeights {
         }
     }
 
-    /// [`logits`](Self::logits) of a network whose layers read others than their
-    /// predecessor (a residual add): every layer's value kept.
-    fn logits_graph(&self, net: &Network, image: Vec<f32>) -> Vec<f32> {
+    /// Every layer's float output for one image, in layer order (the argmax's: its input).
+    pub fn layer_values(&self, net: &Network, image: &[u8]) -> Vec<Vec<f32>> {
+        let image: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         let mut values: Vec<Vec<f32>> = Vec::with_capacity(net.layers.len());
         for l in &net.layers {
             let source = |k: Option<&usize>| k.map_or(&image, |&k| &values[k]).clone();
             let y = if l.op.is_argmax() {
-                return source(l.sources.first());
+                source(l.sources.first())
             } else if l.sources.len() > 1 {
                 let xs: Vec<&[f32]> = l.sources.iter().map(|&k| values[k].as_slice()).collect();
                 l.op.kind().forward_many(l, &xs)
@@ -220,7 +220,7 @@ impl FloatWeights {
             };
             values.push(y);
         }
-        values.pop().unwrap_or_default()
+        values
     }
 
     /// Predicted class: argmax of [`logits`](Self::logits), ties to the lowest index.

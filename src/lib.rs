@@ -12,6 +12,7 @@ pub mod bench;
 pub mod bind_init;
 pub mod binding;
 pub mod binding_file;
+pub mod calibrate;
 pub mod commands;
 pub mod compare;
 pub mod data;

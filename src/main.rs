@@ -154,10 +154,12 @@ enum Cmd {
         /// Output directory (default: the weight directory the network description names).
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, default_value_t = TrainConfig::default().seed)]
-        seed: u64,
-        #[arg(long, default_value_t = TrainConfig::default().epochs)]
-        epochs: usize,
+        /// Default: the description's `[train]` seed, else 8 (the seed network's weights).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Default: the description's `[train]` epochs, else the notebook's 9.
+        #[arg(long)]
+        epochs: Option<usize>,
         #[arg(long, value_enum, default_value_t = Rounding::Trunc)]
         rounding: Rounding,
     },
@@ -175,6 +177,9 @@ enum Cmd {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Rounding::Trunc)]
         rounding: Rounding,
+        /// MNIST, whose training images calibrate a network that loads its multipliers.
+        #[arg(long, default_value = "vectors/mnist")]
+        mnist: PathBuf,
     },
 }
 
@@ -267,16 +272,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Train { net, mnist, out, seed, epochs, rounding } => {
             let net = Network::find(&net)?;
             let out = commands::weights_dir(&net, out.as_deref());
-            let cfg = TrainConfig { seed, epochs, ..TrainConfig::default() };
+            let cfg = TrainConfig::for_network(&net, epochs, seed);
             commands::train(&net, &mnist, &out, &cfg, rounding).map(|_| true)
         }
-        Cmd::Export { net, from, out, rounding } => {
+        Cmd::Export { net, from, out, rounding, mnist } => {
             let net = Network::find(&net)?;
             let dir = commands::weights_dir(&net, None);
             let from = from.unwrap_or_else(|| dir.join(commands::SAFETENSORS));
             let fw = FloatWeights::load(&net, &from)?;
             let out = commands::weights_dir(&net, out.as_deref());
-            commands::export(&net, &fw, &out, rounding).map(|_| true)
+            commands::export(&net, &fw, &mnist, &out, rounding).map(|_| true)
         }
     }
 }

@@ -14,9 +14,9 @@ pub mod op;
 mod requant;
 mod rounding;
 
-pub use arith::{Arith, Param};
+pub use arith::{Arith, Loaded, LoadedRequant, Param};
 pub use kernel::Prepared;
-pub use op::{FlattenOrder, Op};
+pub use op::{FlattenOrder, Op, Tensors};
 pub use requant::{Requant, Scheme};
 pub use rounding::{rdbpot, srdhm, Overflow, Rounding};
 
@@ -293,7 +293,7 @@ pub enum DataSet {
 }
 
 /// A validated network description.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     pub name: String,
     /// Where it was read from (a path, or `built-in seed`), for messages.
@@ -304,6 +304,24 @@ pub struct Network {
     pub layers: Vec<Layer>,
     /// Default weight directory (relative to the project), if the description names one.
     pub weights: Option<PathBuf>,
+    /// The description's training recipe (`[train]`): what `train` uses where its options
+    /// do not say; unset values are the notebook's.
+    pub recipe: Recipe,
+}
+
+/// A training recipe's values, each optional (the notebook's where unset).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub lr: Option<f64>,
+    pub momentum: Option<f64>,
+    /// The learning rate is multiplied by `lr_decay` after every epoch.
+    pub lr_decay: Option<f64>,
+    /// SGD's L2 penalty (PyTorch's `weight_decay`).
+    pub weight_decay: Option<f64>,
+    pub seed: Option<u64>,
 }
 
 /// A tapped layer: what the RTL brings out and the reports show.

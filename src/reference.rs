@@ -70,7 +70,7 @@ impl<'a> Model<'a> {
         let mut x = Range { min: net.input_type.min(), max: net.input_type.max() };
         for (i, l) in net.layers.iter().enumerate() {
             let p = params.layers.get(i).and_then(|p| p.as_ref());
-            prepared.push(p.and_then(|p| l.op.kind().prepare(l, x, &p.weight, &p.bias)));
+            prepared.push(p.and_then(|p| l.op.kind().prepare(l, x, p.tensors())));
             x = l.bounds.out;
         }
         let mut keep = vec![false; net.layers.len()];

@@ -45,8 +45,20 @@ pub fn weight_set(net: &Network, seed: u64, set: u64) -> (Params, &'static str) 
     let mut r = rng(seed, set, u64::MAX);
     let mut n = 0usize;
     let mut w = Params::generate(net, |layer, which, _| {
+        let (min, max) = weights::range(net, layer, which);
+        if matches!(which, Which::Multiplier | Which::Shift) {
+            // A loaded requantization value: its declared range's ends, or within it.
+            let v = match kind {
+                "all+127" => max,
+                "all-128" => min,
+                "alternating" if n.is_multiple_of(2) => max,
+                "alternating" => min,
+                _ => r.random_range(min..=max),
+            };
+            n += 1;
+            return v;
+        }
         let ty = weights::param(net, layer, which).ty;
-        let (min, max) = (ty.min() as i64, ty.max() as i64);
         let v = match kind {
             "all+127" => max,
             "all-128" => min,

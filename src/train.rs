@@ -47,9 +47,10 @@
 
 use crate::float_model::{self, argmax, FloatWeights};
 use crate::mnist::{Dataset, Image, PIXELS};
+use crate::network::op::{AvgPool, Conv2d, Pad};
 use crate::network::{FlattenOrder, Layer, Network, Op, Shape as NetShape};
 use anyhow::{anyhow, bail, Context, Result};
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Device, Layout, Shape, Tensor, Var, D};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -66,6 +67,10 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub momentum: f64,
+    /// The learning rate is multiplied by this after every epoch (1: constant).
+    pub lr_decay: f64,
+    /// L2 penalty, PyTorch SGD's `weight_decay`: `grad + weight_decay · p` (0: none).
+    pub weight_decay: f64,
     pub seed: u64,
 }
 
@@ -74,7 +79,33 @@ pub const DEFAULT_SEED: u64 = 8;
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 9, batch_size: 64, lr: 0.01, momentum: 0.5, seed: DEFAULT_SEED }
+        TrainConfig {
+            epochs: 9,
+            batch_size: 64,
+            lr: 0.01,
+            momentum: 0.5,
+            lr_decay: 1.0,
+            weight_decay: 0.0,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// `net`'s recipe (its `[train]` table over the notebook's), then `epochs` and `seed`
+    /// where given.
+    pub fn for_network(net: &Network, epochs: Option<usize>, seed: Option<u64>) -> TrainConfig {
+        let d = TrainConfig::default();
+        let r = net.recipe;
+        TrainConfig {
+            epochs: epochs.or(r.epochs).unwrap_or(d.epochs),
+            batch_size: r.batch_size.unwrap_or(d.batch_size),
+            lr: r.lr.unwrap_or(d.lr),
+            momentum: r.momentum.unwrap_or(d.momentum),
+            lr_decay: r.lr_decay.unwrap_or(d.lr_decay),
+            weight_decay: r.weight_decay.unwrap_or(d.weight_decay),
+            seed: seed.or(r.seed).unwrap_or(d.seed),
+        }
     }
 }
 
@@ -152,8 +183,8 @@ pub fn train(
     if cfg.batch_size == 0 {
         bail!("batch size must be at least 1");
     }
-    if !(cfg.lr.is_finite() && cfg.momentum.is_finite()) {
-        bail!("learning rate and momentum must be finite");
+    if ![cfg.lr, cfg.momentum, cfg.lr_decay, cfg.weight_decay].iter().all(|v| v.is_finite()) {
+        bail!("learning rate, its decay, momentum and weight decay must be finite");
     }
     let max_label = train.labels.iter().chain(&test.labels).max().copied().unwrap_or(0);
     if net.classes() <= max_label as usize {
@@ -172,6 +203,7 @@ pub fn train(
 
     for epoch in 1..=cfg.epochs {
         let start = Instant::now();
+        let lr = cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1);
         shuffle(&mut order, &mut rng);
         let bar = if show {
             let bar = ProgressBar::new(batches as u64);
@@ -188,7 +220,7 @@ pub fn train(
             None
         };
         for (i, idx) in order.chunks(cfg.batch_size).enumerate() {
-            let loss = model.sgd_step(train, idx, cfg, &mut momentum_bufs)?;
+            let loss = model.sgd_step(train, idx, cfg, lr, &mut momentum_bufs)?;
             if let Some(bar) = &bar {
                 bar.inc(1);
                 if i % 50 == 0 {
@@ -230,7 +262,19 @@ fn init_weights(net: &Network, rng: &mut ChaCha8Rng) -> FloatWeights {
         if shape.len() > 1 {
             fan_in = shape[1..].iter().product();
         }
-        let data = uniform(shape.iter().product(), fan_in);
+        let mut data = uniform(shape.iter().product(), fan_in);
+        // A connection table's masked pairs start (and, without gradient, stay) at zero.
+        let conv = net.layers.iter().find_map(|l| match &l.op {
+            Op::Conv2d(c) if c.connections.is_some() && name == format!("{}.weight", l.param) => {
+                Some(c)
+            }
+            _ => None,
+        });
+        if let Some(conv) = conv {
+            for (v, m) in data.iter_mut().zip(connection_mask(conv, shape[1])) {
+                *v *= m;
+            }
+        }
         tensors.push(float_model::Tensor { name, shape, data });
     }
     FloatWeights { tensors }
@@ -392,15 +436,16 @@ impl<'a> Net<'a> {
         };
         for (l, p) in self.net.layers.iter().zip(&self.params) {
             act = match (&l.op, p) {
-                (Op::Conv2d(c), _) if c.groups > 1 || c.connections.is_some() => bail!(
-                    "layer {:?}: the trainer does not train grouped or sparsely connected \
-                     convolutions (yet)",
+                (Op::Conv2d(c), _) if c.groups > 1 => bail!(
+                    "layer {:?}: the trainer does not train grouped convolutions (yet)",
                     l.name
                 ),
-                (Op::Conv2d(c), Some(p)) => {
-                    self.conv(act, l, [c.kh, c.kw, c.stride, c.padding], *p)?
-                }
+                (Op::Conv2d(c), Some(p)) => self.conv(act, l, c, *p)?,
                 (Op::MaxPool(m), _) => maxpool(act, l, m.kernel, m.stride)?,
+                (Op::AvgPool(a), _) => avgpool(act, l, a)?,
+                (Op::Pad(pad), _) => self::pad(act, l, pad)?,
+                // An integer rescale leaves the real values as they are.
+                (Op::Rescale(_), _) => act,
                 (Op::Relu(_), _) => relu(act)?,
                 (Op::Flatten(f), _) => flatten(act, l, f.order)?,
                 (Op::Linear(lin), Some(p)) => self.linear(act, lin.outputs, *p)?,
@@ -431,9 +476,10 @@ impl<'a> Net<'a> {
         &self,
         act: Act,
         l: &Layer,
-        [kh, kw, stride, padding]: [usize; 4],
+        conv: &Conv2d,
         (wi, bi): (usize, Option<usize>),
     ) -> Result<Act> {
+        let (kh, kw, stride, padding) = (conv.kh, conv.kw, conv.stride, conv.padding);
         let (c, h, w) = map_dims(l, act.shape)?;
         let (oc, oh, ow) = map_dims(l, l.output)?;
         let b = act.t.dim(0)?;
@@ -455,6 +501,15 @@ impl<'a> Net<'a> {
         }
         let im2col = Im2colMatmul { src, taps };
         let kernel = self.vars[wi].as_tensor().reshape((oc, taps))?;
+        // A connection table: masked pairs' weights multiplied by 0, so they get no gradient.
+        let kernel = match &conv.connections {
+            None => kernel,
+            Some(_) => kernel.mul(&Tensor::from_vec(
+                connection_mask(conv, c),
+                (oc, taps),
+                &Device::Cpu,
+            )?)?,
+        };
         let y = if act.constant {
             let patches = im2col.patches(&act.t.flatten_all()?.to_vec1()?, b)?;
             kernel.t()?.contiguous()?.apply_op1(ConstLhsMatmul { lhs: patches })?
@@ -514,6 +569,7 @@ impl<'a> Net<'a> {
         data: &Dataset,
         idx: &[usize],
         cfg: &TrainConfig,
+        lr: f64,
         bufs: &mut [Option<Tensor>],
     ) -> Result<f32> {
         let parts = idx
@@ -531,13 +587,18 @@ impl<'a> Net<'a> {
             };
         }
         for ((var, buf), g) in self.vars.iter().zip(bufs.iter_mut()).zip(grads) {
-            // PyTorch SGD: buf = momentum·buf + grad (buf = grad on the first step);
-            // p = p − lr·buf.
+            // PyTorch SGD: grad += weight_decay·p; buf = momentum·buf + grad (buf = grad on
+            // the first step); p = p − lr·buf.
+            let g = if cfg.weight_decay != 0.0 {
+                (g + var.as_tensor().detach().affine(cfg.weight_decay, 0.0)?)?
+            } else {
+                g
+            };
             let b = match buf.take() {
                 None => g,
                 Some(prev) => (prev.affine(cfg.momentum, 0.0)? + g)?,
             };
-            var.set(&(var.as_tensor().detach() - b.affine(cfg.lr, 0.0)?)?)?;
+            var.set(&(var.as_tensor().detach() - b.affine(lr, 0.0)?)?)?;
             *buf = Some(b);
         }
         Ok(loss)
@@ -575,6 +636,70 @@ fn maxpool(act: Act, l: &Layer, kernel: usize, stride: usize) -> Result<Act> {
     }
     let idx = Tensor::from_vec(idx, (b, c * oh * ow), &Device::Cpu)?;
     Ok(Act { t: act.t.gather(&idx, 1)?, shape: l.output, order: FlattenOrder::Chw, ..act })
+}
+
+/// Average pool as PyTorch's `avg_pool2d` (no padding): the sum of the window's gathers
+/// divided by the window size (or the declared divisor). The result is in (channel, row, col)
+/// order.
+fn avgpool(act: Act, l: &Layer, a: &AvgPool) -> Result<Act> {
+    let (c, h, w) = map_dims(l, act.shape)?;
+    let (_, oh, ow) = map_dims(l, l.output)?;
+    let b = act.t.dim(0)?;
+    let at = |ch: usize, r: usize, col: usize| offset(act.order, (c, h, w), ch, r, col) as u32;
+    let mut sum: Option<Tensor> = None;
+    for dr in 0..a.kernel {
+        for dc in 0..a.kernel {
+            let mut idx = Vec::with_capacity(c * oh * ow);
+            for ch in 0..c {
+                for r in 0..oh {
+                    for col in 0..ow {
+                        idx.push(at(ch, r * a.stride + dr, col * a.stride + dc));
+                    }
+                }
+            }
+            let idx = Tensor::from_vec(idx.repeat(b), (b, c * oh * ow), &Device::Cpu)?;
+            let g = act.t.gather(&idx, 1)?;
+            sum = Some(match sum {
+                None => g,
+                Some(s) => (s + g)?,
+            });
+        }
+    }
+    let sum = sum.context("an average pool has a window")?;
+    let scale = a.divide.float(1.0, a.kernel * a.kernel) as f64;
+    Ok(Act { t: sum.affine(scale, 0.0)?, shape: l.output, order: FlattenOrder::Chw, ..act })
+}
+
+/// Zero padding as the float model's: a gather from each row with a zero appended.
+fn pad(act: Act, l: &Layer, p: &Pad) -> Result<Act> {
+    let (c, h, w) = map_dims(l, act.shape)?;
+    let (_, oh, ow) = map_dims(l, l.output)?;
+    let b = act.t.dim(0)?;
+    let zero = (c * h * w) as u32;
+    let mut idx = Vec::with_capacity(c * oh * ow);
+    for ch in 0..c {
+        for r in 0..oh {
+            for col in 0..ow {
+                let y = r.checked_sub(p.top).filter(|&y| y < h);
+                let x = col.checked_sub(p.left).filter(|&x| x < w);
+                idx.push(match y.zip(x) {
+                    Some((y, x)) => offset(act.order, (c, h, w), ch, y, x) as u32,
+                    None => zero,
+                });
+            }
+        }
+    }
+    let t = Tensor::cat(&[&act.t, &Tensor::zeros((b, 1), DType::F32, &Device::Cpu)?], 1)?;
+    let idx = Tensor::from_vec(idx.repeat(b), (b, c * oh * ow), &Device::Cpu)?;
+    Ok(Act { t: t.gather(&idx, 1)?, shape: l.output, order: FlattenOrder::Chw, ..act })
+}
+
+/// A conv's connection table as a 0/1 mask over its weights `[out][c][kh][kw]`.
+fn connection_mask(conv: &Conv2d, c: usize) -> Vec<f32> {
+    let k = conv.kh * conv.kw;
+    (0..conv.out_channels * c * k)
+        .map(|n| if conv.connected(n / (c * k), (n / k) % c, c) { 1.0 } else { 0.0 })
+        .collect()
 }
 
 /// ReLU as PyTorch, gradient 0 at 0: a multiply by the constant mask `x > 0`.
@@ -818,11 +943,19 @@ mod tests {
         assert_eq!(below(&mut rng, 1), 0);
     }
 
+    /// The float model's test networks and `lenet5` (avgpool, pad, rescale, a connection
+    /// table).
+    fn trainable_networks() -> Vec<Network> {
+        let mut nets = test_networks();
+        nets.push(Network::find("lenet5").unwrap());
+        nets
+    }
+
     #[test]
     fn training_forward_matches_plain_forward() {
         let data = tiny_dataset(8, 5);
         let imgs: Vec<&Image> = data.images.iter().collect();
-        for net in test_networks() {
+        for net in trainable_networks() {
             let w = init_weights(&net, &mut ChaCha8Rng::seed_from_u64(11));
             let model = Net::new(&net, &w).unwrap();
             let got: Vec<Vec<f32>> = model.forward(&imgs).unwrap().to_vec2().unwrap();
@@ -956,7 +1089,7 @@ mod tests {
     fn training_learns_and_is_deterministic() {
         let train_set = tiny_dataset(300, 1);
         let test_set = tiny_dataset(100, 2);
-        let cfg = TrainConfig { epochs: 3, batch_size: 64, lr: 0.05, momentum: 0.5, seed: 7 };
+        let cfg = TrainConfig { epochs: 3, lr: 0.05, seed: 7, ..TrainConfig::default() };
         let net = Network::seed();
         let mut lines = Vec::new();
         let a = train(&net, &train_set, &test_set, &cfg, false, &mut |s| lines.push(s.clone()))
@@ -978,13 +1111,28 @@ mod tests {
     fn every_network_trains() {
         let train_set = tiny_dataset(200, 1);
         let test_set = tiny_dataset(50, 2);
-        let cfg = TrainConfig { epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.5, seed: 3 };
-        for net in test_networks() {
+        let cfg =
+            TrainConfig { epochs: 2, batch_size: 50, lr: 0.05, seed: 3, ..TrainConfig::default() };
+        for net in trainable_networks() {
             let mut lines = Vec::new();
             let a = train(&net, &train_set, &test_set, &cfg, false, &mut |s| lines.push(s.clone()))
                 .unwrap();
             let b = train(&net, &train_set, &test_set, &cfg, false, &mut |_| {}).unwrap();
             assert_eq!(a, b, "{}", net.name);
+            // A connection table's masked weights are still zero.
+            for l in &net.layers {
+                let (Op::Conv2d(c), NetShape::Map { c: ins, .. }) = (&l.op, l.input) else {
+                    continue;
+                };
+                if c.connections.is_some() {
+                    let w = a.tensor(&format!("{}.weight", l.param)).unwrap();
+                    let mask = connection_mask(c, ins);
+                    assert!(mask.contains(&0.0));
+                    for (v, m) in w.iter().zip(mask) {
+                        assert!(m == 1.0 || *v == 0.0, "{}: a masked weight is {v}", l.name);
+                    }
+                }
+            }
             let init = init_weights(&net, &mut ChaCha8Rng::seed_from_u64(cfg.seed));
             let (loss0, _) = evaluate(&net, &init, &test_set);
             assert!(lines[1].test_loss * 50.0 < loss0, "{}: {} from {loss0}", net.name, lines[1]);

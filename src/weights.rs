@@ -9,7 +9,7 @@
 
 use crate::float_model::FloatWeights;
 use crate::memfile::{self, Rounding};
-use crate::network::{Arith, Layer, Network, Param};
+use crate::network::{Arith, Layer, Loaded, Network, Param, Tensors};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -19,6 +19,23 @@ pub struct LayerParams {
     pub weight: Vec<i64>,
     /// Empty when the layer has no bias.
     pub bias: Vec<i64>,
+    /// Per output channel, when the description loads the multiplier with the weights
+    /// ([`crate::network::LoadedRequant`]); empty otherwise.
+    pub multiplier: Vec<i64>,
+    /// Per output channel, when loaded; empty otherwise.
+    pub shift: Vec<i64>,
+}
+
+impl LayerParams {
+    /// The tensors as the reference takes them.
+    pub fn tensors(&self) -> Tensors<'_, '_> {
+        Tensors {
+            weight: &self.weight,
+            bias: &self.bias,
+            multiplier: &self.multiplier,
+            shift: &self.shift,
+        }
+    }
 }
 
 /// Every layer's parameters, indexed like [`Network::layers`] (`None` for layers without).
@@ -32,6 +49,35 @@ pub struct Params {
 pub enum Which {
     Weight,
     Bias,
+    /// A loaded per-channel requantization multiplier.
+    Multiplier,
+    /// A loaded per-channel requantization shift.
+    Shift,
+}
+
+/// The range of values tensor `which` of layer `i` may hold (its declared width, or a loaded
+/// value's declared range).
+pub fn range(net: &Network, i: usize, which: Which) -> (i64, i64) {
+    match which {
+        Which::Weight | Which::Bias => {
+            let ty = param(net, i, which).ty;
+            (ty.min() as i64, ty.max() as i64)
+        }
+        Which::Multiplier | Which::Shift => {
+            let l = loaded(net, i, which).expect("a loaded requantization value");
+            (l.min, l.max)
+        }
+    }
+}
+
+/// The declaration of a loaded requantization value of layer `i`, if it is loaded.
+pub fn loaded(net: &Network, i: usize, which: Which) -> Option<&Loaded> {
+    let a = net.layers[i].op.arith()?;
+    match which {
+        Which::Multiplier => a.loaded.multiplier.as_ref(),
+        Which::Shift => a.loaded.shift.as_ref(),
+        _ => None,
+    }
 }
 
 /// A value that did not fit its declared width and was clamped (`export`).
@@ -96,7 +142,13 @@ impl Params {
                     Some(_) => (0..outs).map(|n| f(i, Which::Bias, n)).collect(),
                     None => Vec::new(),
                 };
-                Some(LayerParams { weight, bias })
+                let mut per_channel = |which, loaded: &Option<Loaded>| match loaded {
+                    Some(_) => (0..outs).map(|n| f(i, which, n)).collect(),
+                    None => Vec::new(),
+                };
+                let multiplier = per_channel(Which::Multiplier, &a.loaded.multiplier);
+                let shift = per_channel(Which::Shift, &a.loaded.shift);
+                Some(LayerParams { weight, bias, multiplier, shift })
             })
             .collect();
         Params { layers }
@@ -105,8 +157,8 @@ impl Params {
     /// Every value of every tensor set to `v`, clamped to each tensor's declared range.
     pub fn filled(net: &Network, v: i64) -> Params {
         Params::generate(net, |i, which, _| {
-            let ty = param(net, i, which).ty;
-            v.clamp(ty.min() as i64, ty.max() as i64)
+            let (min, max) = range(net, i, which);
+            v.clamp(min, max)
         })
     }
 
@@ -119,7 +171,7 @@ impl Params {
         let mut out = Params { layers: vec![None; net.layers.len()] };
         for p in parametrized(net) {
             let a = p.arith;
-            let mut lp = LayerParams { weight: vec![0; p.outs * p.per()], bias: Vec::new() };
+            let mut lp = LayerParams { weight: vec![0; p.outs * p.per()], ..Default::default() };
             let read = |dst: &mut [i64], files: FileRanges, ty, what: &str| -> Result<()> {
                 for (name, ranges) in files {
                     let n = ranges.iter().map(|r| r.len()).sum();
@@ -139,6 +191,26 @@ impl Params {
                 lp.bias = vec![0; p.outs];
                 read(&mut lp.bias, files_of(&p, true), b.ty, "bias")?;
             }
+            for (dst, loaded, key) in [
+                (&mut lp.multiplier, &a.loaded.multiplier, "multiplier"),
+                (&mut lp.shift, &a.loaded.shift, "shift"),
+            ] {
+                let Some(l) = loaded else { continue };
+                *dst = vec![0; p.outs];
+                read(dst, l.files.layout(p.outs, 1, 1), l.ty, key)?;
+                if let Some(n) = dst.iter().position(|v| !(l.min..=l.max).contains(v)) {
+                    let (name, index) = locate(&l.files.layout(p.outs, 1, 1), n);
+                    bail!(
+                        "{}: value {index} is {}, outside the {key} range {}..{} that layer \
+                         {:?} declares",
+                        dir.join(name).display(),
+                        dst[n],
+                        l.min,
+                        l.max,
+                        p.layer.name
+                    );
+                }
+            }
             out.layers[p.index] = Some(lp);
         }
         Ok(out)
@@ -151,15 +223,24 @@ impl Params {
         let mut written = Vec::new();
         for p in parametrized(net) {
             let Some(lp) = &self.layers[p.index] else { continue };
-            let mut tensors = vec![(&p.arith.weight, &lp.weight, files_of(&p, false))];
-            if let Some(b) = &p.arith.bias {
-                tensors.push((b, &lp.bias, files_of(&p, true)));
+            let a = p.arith;
+            let mut tensors =
+                vec![(a.weight.ty, a.weight.files.per_line, &lp.weight, files_of(&p, false))];
+            if let Some(b) = &a.bias {
+                tensors.push((b.ty, b.files.per_line, &lp.bias, files_of(&p, true)));
             }
-            for (param, values, files) in tensors {
+            for (l, values) in
+                [(&a.loaded.multiplier, &lp.multiplier), (&a.loaded.shift, &lp.shift)]
+            {
+                if let Some(l) = l {
+                    tensors.push((l.ty, 1, values, l.files.layout(p.outs, 1, 1)));
+                }
+            }
+            for (ty, per_line, values, files) in tensors {
                 for (name, ranges) in files {
                     let slice: Vec<i64> =
                         ranges.into_iter().flat_map(|r| values[r].iter().copied()).collect();
-                    let text = memfile::format_values(&slice, param.ty, param.files.per_line);
+                    let text = memfile::format_values(&slice, ty, per_line);
                     memfile::write_atomic(&dir.join(&name), &text)?;
                     written.push(name);
                 }
@@ -179,8 +260,23 @@ impl Params {
         let mut out = Params { layers: vec![None; net.layers.len()] };
         for p in parametrized(net) {
             let (l, a) = (p.layer, p.arith);
+            if a.loaded.any() {
+                bail!(
+                    "layer {:?} loads its requantization with the weights: its values come \
+                     from calibration (`train --net {}`), not from float weights alone",
+                    l.name,
+                    net.name
+                );
+            }
             let mut q = |param: &Param, suffix: &str, files: FileRanges| -> Result<Vec<i64>> {
                 let name = format!("{}.{suffix}", l.param);
+                let Some(frac_bits) = param.frac_bits else {
+                    bail!(
+                        "layer {:?}: {suffix} has no frac_bits, so no fixed scale to quantize \
+                         float weights with",
+                        l.name
+                    );
+                };
                 let len: usize = files.iter().flat_map(|(_, r)| r).map(|r| r.len()).sum();
                 let src = fw.tensor(&name).with_context(|| {
                     format!("layer {:?}: the float weights have no tensor {name:?}", l.name)
@@ -196,23 +292,9 @@ impl Params {
                     .iter()
                     .enumerate()
                     .map(|(n, &w)| {
-                        let (v, over) =
-                            memfile::quantize_to(w, param.frac_bits, param.ty, rounding);
+                        let (v, over) = memfile::quantize_to(w, frac_bits, param.ty, rounding);
                         if let Some(value) = over {
-                            // The file holding element n, and n's position in it.
-                            let (file, index) = files
-                                .iter()
-                                .find_map(|(f, ranges)| {
-                                    let mut at = 0;
-                                    for r in ranges {
-                                        if r.contains(&n) {
-                                            return Some((f.clone(), at + n - r.start));
-                                        }
-                                        at += r.len();
-                                    }
-                                    None
-                                })
-                                .expect("the files cover the tensor");
+                            let (file, index) = locate(&files, n);
                             sat.push(Saturation { file, index, value });
                         }
                         v
@@ -224,7 +306,7 @@ impl Params {
                 Some(b) => q(b, "bias", files_of(&p, true))?,
                 None => Vec::new(),
             };
-            out.layers[p.index] = Some(LayerParams { weight, bias });
+            out.layers[p.index] = Some(LayerParams { weight, bias, ..Default::default() });
         }
         Ok((out, sat))
     }
@@ -235,11 +317,29 @@ impl Params {
     }
 }
 
+/// The file holding element `n` of a tensor stored in `files`, and `n`'s position in it.
+fn locate(files: &FileRanges, n: usize) -> (String, usize) {
+    files
+        .iter()
+        .find_map(|(f, ranges)| {
+            let mut at = 0;
+            for r in ranges {
+                if r.contains(&n) {
+                    return Some((f.clone(), at + n - r.start));
+                }
+                at += r.len();
+            }
+            None
+        })
+        .expect("the files cover the tensor")
+}
+
 /// The declared type etc. of one tensor of layer `i`.
 pub fn param(net: &Network, i: usize, which: Which) -> &Param {
     let a = net.layers[i].op.arith().expect("a parametrized layer");
     match which {
         Which::Weight => &a.weight,
         Which::Bias => a.bias.as_ref().expect("a layer with a bias"),
+        Which::Multiplier | Which::Shift => panic!("a loaded requantization value has no Param"),
     }
 }

@@ -364,8 +364,10 @@ fn an_arithmetic_variant_runs_against_the_seed_rtl_and_is_caught() {
     );
 }
 
-#[test]
-fn eval_writes_every_images_classes_and_one_images_layers() {
+/// `eval --net NAME --classes --dump --image N`: 10,000 rows that agree with the reference
+/// run here and with the printed accuracy, and image N's every layer, the tapped ones equal
+/// to the reference's taps.
+fn eval_outputs(name: &str, image: usize) {
     use cnn_cosim::mnist::{self, Split};
     use cnn_cosim::network::Network;
     use cnn_cosim::reference;
@@ -373,42 +375,31 @@ fn eval_writes_every_images_classes_and_one_images_layers() {
     let d = tempfile::tempdir().unwrap();
     let classes = d.path().join("classes.csv");
     let dump = d.path().join("dump");
-    let o = cli(&[
-        "eval",
-        "--net",
-        "two_conv",
-        "--classes",
-        classes.to_str().unwrap(),
-        "--dump",
-        dump.to_str().unwrap(),
-        "--image",
-        "18",
-    ]);
+    let n = image.to_string();
+    let args = ["eval", "--net", name, "--classes", classes.to_str().unwrap()];
+    let o = cli(&[&args[..], &["--dump", dump.to_str().unwrap(), "--image", &n]].concat());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    // The classes: 10,000 rows that agree with the reference run here, and with the printed
-    // accuracy.
-    let net = Network::find("two_conv").unwrap();
-    let params = Params::load(&net, &root().join("vectors/weights/two_conv")).unwrap();
+    let net = Network::find(name).unwrap();
+    let params = Params::load(&net, &root().join(net.weights.as_ref().unwrap())).unwrap();
     let test = mnist::load(&root().join("vectors/mnist"), Split::Test).unwrap();
     let model = reference::Model::new(&net, &params);
     let mut r = csv::Reader::from_path(&classes).unwrap();
     let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 10_000);
+    assert_eq!(rows.len(), 10_000, "{name}");
     let mut right = 0;
     for (i, row) in rows.iter().enumerate().step_by(97) {
         let out = model.run(&test.images[i]);
         assert_eq!(row[0].parse::<usize>().unwrap(), i);
         assert_eq!(row[1].parse::<u8>().unwrap(), test.labels[i]);
-        assert_eq!(row[2].parse::<u8>().unwrap(), out.class, "image {i}");
-        assert!(!row[3].is_empty(), "two_conv has float weights");
+        assert_eq!(row[2].parse::<u8>().unwrap(), out.class, "{name} image {i}");
+        assert!(!row[3].is_empty(), "{name} has float weights");
         assert_eq!(row[4].parse::<bool>().unwrap(), out.tie());
     }
     for row in &rows {
         right += (row[1] == row[2]) as usize;
     }
     assert!(text(&o).contains(&format!("fixed-point accuracy: {right}/10000")), "{}", text(&o));
-    // The dump: every layer of image 18, the tapped ones equal to the reference's taps.
-    let out = model.run(&test.images[18]);
+    let out = model.run(&test.images[image]);
     let names: Vec<String> = std::fs::read_dir(&dump)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -421,8 +412,15 @@ fn eval_writes_every_images_classes_and_one_images_layers() {
             .records()
             .map(|rec| rec.unwrap().iter().next_back().unwrap().parse().unwrap())
             .collect();
-        assert_eq!(values, out.taps[t], "{}", tap.name);
+        assert_eq!(values, out.taps[t], "{name}: {}", tap.name);
     }
+}
+
+#[test]
+fn eval_writes_every_images_classes_and_one_images_layers() {
+    eval_outputs("two_conv", 18);
+    eval_outputs("lenet5", 7);
+    let d = tempfile::tempdir().unwrap();
     // An image past the test set is a one-line error, exit 2, and writes nothing.
     let none = d.path().join("none.csv");
     let o = cli(&["eval", "--classes", none.to_str().unwrap(), "--dump", "x", "--image", "10000"]);

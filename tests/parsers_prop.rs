@@ -202,6 +202,8 @@ fn network_description_never_panics() {
         std::fs::read(root().join("vectors/fixtures/residual.toml")).unwrap(),
         // rescale and pad.
         std::fs::read(root().join("vectors/fixtures/input_transforms.toml")).unwrap(),
+        // Multipliers and shifts loaded with the weights, a [train] recipe.
+        std::fs::read(root().join("vectors/networks/lenet5.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

@@ -183,7 +183,10 @@ fn bad_requantizations_are_one_line_naming_the_layer() {
     let e = err(&t.replace("in_zero_point = -3", "in_zero_point = \"three\""));
     assert!(e.starts_with("bad.toml:") && e.contains("invalid type: string \"three\""), "{e}");
     let e = err(&t.replace("shift = 12", "shift = \"twelve\""));
-    assert!(e.contains("an integer, or an array of integers (one per output channel)"), "{e}");
+    assert!(
+        e.contains("an integer, an array of integers (one per output channel), or a table"),
+        "{e}"
+    );
     let e = err(&t.replace("overflow = \"saturate_symmetric\"", "overflow = \"clip\""));
     assert!(e.contains("saturate_symmetric") && e.contains("wrap"), "{e}");
     // Zero points apply to conv2d/linear only.

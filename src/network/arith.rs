@@ -12,8 +12,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
     pub ty: IntType,
-    /// Quantization: `q = round(w · 2^frac_bits)` (`export`, `train`).
-    pub frac_bits: u32,
+    /// Quantization: `q = round(w · 2^frac_bits)` (`export`, `train`); `None` when the
+    /// scale comes from calibration (a network that loads its multipliers).
+    pub frac_bits: Option<u32>,
     pub files: Files,
 }
 
@@ -31,12 +32,62 @@ pub struct Arith {
     pub acc_bits: Option<u32>,
     /// Subtracted from every input before its product (padding pads `x − z` with 0).
     pub in_zero_point: i64,
+    /// The requantization. With values loaded from the weight set ([`Arith::loaded`]) it
+    /// holds the corners of their declared ranges (the bounds' extremes), one per "channel";
+    /// [`Arith::requant_with`] gives the loaded set's own.
     pub requant: Requant,
+    /// Multiplier and shift loaded per output channel with the weights, when the
+    /// description names files for them instead of values.
+    pub loaded: LoadedRequant,
     pub out: IntType,
     pub overflow: Option<Overflow>,
 }
 
+/// A requantization value loaded with the weights, one per output channel: its files, the
+/// unsigned width of its `.mem` values, and the range the description declares for them
+/// (the bounds hold for any values in it; a loaded value outside it is refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub files: Files,
+    pub ty: IntType,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// Which requantization values come with the weights.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoadedRequant {
+    pub multiplier: Option<Loaded>,
+    pub shift: Option<Loaded>,
+}
+
+impl LoadedRequant {
+    pub fn any(&self) -> bool {
+        self.multiplier.is_some() || self.shift.is_some()
+    }
+}
+
 impl Arith {
+    /// The requantization with a weight set's loaded `multiplier` and `shift` (one per
+    /// output channel; ignored, and may be empty, for values the description gives).
+    pub fn requant_with(&self, multiplier: &[i64], shift: &[i64]) -> Requant {
+        if !self.loaded.any() {
+            return self.requant.clone();
+        }
+        let r = &self.requant;
+        Requant {
+            multiplier: match self.loaded.multiplier {
+                Some(_) => multiplier.to_vec(),
+                None => vec![r.multiplier[0]],
+            },
+            shift: match self.loaded.shift {
+                Some(_) => shift.iter().map(|&s| s as u32).collect(),
+                None => vec![r.shift[0]],
+            },
+            ..r.clone()
+        }
+    }
+
     /// `net show`'s rows for a layer with this arithmetic and bounds `b`: one product, the
     /// accumulator, the requantized value and the output, each with the bits it needs.
     pub(crate) fn bound_rows(&self, b: &Bounds) -> Vec<(String, Range, String)> {
@@ -87,8 +138,8 @@ pub(crate) const KEYS: [&str; 4] = ["weight", "bias", "acc_bits", "in_zero_point
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OutputKeys {
-    multiplier: Option<OneOrMany<i64>>,
-    shift: Option<OneOrMany<u32>>,
+    multiplier: Option<Loadable<i64>>,
+    shift: Option<Loadable<u32>>,
     pub rounding: Option<String>,
     out_zero_point: Option<i64>,
     out_bits: Option<u32>,
@@ -101,19 +152,33 @@ pub(crate) const OUTPUT_KEYS: [&str; 7] =
     ["multiplier", "shift", "rounding", "out_zero_point", "out_bits", "out_signed", "overflow"];
 
 impl OutputKeys {
-    /// The requantization of `outputs` channels, the output's type and its overflow rule.
+    /// The requantization of `outputs` channels (with loaded values: the corners of their
+    /// ranges, see [`Arith::requant`]), what it loads with the weights, the output's type and
+    /// its overflow rule.
     pub(crate) fn build(
         &self,
         wh: &str,
         outputs: usize,
-    ) -> Result<(Requant, IntType, Option<Overflow>)> {
-        let keys = RequantKeys {
-            multiplier: self.multiplier.as_ref(),
-            shift: self.shift.as_ref(),
-            rounding: self.rounding.as_deref(),
-            zero_point: self.out_zero_point,
+    ) -> Result<(Requant, LoadedRequant, IntType, Option<Overflow>)> {
+        let loaded = LoadedRequant {
+            multiplier: self
+                .multiplier
+                .as_ref()
+                .and_then(|m| m.loaded(wh, "multiplier"))
+                .transpose()?,
+            shift: self.shift.as_ref().and_then(|s| s.loaded(wh, "shift")).transpose()?,
         };
-        let requant = requant(wh, &keys, outputs)?;
+        let requant = if loaded.any() {
+            envelope(wh, self, &loaded)?
+        } else {
+            let keys = RequantKeys {
+                multiplier: self.multiplier.as_ref().and_then(Loadable::given),
+                shift: self.shift.as_ref().and_then(Loadable::given),
+                rounding: self.rounding.as_deref(),
+                zero_point: self.out_zero_point,
+            };
+            requant(wh, &keys, outputs)?
+        };
         let out = IntType {
             bits: need(wh, self.out_bits, "out_bits")?,
             signed: need(wh, self.out_signed, "out_signed")?,
@@ -121,7 +186,105 @@ impl OutputKeys {
         if out.bits == 0 || out.bits > 62 {
             bail!("{wh}: out_bits = {}: 1..62 supported", out.bits);
         }
-        Ok((requant, out, self.overflow))
+        Ok((requant, loaded, out, self.overflow))
+    }
+}
+
+/// The requantization of loaded values: one "channel" per corner of their declared ranges
+/// (each corner checked as a value written in the description would be). Every step is
+/// monotone in the multiplier and the shift, so the corners hold the extremes.
+fn envelope(wh: &str, o: &OutputKeys, loaded: &LoadedRequant) -> Result<Requant> {
+    let ends =
+        |l: &Option<Loaded>, given: Option<&OneOrMany<i64>>, key: &str| -> Result<Vec<i64>> {
+            Ok(match (l, given) {
+                (Some(l), _) => vec![l.min, l.max],
+                (None, None) => Vec::new(),
+                (None, Some(OneOrMany::One(v))) => vec![*v],
+                (None, Some(OneOrMany::Many(_))) => bail!(
+                    "{wh}: {key} lists per-channel values while the other requantization value \
+                 comes from a file: load both from files, or give {key} one value"
+                ),
+            })
+        };
+    let m = o.multiplier.as_ref().and_then(Loadable::given);
+    let s = o.shift.as_ref().and_then(Loadable::given).map(|s| match s {
+        OneOrMany::One(v) => OneOrMany::One(*v as i64),
+        OneOrMany::Many(v) => OneOrMany::Many(v.iter().map(|&v| v as i64).collect()),
+    });
+    let ms = ends(&loaded.multiplier, m, "multiplier")?;
+    let ss = ends(&loaded.shift, s.as_ref(), "shift")?;
+    let mut corners: Vec<Requant> = Vec::new();
+    for &m in if ms.is_empty() { &[1][..] } else { &ms } {
+        for &s in if ss.is_empty() { &[0][..] } else { &ss } {
+            let (mm, sm) = (OneOrMany::One(m), OneOrMany::One(s as u32));
+            let keys = RequantKeys {
+                multiplier: Some(&mm),
+                shift: Some(&sm),
+                rounding: o.rounding.as_deref(),
+                zero_point: o.out_zero_point,
+            };
+            corners.push(requant(wh, &keys, 1).map_err(|e| {
+                anyhow!("{e} (a value the loaded multipliers' and shifts' declared ranges allow)")
+            })?);
+        }
+    }
+    Ok(Requant {
+        multiplier: corners.iter().map(|c| c.multiplier[0]).collect(),
+        shift: corners.iter().map(|c| c.shift[0]).collect(),
+        ..corners[0].clone()
+    })
+}
+
+/// A requantization value as a description gives it: one value, one per output channel, or
+/// a file of one per output channel loaded with the weights.
+#[derive(Deserialize, Clone)]
+#[serde(
+    untagged,
+    expecting = "expected an integer, an array of integers (one per output channel), or a \
+                 table { file, bits, min, max } (loaded with the weights)"
+)]
+pub(crate) enum Loadable<T> {
+    Given(OneOrMany<T>),
+    File(RawLoaded),
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLoaded {
+    file: String,
+    bits: u32,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+impl<T> Loadable<T> {
+    fn given(&self) -> Option<&OneOrMany<T>> {
+        match self {
+            Loadable::Given(v) => Some(v),
+            Loadable::File(_) => None,
+        }
+    }
+
+    /// The loaded value's declaration, checked (`key` names it in errors).
+    fn loaded(&self, wh: &str, key: &str) -> Option<Result<Loaded>> {
+        let Loadable::File(f) = self else { return None };
+        Some((|| {
+            if f.bits == 0 || f.bits > 32 {
+                bail!("{wh}: {key}.bits = {}: 1..32 supported", f.bits);
+            }
+            let ty = IntType { bits: f.bits, signed: false };
+            let (min, max) = (f.min.unwrap_or(0), f.max.unwrap_or(ty.max() as i64));
+            if min > max || !ty.holds(min as i128) || !ty.holds(max as i128) {
+                bail!(
+                    "{wh}: {key}: min = {min}, max = {max}: need min ≤ max, both within {} \
+                     bits unsigned",
+                    f.bits
+                );
+            }
+            let files =
+                Files::new(&f.file, None, false).map_err(|e| anyhow!("{wh}: {key}.file: {e}"))?;
+            Ok(Loaded { files, ty, min, max })
+        })())
     }
 }
 
@@ -154,7 +317,8 @@ impl<T: Clone> OneOrMany<T> {
 struct RawParam {
     bits: u32,
     signed: bool,
-    frac_bits: u32,
+    #[serde(default)]
+    frac_bits: Option<u32>,
     file: String,
     #[serde(default)]
     per_line: Option<usize>,
@@ -169,8 +333,8 @@ fn param(wh: &str, key: &str, p: &RawParam) -> Result<Param> {
     }
     let files = Files::new(&p.file, p.per_line, key == "weight")
         .map_err(|e| anyhow!("{wh}: {key}.file: {e}"))?;
-    if p.frac_bits > 30 {
-        bail!("{wh}: {key}.frac_bits = {}: at most 30", p.frac_bits);
+    if let Some(f) = p.frac_bits.filter(|&f| f > 30) {
+        bail!("{wh}: {key}.frac_bits = {f}: at most 30");
     }
     Ok(Param { ty: IntType { bits: p.bits, signed: p.signed }, frac_bits: p.frac_bits, files })
 }
@@ -201,7 +365,7 @@ pub(crate) fn arithmetic(
     if bias_shift > 62 {
         bail!("{wh}: bias.shift must be below 63");
     }
-    let (requant, out, overflow) = o.build(wh, outputs)?;
+    let (requant, loaded, out, overflow) = o.build(wh, outputs)?;
     if let Some(a) = l.acc_bits {
         if a == 0 || a > 64 {
             bail!("{wh}: acc_bits = {a}: 1..64 supported");
@@ -218,6 +382,7 @@ pub(crate) fn arithmetic(
         acc_bits: l.acc_bits,
         in_zero_point,
         requant,
+        loaded,
         out,
         overflow,
     };
@@ -261,8 +426,10 @@ pub(crate) fn arithmetic(
             );
         }
     }
-    scaling_fits(wh, &arith.requant, acc, outputs)?;
-    let rounded = arith.requant.range(acc, outputs);
+    // Loaded values: the requantization's channels are their ranges' corners.
+    let channels = if arith.loaded.any() { arith.requant.multiplier.len() } else { outputs };
+    scaling_fits(wh, &arith.requant, acc, channels)?;
+    let rounded = arith.requant.range(acc, channels);
     let out_range = output_range(wh, out, arith.overflow, rounded)?;
     Ok((
         arith,

@@ -3,7 +3,7 @@
 //! and derives its exact bounds (refusing a description whose declared widths can overflow).
 
 use super::op::{self, Site, REGISTRY};
-use super::{line_col, DataSet, IntType, Layer, Network, Range, Shape};
+use super::{line_col, DataSet, IntType, Layer, Network, Range, Recipe, Shape};
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ struct RawNetwork {
     #[allow(dead_code)] // free text for people; not used
     description: Option<String>,
     weights: Option<PathBuf>,
+    #[serde(default)]
+    train: Recipe,
     input: RawInput,
     #[serde(rename = "layer")]
     layers: Vec<toml::Spanned<RawLayer>>,
@@ -161,6 +163,7 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         dataset: raw.input.dataset,
         layers,
         weights: raw.weights,
+        recipe: raw.train,
     };
     if let Some(clash) = net.file_clash() {
         bail!("{source}: {clash}");

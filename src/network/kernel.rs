@@ -4,7 +4,7 @@
 //! Every tier is exact for inputs within the layer's input range; values outside it (the
 //! RTL's own, on the layer-local path) take the `i64` tier.
 
-use super::{Arith, IntType, Range, Rounding};
+use super::{Arith, IntType, Range, Requant, Rounding};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::ops::{AddAssign, Mul};
@@ -32,6 +32,8 @@ pub struct Prepared<'a> {
     weight: Cow<'a, [i64]>,
     /// `b << bias_shift` per output (empty without a bias).
     pub(crate) bias: Vec<i64>,
+    /// The requantization, with the weight set's loaded values.
+    requant: Requant,
     /// The range of the layer's input less its zero point.
     input_range: Range,
 }
@@ -40,14 +42,15 @@ impl<'a> Prepared<'a> {
     /// A layer with arithmetic `a` whose outputs each sum at most `terms` products (one
     /// product in `product`), inputs in `x` (before the zero point), `weight` dense
     /// (`[out][in][kh][kw]` or `[out][in]`, a masked pair's weights zero) and `bias`;
-    /// `conv_kw` is a conv2d's kernel width (its rows are padded for the 16-bit tier).
+    /// `conv_kw` is a conv2d's kernel width (its rows are padded for the 16-bit tier);
+    /// `requant` the requantization with the weight set's loaded values.
     pub fn new(
         a: &Arith,
         (product, terms): (Range, usize),
         conv_kw: Option<usize>,
         x: Range,
-        weight: Cow<'a, [i64]>,
-        bias: &[i64],
+        (weight, bias): (Cow<'a, [i64]>, &[i64]),
+        requant: Requant,
     ) -> Prepared<'a> {
         let z = a.in_zero_point as i128;
         let input_range = Range { min: x.min - z, max: x.max - z };
@@ -55,6 +58,7 @@ impl<'a> Prepared<'a> {
             kernel: kernel(a, (product, terms as i128), conv_kw, input_range, &weight),
             weight,
             bias: bias.iter().map(|&b| b << a.bias_shift).collect(),
+            requant,
             input_range,
         }
     }
@@ -95,11 +99,11 @@ pub(crate) fn conv2d(
     overflowed: &Cell<u64>,
 ) -> Vec<i64> {
     let per = g.oh * g.ow;
-    let b = &p.bias;
+    let f = Finish { bias: &p.bias, requant: &p.requant, a, overflowed };
     match p.kernel_for(x, trusted) {
-        Kernel::I16(w) => finish(&conv16(x, w, g), per, b, a, overflowed),
-        Kernel::I32(w) => finish(&conv(&narrow(x), w, g, mul::<i32, i32>), per, b, a, overflowed),
-        Kernel::I64 => finish(&conv(x, &p.weight, g, mul::<i64, i64>), per, b, a, overflowed),
+        Kernel::I16(w) => f.run(&conv16(x, w, g), per),
+        Kernel::I32(w) => f.run(&conv(&narrow(x), w, g, mul::<i32, i32>), per),
+        Kernel::I64 => f.run(&conv(x, &p.weight, g, mul::<i64, i64>), per),
     }
 }
 
@@ -120,15 +124,15 @@ pub(crate) fn linear(
     ) -> Vec<A> {
         w.chunks_exact(n).map(|row| dot(x, row, mul)).collect()
     }
-    let b = &p.bias;
+    let f = Finish { bias: &p.bias, requant: &p.requant, a, overflowed };
     match p.kernel_for(x, trusted) {
         Kernel::I16(w) => {
             let x = narrow::<i16>(x);
             let sums: Vec<i32> = w.chunks_exact(n).map(|row| dot16(&x, row)).collect();
-            finish(&sums, 1, b, a, overflowed)
+            f.run(&sums, 1)
         }
-        Kernel::I32(w) => finish(&rows(&narrow(x), w, n, mul::<i32, i32>), 1, b, a, overflowed),
-        Kernel::I64 => finish(&rows(x, &p.weight, n, mul::<i64, i64>), 1, b, a, overflowed),
+        Kernel::I32(w) => f.run(&rows(&narrow(x), w, n, mul::<i32, i32>), 1),
+        Kernel::I64 => f.run(&rows(x, &p.weight, n, mul::<i64, i64>), 1),
     }
 }
 
@@ -184,47 +188,52 @@ fn narrow<T: TryFrom<i64> + Default>(v: &[i64]) -> Vec<T> {
     v.iter().map(|&x| T::try_from(x).unwrap_or_default()).collect()
 }
 
-/// Adds the (pre-shifted) bias, requantizes and applies the overflow rule; `per` sums per
-/// output channel. The rounding and overflow rule are chosen once per layer, not per value.
-#[inline(never)]
-fn finish<T: Copy + Into<i64>>(
-    sums: &[T],
-    per: usize,
-    bias: &[i64],
-    a: &Arith,
-    overflowed: &Cell<u64>,
-) -> Vec<i64> {
-    fn go<T: Copy + Into<i64>>(
-        sums: &[T],
-        per: usize,
-        bias: &[i64],
-        f: impl Fn(usize, i64) -> i64,
-    ) -> Vec<i64> {
-        let mut out = Vec::with_capacity(sums.len());
-        for (o, chunk) in sums.chunks(per).enumerate() {
-            let b = bias.get(o).copied().unwrap_or(0);
-            out.extend(chunk.iter().map(|&v| f(o, v.into() + b)));
-        }
-        out
-    }
-    let out = a.out;
-    macro_rules! with_requant {
-        ($ov:expr) => {
-            match a.requant.plain() {
-                Some((shift, Rounding::Floor)) => go(sums, per, bias, |_, v| $ov(v >> shift)),
-                Some((shift, r)) => go(sums, per, bias, |_, v| $ov(r.apply(v, shift))),
-                None => go(sums, per, bias, |o, v| $ov(a.requant.apply(v, o))),
+/// A layer's last steps: the (pre-shifted) bias, the requantization and the overflow rule.
+struct Finish<'r> {
+    bias: &'r [i64],
+    requant: &'r Requant,
+    a: &'r Arith,
+    overflowed: &'r Cell<u64>,
+}
+
+impl Finish<'_> {
+    /// Adds the bias, requantizes and applies the overflow rule; `per` sums per output
+    /// channel. The rounding and overflow rule are chosen once per layer, not per value.
+    #[inline(never)]
+    fn run<T: Copy + Into<i64>>(&self, sums: &[T], per: usize) -> Vec<i64> {
+        fn go<T: Copy + Into<i64>>(
+            sums: &[T],
+            per: usize,
+            bias: &[i64],
+            f: impl Fn(usize, i64) -> i64,
+        ) -> Vec<i64> {
+            let mut out = Vec::with_capacity(sums.len());
+            for (o, chunk) in sums.chunks(per).enumerate() {
+                let b = bias.get(o).copied().unwrap_or(0);
+                out.extend(chunk.iter().map(|&v| f(o, v.into() + b)));
             }
-        };
-    }
-    match a.overflow {
-        // Proven to fit by the bounds check.
-        None => with_requant!(|y: i64| y),
-        Some(ov) => with_requant!(|y: i64| {
-            let z = ov.apply(y, out);
-            overflowed.set(overflowed.get() + (z != y) as u64);
-            z
-        }),
+            out
+        }
+        let (bias, requant, out, overflowed) =
+            (self.bias, self.requant, self.a.out, self.overflowed);
+        macro_rules! with_requant {
+            ($ov:expr) => {
+                match requant.plain() {
+                    Some((shift, Rounding::Floor)) => go(sums, per, bias, |_, v| $ov(v >> shift)),
+                    Some((shift, r)) => go(sums, per, bias, |_, v| $ov(r.apply(v, shift))),
+                    None => go(sums, per, bias, |o, v| $ov(requant.apply(v, o))),
+                }
+            };
+        }
+        match self.a.overflow {
+            // Proven to fit by the bounds check.
+            None => with_requant!(|y: i64| y),
+            Some(ov) => with_requant!(|y: i64| {
+                let z = ov.apply(y, out);
+                overflowed.set(overflowed.get() + (z != y) as u64);
+                z
+            }),
+        }
     }
 }
 

@@ -107,14 +107,19 @@ impl Requant {
     /// How `net show` names the step: `floor(acc/2^8)`, `half_away(acc·1234/2^16) + 3`,
     /// `tflite(acc·M[o]/2^s[o])`.
     pub fn label(&self) -> String {
-        let m = match self.multiplier.as_slice() {
-            [1] => String::new(),
-            [m] => format!("·{m}"),
-            _ => "·M[o]".to_string(),
+        // One value for every channel is the tensor's (the corners of a loaded range repeat
+        // the value the description gives).
+        fn one<T: PartialEq>(v: &[T]) -> Option<&T> {
+            v.first().filter(|&f| v.iter().all(|x| x == f))
+        }
+        let m = match one(&self.multiplier) {
+            Some(1) => String::new(),
+            Some(m) => format!("·{m}"),
+            None => "·M[o]".to_string(),
         };
-        let s = match self.shift.as_slice() {
-            [s] => s.to_string(),
-            _ => "s[o]".to_string(),
+        let s = match one(&self.shift) {
+            Some(s) => s.to_string(),
+            None => "s[o]".to_string(),
         };
         let z = match self.zero_point {
             0 => String::new(),

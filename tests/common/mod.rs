@@ -141,10 +141,12 @@ impl QuantWeights {
         layers[conv] = Some(LayerParams {
             weight: self.conv_w.iter().flatten().map(|&v| v as i64).collect(),
             bias: self.conv_b.iter().map(|&v| v as i64).collect(),
+            ..Default::default()
         });
         layers[fc] = Some(LayerParams {
             weight: self.fc_w.iter().flatten().map(|&v| v as i64).collect(),
             bias: self.fc_b.iter().map(|&v| v as i64).collect(),
+            ..Default::default()
         });
         Params { layers }
     }

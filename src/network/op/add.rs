@@ -133,7 +133,10 @@ fn build(site: &Site, mut table: toml::Table) -> Result<Built> {
             group(sum.max)
         );
     }
-    let (requant, out, overflow) = o.build(wh, 1)?;
+    let (requant, loaded, out, overflow) = o.build(wh, 1)?;
+    if loaded.any() {
+        bail!("{wh}: an add has no weights to load its requantization with: give its values");
+    }
     scaling_fits(wh, &requant, sum, 1)?;
     let rounded = requant.range(sum, 1);
     let out_range = output_range(wh, out, overflow, rounded)?;

@@ -5,7 +5,7 @@
 //! weights stay stored dense (LeNet-5's C3): a masked pair contributes nothing, whatever its
 //! stored weights.
 
-use super::{keys, need, take, Built, EvalCtx, Kind, Pair, Registered, Site};
+use super::{keys, need, take, Built, EvalCtx, Kind, Pair, Registered, Site, Tensors};
 use crate::network::arith;
 use crate::network::kernel::{self, ConvGeom, Prepared};
 use crate::network::{Arith, Layer, Range, Shape};
@@ -218,21 +218,17 @@ impl Kind for Conv2d {
         Some((self.out_channels, ins / self.groups, self.kh * self.kw))
     }
 
-    fn prepare<'a>(
-        &self,
-        l: &Layer,
-        x: Range,
-        weight: &'a [i64],
-        bias: &[i64],
-    ) -> Option<Prepared<'a>> {
+    fn prepare<'a>(&self, l: &Layer, x: Range, t: Tensors<'a, '_>) -> Option<Prepared<'a>> {
         let (_, ins, inner) = self.weight_pairs(l.input)?;
         let product = l.bounds.product?;
         let weight = if self.dense() {
-            weight.into()
+            t.weight.into()
         } else {
-            self.dense_weights(weight, ins * self.groups).into()
+            self.dense_weights(t.weight, ins * self.groups).into()
         };
-        Some(Prepared::new(&self.arith, (product, ins * inner), Some(self.kw), x, weight, bias))
+        let requant = self.arith.requant_with(t.multiplier, t.shift);
+        let a = &self.arith;
+        Some(Prepared::new(a, (product, ins * inner), Some(self.kw), x, (weight, t.bias), requant))
     }
 
     fn eval<'x>(&self, l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]> {

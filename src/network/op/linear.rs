@@ -1,7 +1,7 @@
 //! `linear`: a fully connected layer with the conv2d/linear arithmetic ([`Arith`]). Weights
 //! `[out][in]`, bias `[out]`.
 
-use super::{keys, need, take, Built, EvalCtx, Kind, Registered, Site};
+use super::{keys, need, take, Built, EvalCtx, Kind, Registered, Site, Tensors};
 use crate::network::arith;
 use crate::network::kernel::{self, Prepared};
 use crate::network::{Arith, Layer, Range, Shape};
@@ -77,15 +77,11 @@ impl Kind for Linear {
         Some((self.outputs, self.inputs, 1))
     }
 
-    fn prepare<'a>(
-        &self,
-        l: &Layer,
-        x: Range,
-        weight: &'a [i64],
-        bias: &[i64],
-    ) -> Option<Prepared<'a>> {
+    fn prepare<'a>(&self, l: &Layer, x: Range, t: Tensors<'a, '_>) -> Option<Prepared<'a>> {
         let product = l.bounds.product?;
-        Some(Prepared::new(&self.arith, (product, self.inputs), None, x, weight.into(), bias))
+        let requant = self.arith.requant_with(t.multiplier, t.shift);
+        let a = &self.arith;
+        Some(Prepared::new(a, (product, self.inputs), None, x, (t.weight.into(), t.bias), requant))
     }
 
     fn eval<'x>(&self, _l: &Layer, x: &'x [i64], cx: &EvalCtx) -> Cow<'x, [i64]> {

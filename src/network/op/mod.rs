@@ -55,6 +55,17 @@ pub enum Op {
     Argmax(Argmax),
 }
 
+/// A weight set's tensors of one layer.
+#[derive(Clone, Copy)]
+pub struct Tensors<'a, 'b> {
+    pub weight: &'a [i64],
+    pub bias: &'b [i64],
+    /// Loaded per-channel multipliers (empty unless the description names their file).
+    pub multiplier: &'b [i64],
+    /// Loaded per-channel shifts (likewise).
+    pub shift: &'b [i64],
+}
+
 /// What the integer reference hands an op besides its input.
 pub struct EvalCtx<'a, 'p> {
     /// The layer's prepared parameters (conv2d, linear).
@@ -82,14 +93,10 @@ pub trait Kind {
         None
     }
 
-    /// A parametrized op's weights and bias prepared for many images, for inputs in `x`.
-    fn prepare<'a>(
-        &self,
-        _l: &Layer,
-        _x: Range,
-        _weight: &'a [i64],
-        _bias: &[i64],
-    ) -> Option<Prepared<'a>> {
+    /// A parametrized op's weights, bias and loaded requantization values (multipliers,
+    /// shifts; empty when the description gives them) prepared for many images, for inputs
+    /// in `x`.
+    fn prepare<'a>(&self, _l: &Layer, _x: Range, _t: Tensors<'a, '_>) -> Option<Prepared<'a>> {
         None
     }
 
