@@ -1203,7 +1203,7 @@ fn trial(
     let dir = staging.map_or_else(|| tmp.path().to_path_buf(), Path::to_path_buf);
     params.save(layout, &dir)?;
     let images: Vec<_> = (0..TRIAL_IMAGES as u64)
-        .map(|i| crate::stimulus::image(TRIAL_SEED, TRIAL_SET, i))
+        .map(|i| crate::stimulus::image(net, TRIAL_SEED, TRIAL_SET, i))
         .collect();
     let stim = Stimulus { images: &images, labels: None, first: 0 };
     let reference = Reference::new(net, &params, design);

@@ -202,9 +202,10 @@ impl VerifyArgs {
     }
 
     /// The driver's options.
-    /// Where the test images come from (`--mnist`, or `--images` and `--labels`).
-    pub fn data(&self) -> Result<data::Source> {
-        data::Source::from_args(&self.mnist, self.images.as_deref(), self.labels.as_deref())
+    /// Where `net`'s test images come from (`--images` and `--labels`, the files its
+    /// description names, or `--mnist`).
+    pub fn data(&self, net: &Network) -> Result<data::Source> {
+        data::Source::from_args(net, &self.mnist, self.images.as_deref(), self.labels.as_deref())
     }
 
     pub fn driver(&self) -> Config {
@@ -442,8 +443,8 @@ impl Plan {
         };
         match a.stimulus {
             StimulusKind::Mnist => {
-                let source = a.data()?;
-                let test = source.load()?;
+                let source = a.data(net)?;
+                let test = source.load(net)?;
                 let range = select(a.start, a.limit, test.len())?;
                 let weights = weights_dir(net, a.weights.as_deref());
                 let wd = WeightDir::load(net, &weights)?;
@@ -525,7 +526,7 @@ fn random_set(a: &VerifyArgs, net: &Network, set: u64) -> Result<SetRun> {
         },
         wd: WeightDir::random(net, d.seed, set)?,
         fw: None,
-        images: range.clone().map(|i| stimulus::image(d.seed, set, i as u64)).collect(),
+        images: range.clone().map(|i| stimulus::image(net, d.seed, set, i as u64)).collect(),
         labels: None,
         first: range.start,
         cfg: Config {
@@ -542,6 +543,7 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     a.load_design()?;
     let a = &a;
     let net = a.network()?;
+    driver::check_input_width(&net)?;
     a.design().check_taps(&net)?;
     let b = &a.design().binding;
     if b.input.valid.is_none() && a.bubbles > 0.0 {
@@ -604,7 +606,7 @@ fn verify_into(
     let mut reports = Reports::create(set, &taps, a.max_rows, plan.has_float)?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Progress::new(plan.images as u64, a.quiet)),
-        Box::new(HtmlReport::new(&taps, set.path("index.html"))),
+        Box::new(HtmlReport::new(&taps, set.path("index.html")).input(net.input, net.input_type)),
     ];
     if let Some(path) = &a.junit {
         sinks.push(Box::new(
@@ -903,7 +905,7 @@ fn replay(
     let (images, labels, wd, fw, cfg, what);
     match set {
         None => {
-            let test = a.data()?.load()?;
+            let test = a.data(net)?.load(net)?;
             if index >= test.len() {
                 bail!("--image {index} is past the last test image ({})", test.len() - 1);
             }
@@ -916,14 +918,15 @@ fn replay(
             what = format!("MNIST test image {index}");
         }
         Some(set) => {
-            images = (seg_start..=index).map(|i| stimulus::image(d.seed, set, i as u64)).collect();
+            images =
+                (seg_start..=index).map(|i| stimulus::image(net, d.seed, set, i as u64)).collect();
             labels = None;
             wd = WeightDir::random(net, d.seed, set)?;
             fw = None;
             cfg = Config { seed: set_seed(d.seed, set), ..d.clone() };
             what = format!(
                 "random image {index} ({}) of weight set {set} ({}), seed {}",
-                stimulus::image_kind(index as u64),
+                stimulus::image_kind(net.input_type, index as u64),
                 stimulus::weight_set(net, d.seed, set).1,
                 d.seed
             );

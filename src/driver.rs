@@ -9,7 +9,7 @@
 
 use crate::compare::{compare, Beats, Capture, Comparison};
 use crate::float_model::FloatWeights;
-use crate::mnist::Image;
+use crate::image::Image;
 use crate::network::{Network, Tap};
 use crate::reference;
 use crate::rtl::{Input, Model};
@@ -167,6 +167,29 @@ impl ImageResult {
     }
 }
 
+/// The bits of an input value a pixel lane carries (its two's complement, `bits` ≤ 8 wide,
+/// checked when the run is planned: [`check_input_width`]).
+pub fn lane_mask(bits: u32) -> u8 {
+    if bits >= 8 {
+        u8::MAX
+    } else {
+        (1u8 << bits) - 1
+    }
+}
+
+/// Refuses a network whose input values are wider than a pixel lane (8 bits), naming where.
+pub fn check_input_width(net: &Network) -> anyhow::Result<()> {
+    if net.input_type.bits > 8 {
+        anyhow::bail!(
+            "{}: [input] bits = {}: the harness drives input values of up to 8 bits into an \
+             RTL design today (eval and net show take any width)",
+            net.source,
+            net.input_type.bits
+        );
+    }
+    Ok(())
+}
+
 /// The images of a run: `images[i]` is MNIST test image `first + i`.
 pub struct Stimulus<'a> {
     pub images: &'a [Image],
@@ -199,7 +222,7 @@ impl<'a> Reference<'a> {
     }
 
     /// The reference's outputs of one image, restricted to the compared taps.
-    pub fn run(&self, image: &[u8]) -> reference::Outputs {
+    pub fn run(&self, image: &[i32]) -> reference::Outputs {
         let mut out = self.model.run(image);
         if self.keep.len() != out.taps.len() {
             let mut all = std::mem::take(&mut out.taps);
@@ -504,6 +527,7 @@ fn run_segment(
     let cfg = sh.cfg;
     let input = &cfg.design.binding.input;
     let lanes = input.lanes.max(1);
+    let mask = lane_mask(sh.net.input_type.bits);
     reset(sh, model, st)?;
     // Whether the next image is the first since a reset (a design without valid takes its
     // first pixel `start_after_reset` cycles after it).
@@ -559,7 +583,7 @@ fn run_segment(
                 inputs.extend(img.iter().map(|&p| {
                     let mut item = IDLE;
                     item[0] = 1;
-                    item[1] = p;
+                    item[1] = p as u8 & mask;
                     item
                 }));
             } else {
@@ -569,7 +593,9 @@ fn run_segment(
                     }
                     let mut item = IDLE;
                     item[0] = 1;
-                    item[1..=beat.len()].copy_from_slice(beat);
+                    for (d, &p) in item[1..=beat.len()].iter_mut().zip(beat) {
+                        *d = p as u8 & mask;
+                    }
                     inputs.push(item);
                 }
             }

@@ -24,7 +24,7 @@ pub struct EvalOutputs {
 
 /// Runs `eval` and prints the accuracies (and where the outputs went).
 pub fn run(net: &Network, source: &Source, weights: &Path, out: &EvalOutputs) -> Result<()> {
-    let test = source.load()?;
+    let test = source.load(net)?;
     if let Some((_, n)) = &out.dump {
         if *n >= test.len() {
             bail!("--image {n}: the test set has {} images (0..{})", test.len(), test.len() - 1);
@@ -124,7 +124,7 @@ fn dump_layers(
     dir: &Path,
     net: &Network,
     model: &reference::Model,
-    image: &[u8],
+    image: &[i32],
     fw: Option<&FloatWeights>,
 ) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir)

@@ -17,6 +17,7 @@
 //! max-pool, ReLU, flatten in the described order, linear), the integer arithmetic of the
 //! description plays no part.
 
+use crate::image::Pixel;
 use crate::network::{Network, Op, Shape};
 use anyhow::{anyhow, bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -177,11 +178,11 @@ impl FloatWeights {
 
     /// The network's outputs before the argmax (before log-softmax) for one image, in f32 like
     /// PyTorch.
-    pub fn logits(&self, net: &Network, image: &[u8]) -> Vec<f32> {
+    pub fn logits<P: Pixel>(&self, net: &Network, image: &[P]) -> Vec<f32> {
         if !net.is_chain() {
             return self.layer_values(net, image).pop().unwrap_or_default();
         }
-        let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
+        let mut x = net.float_input(image);
         for l in &net.layers {
             if l.op.is_argmax() {
                 return x;
@@ -204,8 +205,8 @@ impl FloatWeights {
     }
 
     /// Every layer's float output for one image, in layer order (the argmax's: its input).
-    pub fn layer_values(&self, net: &Network, image: &[u8]) -> Vec<Vec<f32>> {
-        let image: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
+    pub fn layer_values<P: Pixel>(&self, net: &Network, image: &[P]) -> Vec<Vec<f32>> {
+        let image = net.float_input(image);
         let mut values: Vec<Vec<f32>> = Vec::with_capacity(net.layers.len());
         for l in &net.layers {
             let source = |k: Option<&usize>| k.map_or(&image, |&k| &values[k]).clone();
@@ -224,7 +225,7 @@ impl FloatWeights {
     }
 
     /// Predicted class: argmax of [`logits`](Self::logits), ties to the lowest index.
-    pub fn classify(&self, net: &Network, image: &[u8]) -> u8 {
+    pub fn classify<P: Pixel>(&self, net: &Network, image: &[P]) -> u8 {
         argmax(&self.logits(net, image)) as u8
     }
 }
@@ -514,6 +515,7 @@ pub(crate) mod tests {
     /// A blank image, a saturated one, and a few structured patterns.
     fn sample_images() -> Vec<Image> {
         let mut imgs = vec![[0u8; 784], [255u8; 784]];
+        let boxed = |a: [u8; 784]| -> Image { a.iter().map(|&p| p as i32).collect() };
         for n in 0..4u32 {
             let mut img = [0u8; 784];
             for (i, p) in img.iter_mut().enumerate() {
@@ -523,7 +525,7 @@ pub(crate) mod tests {
             }
             imgs.push(img);
         }
-        imgs
+        imgs.into_iter().map(boxed).collect()
     }
 
     fn write_tensors(path: &Path, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) {
@@ -840,7 +842,7 @@ pub(crate) mod tests {
 
     /// The forward pass as it was before the vectorized conv and the interleaved linear
     /// sums: every conv through the plain strided loop, each linear output one `sum`.
-    fn oracle_logits(fw: &FloatWeights, net: &Network, image: &[u8]) -> Vec<f32> {
+    fn oracle_logits(fw: &FloatWeights, net: &Network, image: &[i32]) -> Vec<f32> {
         let mut x: Vec<f32> = image.iter().map(|&p| p as f32 / 255.0).collect();
         for l in &net.layers {
             x = match (&l.op, l.input, l.output) {

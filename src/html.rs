@@ -13,7 +13,7 @@
 use crate::compare::Mismatch;
 use crate::driver::ImageResult;
 use crate::mnist::{Image, SIDE};
-use crate::network::{Shape, Tap};
+use crate::network::{IntType, Shape, Tap};
 use crate::report::Totals;
 use anyhow::{Context, Result};
 use base64::Engine as _;
@@ -72,11 +72,31 @@ struct Shown {
     counts: Vec<u64>,
     max_abs_diff: Vec<u64>,
     first_bad: Option<usize>,
-    image: Box<Image>,
+    /// The input's first channel, as gray levels, `rows × cols`.
+    picture: Vec<u8>,
+}
+
+/// How an input image is drawn: its first channel's `rows × cols` values, from the input
+/// type's least (black) to its largest (white); MNIST's bytes as they are.
+#[derive(Debug, Clone, Copy)]
+struct Picture {
+    rows: usize,
+    cols: usize,
+    ty: IntType,
+}
+
+impl Picture {
+    fn gray(&self, image: &[i32]) -> Vec<u8> {
+        let (lo, hi) = (self.ty.min() as i64, self.ty.max() as i64);
+        image[..self.rows * self.cols]
+            .iter()
+            .map(|&v| ((v as i64 - lo) * 255 / (hi - lo).max(1)) as u8)
+            .collect()
+    }
 }
 
 impl Shown {
-    fn new(r: &ImageResult, image: &Image, set: Option<u64>, kind: Kind) -> Shown {
+    fn new(r: &ImageResult, image: &Image, set: Option<u64>, kind: Kind, p: Picture) -> Shown {
         Shown {
             index: r.index,
             set,
@@ -87,7 +107,7 @@ impl Shown {
             counts: r.cmp.counts.clone(),
             max_abs_diff: r.cmp.max_abs_diff.clone(),
             first_bad: r.cmp.first_bad_layer(),
-            image: Box::new(*image),
+            picture: p.gray(image),
         }
     }
 
@@ -142,9 +162,20 @@ pub struct HtmlReport {
     agg_rows: u64,
     /// Mismatching elements of 2-D layers counted but not kept as rows.
     agg_unkept: u64,
+    picture: Picture,
 }
 
 impl HtmlReport {
+    /// Draws images of `input` (`c × h × w`) of type `ty` (default: MNIST's 28×28 bytes).
+    pub fn input(mut self, input: Shape, ty: IntType) -> HtmlReport {
+        let (rows, cols) = match input {
+            Shape::Map { h, w, .. } => (h, w),
+            Shape::Vector(n) => (1, n),
+        };
+        self.picture = Picture { rows, cols, ty };
+        self
+    }
+
     /// `(map number, element index)` of a mismatch in a 2-D layer, if it lies inside.
     fn cell(&self, m: &Mismatch) -> Option<(usize, usize)> {
         let (mi, &(_, c, h, w)) =
@@ -202,6 +233,7 @@ impl HtmlReport {
             labelled: 0,
             agg_rows: 0,
             agg_unkept: 0,
+            picture: Picture { rows: SIDE, cols: SIDE, ty: IntType { bits: 8, signed: false } },
         }
     }
 
@@ -256,12 +288,18 @@ impl HtmlReport {
             }
             if self.failing.len() < MAX_THUMBS {
                 let kind = if r.timed_out { Kind::Timeout } else { Kind::Mismatch };
-                self.failing.push(Shown::new(r, image, set, kind));
+                self.failing.push(Shown::new(r, image, set, kind, self.picture));
             }
         } else if r.label.is_some_and(|l| r.rtl_class != Some(l)) {
             self.misclassified_total += 1;
             if self.misclassified.len() < MAX_THUMBS {
-                self.misclassified.push(Shown::new(r, image, set, Kind::Misclassified));
+                self.misclassified.push(Shown::new(
+                    r,
+                    image,
+                    set,
+                    Kind::Misclassified,
+                    self.picture,
+                ));
             }
         }
     }
@@ -589,7 +627,7 @@ impl HtmlReport {
                                     (self.counts_text(&s.counts, true)) "; max |diff| "
                                     (self.counts_text(&s.max_abs_diff, false))
                                 } {
-                                img src=(gray_png(&s.image[..], SIDE, SIDE)?) width="56"
+                                img src=(self.gray_png(&s.picture)?) width="56"
                                     height="56" alt=(s.name());
                                 span class="idx" {
                                     "#" (s.index)
@@ -675,9 +713,10 @@ impl HtmlReport {
     /// The maps and first mismatch rows of one failing image.
     fn heat(&self, s: &Shown, heat: &Heat) -> Result<Markup> {
         // The input pixel under the centre of a map element.
+        let (rows, cols) = (self.picture.rows, self.picture.cols);
         let px = |r: usize, c: usize, mh: usize, mw: usize| {
-            s.image[((2 * r + 1) * SIDE / (2 * mh)).min(SIDE - 1) * SIDE
-                + ((2 * c + 1) * SIDE / (2 * mw)).min(SIDE - 1)]
+            s.picture[((2 * r + 1) * rows / (2 * mh)).min(rows - 1) * cols
+                + ((2 * c + 1) * cols / (2 * mw)).min(cols - 1)]
         };
         let total: u64 = s.counts.iter().sum();
         let mut notes = Vec::new();
@@ -704,7 +743,7 @@ impl HtmlReport {
                 div class="heatbody" {
                     div class="maps" {
                         figure {
-                            img class="digit" src=(gray_png(&s.image[..], SIDE, SIDE)?)
+                            img class="digit" src=(self.gray_png(&s.picture)?)
                                 width="112" height="112" alt="input";
                             figcaption { "input" }
                         }
@@ -868,8 +907,10 @@ fn heat_png(
     png_uri(rows, cols, png::ColorType::Rgb, &rgb)
 }
 
-fn gray_png(pixels: &[u8], rows: usize, cols: usize) -> Result<PreEscaped<String>> {
-    png_uri(rows, cols, png::ColorType::Grayscale, pixels)
+impl HtmlReport {
+    fn gray_png(&self, gray: &[u8]) -> Result<PreEscaped<String>> {
+        png_uri(self.picture.rows, self.picture.cols, png::ColorType::Grayscale, gray)
+    }
 }
 
 /// A PNG `data:` URI. Pre-escaped: base64 and the fixed prefix hold no character HTML

@@ -128,7 +128,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         sim
     };
     let shards = Shards::of(images.len());
-    let run = shards.simulate(work.path(), images, sim, parse_log)?;
+    let run = shards.simulate(work.path(), (images, u8::MAX), sim, parse_log)?;
     let header = format!(
         "icarus: MNIST test images {}..{} through {} under Icarus Verilog, back-to-back{}{}",
         a.start,
@@ -171,7 +171,7 @@ impl Shards {
     fn simulate(
         &self,
         work: &Path,
-        images: &[mnist::Image],
+        (images, mask): (&[mnist::Image], u8),
         sim: impl Fn(&Path, &Path, usize) -> Command,
         parse: impl Fn(&Path, &str) -> Result<Vec<Capture>>,
     ) -> Result<Simulated> {
@@ -179,8 +179,8 @@ impl Shards {
         for (k, share) in images.chunks(self.size).enumerate() {
             let mut hex = String::with_capacity(share.len() * share[0].len() * 3);
             for img in share {
-                for p in img {
-                    let _ = writeln!(hex, "{p:02x}");
+                for &p in img.iter() {
+                    let _ = writeln!(hex, "{:02x}", p as u8 & mask);
                 }
             }
             let pixels = work.join(format!("pixels{k}.hex"));
@@ -494,8 +494,9 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     if a.bubbles {
         bail!("--bubbles: the generated testbench of a bound design streams without bubbles");
     }
-    let test = mnist::load(&a.mnist, Split::Test)?;
     let net = &b.network;
+    crate::driver::check_input_width(net)?;
+    let test = crate::data::Source::from_args(net, &a.mnist, None, None)?.load(net)?;
     let params = Params::load(net, &crate::commands::weights_dir(net, a.weights.as_deref()))?;
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
@@ -537,7 +538,8 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     };
     let bound: Vec<(String, usize)> = b.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect();
     let parse = |out: &Path, text: &str| parse_log_for(out, text, &bound);
-    let run = shards.simulate(work.path(), images, sim, parse)?;
+    let mask = crate::driver::lane_mask(net.input_type.bits);
+    let run = shards.simulate(work.path(), (images, mask), sim, parse)?;
     let all = net.taps();
     let keep: Vec<_> = (0..all.len())
         .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
@@ -566,7 +568,7 @@ mod tests {
         // Five images in shares of 3 and 2; the first share's testbench reports one class
         // only. The second share's classes must stay on images 3 and 4.
         let work = tempfile::tempdir().unwrap();
-        let images = vec![[0u8; mnist::PIXELS]; 5];
+        let images: Vec<mnist::Image> = vec![vec![0; mnist::PIXELS].into(); 5];
         let shards = Shards { size: 3, count: 2 };
         let sim = |_: &Path, out: &Path, n: usize| {
             let log = if n == 3 { "class 7\n" } else { "class 1\nclass 2\n" };
@@ -574,7 +576,7 @@ mod tests {
             c.args(["-c", &format!("printf '{log}' > '{}'", out.display())]);
             c
         };
-        let run = shards.simulate(work.path(), &images, sim, parse_log).unwrap();
+        let run = shards.simulate(work.path(), (&images, u8::MAX), sim, parse_log).unwrap();
         let classes: Vec<Option<u8>> = run.caps.iter().map(|c| c.class).collect();
         assert_eq!(classes, [Some(7), None, None, Some(1), Some(2)]);
         assert_eq!(run.reported, 3);

@@ -23,6 +23,7 @@ pub mod float_model;
 pub mod glue;
 pub mod html;
 pub mod icarus;
+pub mod image;
 pub mod interrupt;
 pub mod junit;
 pub mod memfile;

@@ -237,7 +237,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Eval { net, mnist, weights, images, labels, classes, dump, image } => {
             let net = Network::find(&net)?;
             let weights = commands::weights_dir(&net, weights.as_deref());
-            let source = data::Source::from_args(&mnist, images.as_deref(), labels.as_deref())?;
+            let source =
+                data::Source::from_args(&net, &mnist, images.as_deref(), labels.as_deref())?;
             let out = eval::EvalOutputs { classes, dump: dump.zip(image) };
             eval::run(&net, &source, &weights, &out).map(|_| true)
         }

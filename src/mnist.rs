@@ -17,8 +17,7 @@ pub const PIXELS: usize = SIDE * SIDE;
 const IMAGES_MAGIC: u32 = 2051;
 const LABELS_MAGIC: u32 = 2049;
 
-/// One 28×28 image, raw bytes in raster order.
-pub type Image = [u8; PIXELS];
+pub use crate::image::{Dataset, Image};
 
 /// Which half of MNIST to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,23 +32,6 @@ impl Split {
             Split::Train => "train",
             Split::Test => "t10k",
         }
-    }
-}
-
-/// Images and their labels, same length, labels in 0..=9.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    pub images: Vec<Image>,
-    pub labels: Vec<u8>,
-}
-
-impl Dataset {
-    pub fn len(&self) -> usize {
-        self.images.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
     }
 }
 
@@ -145,14 +127,7 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<Vec<Image>> {
             bytes.len()
         );
     }
-    Ok(bytes[16..]
-        .chunks_exact(PIXELS)
-        .map(|c| {
-            let mut img = [0u8; PIXELS];
-            img.copy_from_slice(c);
-            img
-        })
-        .collect())
+    Ok(bytes[16..].chunks_exact(PIXELS).map(|c| c.iter().map(|&p| p as i32).collect()).collect())
 }
 
 /// Parses an IDX1 label file already in memory; `path` only names it in errors.

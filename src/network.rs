@@ -285,9 +285,18 @@ impl Layer {
 }
 
 /// The data set the images come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged, expecting = "expected \"mnist\" or a table { images = FILE, labels = FILE }")]
 pub enum DataSet {
     /// The 10,000 MNIST test images (and the 60,000 training images for `train`).
+    Mnist(MnistName),
+    /// An images file and a labels file (IDX or `.npy`), paths relative to the project.
+    Files { images: PathBuf, labels: PathBuf },
+}
+
+/// The one name `dataset` takes as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum MnistName {
     #[serde(rename = "mnist")]
     Mnist,
 }
@@ -300,6 +309,8 @@ pub struct Network {
     pub source: String,
     pub input: Shape,
     pub input_type: IntType,
+    /// The float model's input is `value / float_divisor` (MNIST's bytes: 255).
+    pub float_divisor: f32,
     pub dataset: DataSet,
     pub layers: Vec<Layer>,
     /// Default weight directory (relative to the project), if the description names one.
@@ -418,6 +429,17 @@ impl Network {
         self.input.len()
     }
 
+    /// An image as the float model's input: each value divided by `float_divisor`.
+    pub fn float_input<P: crate::image::Pixel>(&self, image: &[P]) -> Vec<f32> {
+        image.iter().map(|&p| p.value() as f32 / self.float_divisor).collect()
+    }
+
+    /// Whether the input is MNIST's: one 28×28 channel of 8 bits unsigned.
+    pub fn takes_mnist_images(&self) -> bool {
+        self.input == (Shape::Map { c: 1, h: 28, w: 28 })
+            && self.input_type == (IntType { bits: 8, signed: false })
+    }
+
     /// Two tensor slices this description stores under one file name, said in words:
     /// they could not be told apart (`{o+1}{i+1}` names both (0, 10) and (10, 0) `111`).
     pub fn file_clash(&self) -> Option<String> {
@@ -462,8 +484,9 @@ impl Network {
             self.source,
             self.input,
             self.input_type,
-            match self.dataset {
-                DataSet::Mnist => "MNIST",
+            match &self.dataset {
+                DataSet::Mnist(_) => "MNIST".to_string(),
+                DataSet::Files { images, .. } => images.display().to_string(),
             }
         );
         s += &format!(

@@ -8,6 +8,7 @@
 //! fits 32, in `i32` when products and sums fit 32 bits, and in `i64` otherwise; all are
 //! exact (the description was rejected if the accumulator could exceed 64 bits).
 
+use crate::image::Pixel;
 pub use crate::network::op::argmax;
 use crate::network::op::EvalCtx;
 use crate::network::{Network, Prepared, Range};
@@ -83,8 +84,8 @@ impl<'a> Model<'a> {
     }
 
     /// Runs the network on one image (`net.input_len()` values).
-    pub fn run(&self, image: &[u8]) -> Outputs {
-        let mut x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+    pub fn run<P: Pixel>(&self, image: &[P]) -> Outputs {
+        let mut x: Vec<i64> = image.iter().map(|&p| p.value()).collect();
         let mut taps: Vec<Vec<i64>> = Vec::new();
         let mut overflowed = vec![0u64; self.net.layers.len()];
         let mut kept_values: Vec<(usize, Vec<i64>)> = Vec::new();
@@ -184,8 +185,8 @@ impl<'a> Model<'a> {
     }
 
     /// Every layer's value for one image, in order (`eval --dump`).
-    pub fn layer_values(&self, image: &[u8]) -> Vec<Vec<i64>> {
-        let x: Vec<i64> = image.iter().map(|&p| p as i64).collect();
+    pub fn layer_values<P: Pixel>(&self, image: &[P]) -> Vec<Vec<i64>> {
+        let x: Vec<i64> = image.iter().map(|&p| p.value()).collect();
         let mut values: Vec<Vec<i64>> = Vec::with_capacity(self.net.layers.len());
         for (i, l) in self.net.layers.iter().enumerate() {
             let xs: Vec<&[i64]> = match l.sources.as_slice() {
@@ -231,7 +232,7 @@ impl<'a> Model<'a> {
 }
 
 /// Runs the network on one image (prepares a [`Model`] each call: use one for many images).
-pub fn run(net: &Network, params: &Params, image: &[u8]) -> Outputs {
+pub fn run<P: Pixel>(net: &Network, params: &Params, image: &[P]) -> Outputs {
     Model::new(net, params).run(image)
 }
 
@@ -357,7 +358,7 @@ op = "argmax"
                 // The first conv2d of every one of these networks takes the 16-bit path.
                 assert!(fast.prepared[0].as_ref().is_some_and(|p| p.is_i16()), "{}", net.name);
                 for i in 0..10 {
-                    let img = stimulus::image(11, set, i);
+                    let img = stimulus::image(&net, 11, set, i);
                     assert_eq!(
                         fast.run(&img),
                         slow.run(&img),

@@ -1,9 +1,10 @@
-//! Seeded constrained-random stimulus: weight sets over the full s8 range with a share of
-//! extremes, and u8 images with a share of edge patterns. Everything is a pure function of
+//! Seeded constrained-random stimulus: weight sets over every tensor's full declared range
+//! with a share of extremes, and images of the network's input shape and type with a share of
+//! edge patterns. Everything is a pure function of
 //! (seed, set, image), so any one image can be regenerated alone.
 
-use crate::mnist::{Image, PIXELS, SIDE};
-use crate::network::{IntType, Network, Op};
+use crate::image::Image;
+use crate::network::{IntType, Network, Op, Shape};
 use crate::weights::{self, Params, Which};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -123,11 +124,16 @@ pub fn weight_set(net: &Network, seed: u64, set: u64) -> (Params, &'static str) 
     (w, kind)
 }
 
-/// The kinds of image, by `image % 10`.
-pub fn image_kind(image: u64) -> &'static str {
+/// The kinds of image, by `image % 10`, for an input of type `ty`: its extremes
+/// (`all-0`/`all-255` for MNIST's bytes, `all-min`/`all-max` otherwise), a checkerboard of
+/// them, one hot element, sparse and uniform values.
+pub fn image_kind(ty: IntType, image: u64) -> &'static str {
+    let bytes = ty == U8;
     match image % 10 {
-        0 => "all-0",
-        1 => "all-255",
+        0 if bytes => "all-0",
+        0 => "all-min",
+        1 if bytes => "all-255",
+        1 => "all-max",
         2 => "checkerboard",
         3 => "hot-pixel",
         4 => "sparse",
@@ -135,23 +141,61 @@ pub fn image_kind(image: u64) -> &'static str {
     }
 }
 
-/// Image `image` of weight set `set` in the campaign seeded with `seed`.
-pub fn image(seed: u64, set: u64, image: u64) -> Image {
+const U8: IntType = IntType { bits: 8, signed: false };
+
+/// Image `image` of weight set `set` in the campaign seeded with `seed`, of `net`'s input
+/// shape and type. An input of bytes draws them as MNIST-shaped campaigns always have (the
+/// same values for the same seed, set and image); any other type draws each value within
+/// its width, the extremes included.
+pub fn image(net: &Network, seed: u64, set: u64, image: u64) -> Image {
+    let ty = net.input_type;
+    let n = net.input_len();
+    let (h, w) = match net.input {
+        Shape::Map { h, w, .. } => (h, w),
+        Shape::Vector(v) => (1, v),
+    };
+    // Whether element i is a light square of a checkerboard of `cell`-sized squares.
+    let light = |i: usize, cell: usize| {
+        let p = i % (h * w);
+        ((p / w) / cell + (p % w) / cell).is_multiple_of(2)
+    };
     let mut r = rng(seed, set, image);
-    let mut x = [0u8; PIXELS];
-    match image_kind(image) {
-        "all-0" => {}
-        "all-255" => x = [255; PIXELS],
+    let kind = image_kind(ty, image);
+    if ty == U8 {
+        let mut x = vec![0u8; n];
+        match kind {
+            "all-0" => {}
+            "all-255" => x.fill(255),
+            "checkerboard" => {
+                let cell = r.random_range(1..=4);
+                for (i, p) in x.iter_mut().enumerate() {
+                    *p = if light(i, cell) { 255 } else { 0 };
+                }
+            }
+            "hot-pixel" => x[r.random_range(0..n)] = r.random_range(1..=255),
+            "sparse" => {
+                x.iter_mut().for_each(|p| *p = if r.random_bool(0.2) { r.random() } else { 0 })
+            }
+            _ => r.fill(&mut x[..]),
+        }
+        return x.into_iter().map(i32::from).collect();
+    }
+    let (lo, hi) = (ty.min() as i64, ty.max() as i64);
+    let mut x = vec![0i64; n];
+    match kind {
+        "all-min" => x.fill(lo),
+        "all-max" => x.fill(hi),
         "checkerboard" => {
             let cell = r.random_range(1..=4);
             for (i, p) in x.iter_mut().enumerate() {
-                *p =
-                    if ((i / SIDE) / cell + (i % SIDE) / cell).is_multiple_of(2) { 255 } else { 0 };
+                *p = if light(i, cell) { hi } else { lo };
             }
         }
-        "hot-pixel" => x[r.random_range(0..PIXELS)] = r.random_range(1..=255),
-        "sparse" => x.iter_mut().for_each(|p| *p = if r.random_bool(0.2) { r.random() } else { 0 }),
-        _ => r.fill(&mut x[..]),
+        "hot-pixel" => x[r.random_range(0..n)] = random_value(&mut r, ty),
+        "sparse" => x
+            .iter_mut()
+            .for_each(|p| *p = if r.random_bool(0.2) { random_value(&mut r, ty) } else { 0 }),
+        _ => x.iter_mut().for_each(|p| *p = random_value(&mut r, ty)),
     }
-    x
+    x.into_iter().map(|v| v as i32).collect()
 }

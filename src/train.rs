@@ -359,8 +359,13 @@ pub(crate) struct Net<'a> {
 
 impl<'a> Net<'a> {
     pub(crate) fn new(net: &'a Network, w: &FloatWeights) -> Result<Net<'a>> {
-        if net.input_len() != PIXELS {
-            bail!("network {:?}: input {} is not an MNIST image", net.name, net.input);
+        if !net.takes_mnist_images() {
+            bail!(
+                "network {:?}: input {} of {} is not an MNIST image (the trainer trains on MNIST)",
+                net.name,
+                net.input,
+                net.input_type
+            );
         }
         let dev = Device::Cpu;
         let spec = float_model::spec(net);
@@ -426,8 +431,7 @@ impl<'a> Net<'a> {
             );
         }
         let b = images.len();
-        let x: Vec<f32> =
-            images.iter().flat_map(|img| img.iter().map(|&p| p as f32 / 255.0)).collect();
+        let x: Vec<f32> = images.iter().flat_map(|img| self.net.float_input(&img[..])).collect();
         let mut act = Act {
             t: Tensor::from_vec(x, (b, PIXELS), &Device::Cpu)?,
             shape: self.net.input,
@@ -879,7 +883,7 @@ mod tests {
                 let noise = below(&mut rng, 40) as u8;
                 *px = if on { 200 + noise } else { noise };
             }
-            images.push(img);
+            images.push(img.iter().map(|&p| p as i32).collect());
             labels.push(label);
         }
         Dataset { images, labels }
@@ -1012,7 +1016,7 @@ mod tests {
         let bias = vec![0.5, -0.5, 0.25];
         w.tensors[1].data = bias.clone();
         let model = Net::new(&net, &w).unwrap();
-        let img = [0u8; PIXELS];
+        let img: Image = vec![0; PIXELS].into();
         let sum = model.forward(&[&img]).unwrap().sum_all().unwrap();
         let grads = sum.backward().unwrap();
         let g: Vec<f32> =
@@ -1046,7 +1050,7 @@ mod tests {
             }
         }
         let model = Net::new(&net, &w).unwrap();
-        let img = [0u8; PIXELS];
+        let img: Image = vec![0; PIXELS].into();
         let sum = model.forward(&[&img]).unwrap().sum_all().unwrap();
         let grads = sum.backward().unwrap();
         let g: Vec<f32> =

@@ -451,7 +451,8 @@ fn images_and_labels_from_files_verify_like_mnist_and_bad_files_exit_2() {
     let test = mnist::load(&root().join("vectors/mnist"), Split::Test).unwrap();
     let d = tempfile::tempdir().unwrap();
     // The first 200 test images as a .npy (N×1×28×28 u8), their labels as an IDX vector.
-    let pixels: Vec<u8> = test.images[..200].iter().flatten().copied().collect();
+    let pixels: Vec<u8> =
+        test.images[..200].iter().flat_map(|i| i.iter().map(|&p| p as u8)).collect();
     let images = d.path().join("images.npy");
     std::fs::write(&images, npy("|u1", "(200, 1, 28, 28)", &pixels)).unwrap();
     let labels = d.path().join("labels.idx");
@@ -488,10 +489,128 @@ fn images_and_labels_from_files_verify_like_mnist_and_bad_files_exit_2() {
     bad("short.npy", &npy("|u1", "(200, 1, 28, 28)", &pixels[..1000]), true, "(truncated)");
     bad("f32.npy", &npy("<f4", "(1,)", &[0; 4]), true, "is not one of u8, i8, i16, i32");
     bad("big.npy", &npy("|u1", "(1, 32, 32)", &[0; 1024]), true, "images of shape [1, 32, 32]");
-    bad("i16.npy", &npy("<i2", "(1, 28, 28)", &[0x00, 0x01].repeat(784)), true, "outside 8 bits");
+    bad(
+        "i16.npy",
+        &npy("<i2", "(1, 28, 28)", &[0x00, 0x01].repeat(784)),
+        true,
+        "outside the network's input, 8 bits unsigned",
+    );
     bad("few.idx", &[0, 0, 8, 1, 0, 0, 0, 2, 1, 2], false, "holds 2 labels but");
     bad("ten.idx", &[&idx[..8], &[10u8; 200][..]].concat(), false, "label 0 is 10, expected 0..9");
     // Half a pair is a usage error.
     let o = cli(&["verify", "--images", i]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// `int8_input`'s first images as a `.npy` of `descr` (`|i1`, `<i2`) and shape, and labels
+/// 0..4 as a `.npy` of `|u1`; returns (images, labels).
+fn int8_files(
+    (dir, name): (&Path, &str),
+    n: usize,
+    descr: &str,
+    shape: &str,
+    value: impl Fn(usize) -> i64,
+) -> (PathBuf, PathBuf) {
+    let width = if descr == "|i1" { 1 } else { 2 };
+    let data: Vec<u8> =
+        (0..n * 192).flat_map(|k| value(k).to_le_bytes()[..width].to_vec()).collect();
+    let images = dir.join(name);
+    std::fs::write(&images, npy(descr, shape, &data)).unwrap();
+    let labels = dir.join("labels.npy");
+    let l: Vec<u8> = (0..n).map(|i| (i % 5) as u8).collect();
+    std::fs::write(&labels, npy("|u1", &format!("({n},)"), &l)).unwrap();
+    (images, labels)
+}
+
+#[test]
+fn eval_takes_any_input_from_files_and_refuses_what_does_not_fit() {
+    use cnn_cosim::network::Network;
+    use cnn_cosim::{reference, stimulus};
+    let fixture = "vectors/fixtures/int8_input.toml";
+    let net = Network::find(fixture).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let (params, _) = stimulus::weight_set(&net, 7, 6);
+    let weights = d.path().join("weights");
+    params.save(&net, &weights).unwrap();
+    let w = weights.to_str().unwrap();
+    // 40 images, values −128..127, as N×3×8×8 int8.
+    let value = |k: usize| ((k * 37) % 256) as i64 - 128;
+    let (images, labels) = int8_files((d.path(), "images.npy"), 40, "|i1", "(40, 3, 8, 8)", value);
+    let (i, l) = (images.to_str().unwrap(), labels.to_str().unwrap());
+    let classes = d.path().join("classes.csv");
+    let c = classes.to_str().unwrap();
+    let args = ["eval", "--net", fixture, "--weights", w, "--images", i, "--labels", l];
+    let o = cli(&[&args[..], &["--classes", c]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Every class the reference computes here, and the accuracy over labels i % 5.
+    let model = reference::Model::new(&net, &params);
+    let want: Vec<u8> = (0..40)
+        .map(|n| {
+            let img: Vec<i32> = (0..192).map(|k| value(n * 192 + k) as i32).collect();
+            model.run(&img).class
+        })
+        .collect();
+    let rows = std::fs::read_to_string(&classes).unwrap();
+    let got: Vec<u8> =
+        rows.lines().skip(1).map(|r| r.split(',').nth(2).unwrap().parse().unwrap()).collect();
+    assert_eq!(got, want);
+    let right = want.iter().enumerate().filter(|(n, &c)| c as usize == n % 5).count();
+    assert!(text(&o).contains(&format!("fixed-point accuracy: {right}/40")), "{}", text(&o));
+    // The files named in the description itself: the same classes without --images.
+    let named = d.path().join("named.toml");
+    let desc = std::fs::read_to_string(root().join(fixture)).unwrap().replace(
+        "dataset = { images = \"target/int8_input/images.npy\", labels = \"target/int8_input/labels.npy\" }",
+        &format!("dataset = {{ images = {i:?}, labels = {l:?} }}"),
+    );
+    std::fs::write(&named, desc).unwrap();
+    let classes2 = d.path().join("classes2.csv");
+    let nm = named.to_str().unwrap();
+    let o = cli(&["eval", "--net", nm, "--weights", w, "--classes", classes2.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&classes2).unwrap(), rows);
+    // Bad files: one line each, exit 2, naming the file and what the network takes.
+    let bad = |images: &Path, labels: &Path, want: &str| {
+        let (i, l) = (images.to_str().unwrap(), labels.to_str().unwrap());
+        let o = cli(&["eval", "--net", fixture, "--weights", w, "--images", i, "--labels", l]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(want), "{e}");
+    };
+    let (wrong_shape, _) = int8_files((d.path(), "shape.npy"), 40, "|i1", "(40, 8, 24)", value);
+    bad(&wrong_shape, &labels, "images of shape [40, 8, 24]; the network");
+    bad(&wrong_shape, &labels, "takes N×3×8×8");
+    let (wide, _) = int8_files((d.path(), "wide.npy"), 40, "<i2", "(40, 3, 8, 8)", |k| {
+        if k == 77 {
+            200
+        } else {
+            0
+        }
+    });
+    bad(
+        &wide,
+        &labels,
+        "value 200 at element 77 (image 0) is outside the network's input, 8 bits signed",
+    );
+    let many = d.path().join("many.npy");
+    std::fs::write(&many, npy("|u1", "(40,)", &[7; 40])).unwrap();
+    bad(&images, &many, "label 0 is 7, expected 0..4");
+    // MNIST cannot feed it.
+    let o = cli(&["eval", "--net", fixture, "--weights", w]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("target/int8_input/images.npy"), "{}", text(&o));
+    // The RTL drives values of up to 8 bits: a 12-bit input is refused before anything runs.
+    let twelve = d.path().join("twelve.toml");
+    let t = std::fs::read_to_string(root().join(fixture))
+        .unwrap()
+        .replace("bits = 8\nsigned = true", "bits = 12\nsigned = true");
+    std::fs::write(&twelve, t).unwrap();
+    let o = verify(&["--net", twelve.to_str().unwrap()], &d.path().join("r"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("[input] bits = 12: the harness drives input values of up to 8 bits"),
+        "{e}"
+    );
+    assert!(!d.path().join("r").exists());
 }

@@ -83,7 +83,7 @@ fn digit(d: u8, sx: f64, sy: f64) -> Image {
             img[r * SIDE + c] = (v * 255.0).round() as u8;
         }
     }
-    img
+    img.iter().map(|&p| p as i32).collect()
 }
 
 // ---- synthetic results --------------------------------------------------------------------
@@ -445,6 +445,7 @@ fn random_stimulus_pass_has_no_confusion_matrix() {
             for (k, p) in img.iter_mut().enumerate() {
                 *p = ((k * 37 + i * 11) % 256) as u8;
             }
+            let img: Image = img.iter().map(|&p| p as i32).collect();
             (result(i, None, (i % 10) as u8, Some((i % 10) as u8), vec![], false), img)
         })
         .collect();

@@ -82,7 +82,7 @@ fn loaded_values_round_trip_and_compute_tflites_arithmetic() {
     );
     let loaded = Params::load(&net, dir.path()).unwrap();
     assert_eq!(loaded, params);
-    let mut image: Image = [0; PIXELS];
+    let mut image: Image = vec![0; PIXELS].into();
     image[0] = 255; // rint(255·127/255) = 127, at (2, 2) after padding: c1's output (0, 0)
     image[1] = 2; // rint(2·127/255) = rint(0.996) = 1
     let out = reference::run(&net, &loaded, &image);
@@ -177,7 +177,7 @@ fn calibration_writes_loadable_weights_that_track_the_float_model() {
     let net = lenet5();
     let fw = float_weights(&net);
     let images: Vec<Image> = (0..64u32)
-        .map(|k| std::array::from_fn(|i| ((i as u32 * 31 + k * 97) % 256) as u8))
+        .map(|k| (0..PIXELS as u32).map(|i| ((i * 31 + k * 97) % 256) as i32).collect())
         .collect();
     let (params, saturated) = calibrate::calibrate(&net, &fw, &images).unwrap();
     assert!(saturated.is_empty(), "{saturated:?}");

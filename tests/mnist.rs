@@ -50,7 +50,7 @@ fn reads_raw_files() {
     let ds = mnist::load(d.path(), Split::Test).unwrap();
     assert_eq!(ds.labels, vec![7, 2, 1]);
     assert_eq!(ds.images.len(), 3);
-    assert_eq!(ds.images[1][0], (PIXELS % 251) as u8);
+    assert_eq!(ds.images[1][0], (PIXELS % 251) as i32);
 }
 
 #[test]

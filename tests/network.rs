@@ -69,7 +69,7 @@ fn window_sum(s: u32) -> Image {
             left -= v;
         }
     }
-    x
+    x.iter().map(|&p| p as i32).collect()
 }
 
 #[test]
@@ -283,7 +283,7 @@ fn random_weight_sets_fit_any_network() {
                     assert_eq!(lp.weight[o * 48..(o + 1) * 48], lp.weight[..48], "row {o}");
                 }
                 for i in 0..20 {
-                    let out = reference::run(&net, &w, &stimulus::image(3, set, i));
+                    let out = reference::run(&net, &w, &stimulus::image(&net, 3, set, i));
                     assert_eq!(out.class, 0, "all logits tie: image {i}");
                     assert!(out.tie());
                 }
@@ -294,7 +294,7 @@ fn random_weight_sets_fit_any_network() {
     }
     // The all+127 set on the all-255 image (image 1) drives conv1 and conv2 into saturation.
     let (w, _) = stimulus::weight_set(&net, 3, 0);
-    let out = reference::run(&net, &w, &stimulus::image(3, 0, 1));
+    let out = reference::run(&net, &w, &stimulus::image(&net, 3, 0, 1));
     assert!(out.taps[0].iter().all(|&v| v == 2047) && out.taps[2].iter().all(|&v| v == 2047));
 }
 

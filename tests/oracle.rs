@@ -51,7 +51,7 @@ fn generic_reference_and_weight_sets_equal_the_old_ones_on_the_random_campaign()
         let (old, _) = common::old_weight_set(2026, set);
         assert_eq!(params, old.to_params(&net), "weight set {set}");
         for i in 0..100 {
-            let img = stimulus::image(2026, set, i);
+            let img = stimulus::image(&net, 2026, set, i);
             check(&net, &params, &old, &img, &format!("set {set} image {i}"));
         }
     }

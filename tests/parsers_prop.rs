@@ -204,6 +204,8 @@ fn network_description_never_panics() {
         std::fs::read(root().join("vectors/fixtures/input_transforms.toml")).unwrap(),
         // Multipliers and shifts loaded with the weights, a [train] recipe.
         std::fs::read(root().join("vectors/networks/lenet5.toml")).unwrap(),
+        // A 3×8×8 int8 input from files, a float divisor.
+        std::fs::read(root().join("vectors/fixtures/int8_input.toml")).unwrap(),
     ];
     for text in texts {
         r.run(&mutated(text, 6), |b| {

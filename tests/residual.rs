@@ -39,7 +39,7 @@ fn the_add_is_tflites_on_every_element() {
         let (params, kind) = stimulus::weight_set(&net, 3, set);
         let model = reference::Model::new(&net, &params);
         for i in 0..4 {
-            let out = model.run(&stimulus::image(3, set, i));
+            let out = model.run(&stimulus::image(&net, 3, set, i));
             let (a, b, r) = (&out.taps[0], &out.taps[1], &out.taps[2]);
             for e in (0..a.len()).step_by(7) {
                 assert_eq!(
@@ -63,7 +63,7 @@ fn the_layer_local_recomputation_reads_the_skip_source_from_the_reference() {
     let res = index(&net, "res");
     let (params, _) = stimulus::weight_set(&net, 5, 6);
     let model = reference::Model::new(&net, &params);
-    let out = model.run(&stimulus::image(5, 6, 5));
+    let out = model.run(&stimulus::image(&net, 5, 6, 5));
     let local = model.run_layers_after(res, res, &out.taps[1], &out);
     assert_eq!(local, out.taps[2]);
     let mut wrong = out.taps[1].clone();
@@ -73,7 +73,7 @@ fn the_layer_local_recomputation_reads_the_skip_source_from_the_reference() {
     assert_eq!(local[10], want);
     assert_eq!(local[..10], out.taps[2][..10]);
     // The values eval --dump writes agree with the taps.
-    let values = model.layer_values(&stimulus::image(5, 6, 5));
+    let values = model.layer_values(&stimulus::image(&net, 5, 6, 5));
     assert_eq!(values[res], out.taps[2]);
     assert_eq!(values[index(&net, "fc")], out.taps[3]);
 }

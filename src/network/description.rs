@@ -39,6 +39,7 @@ struct RawInput {
     bits: u32,
     signed: bool,
     dataset: DataSet,
+    float_divisor: Option<f32>,
 }
 
 /// A layer: the keys every layer has, and the op's own (checked by its builder).
@@ -63,16 +64,33 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
     let [c, h, w] = raw.input.shape;
     let input = Shape::Map { c, h, w };
     let input_type = IntType { bits: raw.input.bits, signed: raw.input.signed };
+    if raw.input.shape.contains(&0) {
+        bail!("{source}: [input]: shape = {:?}: every dimension at least 1", raw.input.shape);
+    }
+    // Input values are held in 32 bits signed.
+    if input_type.bits == 0 || input_type.bits > 32 || input_type.bits == 32 && !input_type.signed {
+        bail!(
+            "{source}: [input]: bits = {}, {}: 1..32 signed or 1..31 unsigned supported",
+            input_type.bits,
+            if input_type.signed { "signed" } else { "unsigned" }
+        );
+    }
+    let float_divisor = raw.input.float_divisor.unwrap_or(255.0);
+    if !(float_divisor.is_finite() && float_divisor > 0.0) {
+        bail!("{source}: [input]: float_divisor = {float_divisor}: a positive number");
+    }
     match raw.input.dataset {
-        DataSet::Mnist => {
+        DataSet::Mnist(_) => {
             if raw.input.shape != [1, 28, 28] || input_type != (IntType { bits: 8, signed: false })
             {
                 bail!(
                     "{source}: [input]: MNIST images are 1×28×28, 8 bits unsigned; the \
-                     description says {input}, {input_type}"
+                     description says {input}, {input_type} (name the images' files: dataset \
+                     = {{ images = \"…\", labels = \"…\" }})"
                 );
             }
         }
+        DataSet::Files { .. } => {}
     }
     if raw.layers.is_empty() {
         bail!("{source}: no [[layer]] given");
@@ -160,6 +178,7 @@ fn build(source: &str, text: &str, raw: RawNetwork) -> Result<Network> {
         source: source.to_string(),
         input,
         input_type,
+        float_divisor,
         dataset: raw.input.dataset,
         layers,
         weights: raw.weights,

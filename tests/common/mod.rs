@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 use anyhow::{bail, Context, Result};
+use cnn_cosim::image::Pixel;
 use cnn_cosim::memfile::{quantize, read_file, savetxt, savetxt_1d, write_atomic, Rounding};
-use cnn_cosim::mnist::{Image, SIDE};
+use cnn_cosim::mnist::SIDE;
 use cnn_cosim::network::Network;
 use cnn_cosim::weights::{LayerParams, Params};
 use rand::{Rng, SeedableRng};
@@ -189,7 +190,7 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> u8 {
 }
 
 /// Runs the fixed-point network on one image.
-pub fn run(w: &QuantWeights, x: &Image) -> Layers {
+pub fn run<P: Pixel>(w: &QuantWeights, x: &[P]) -> Layers {
     let mut conv1 = [0i32; CONV_LEN];
     for k in 0..CONV_CH {
         let wk = &w.conv_w[k];
@@ -200,7 +201,7 @@ pub fn run(w: &QuantWeights, x: &Image) -> Layers {
                     let row = &x[(r + i) * SIDE + c..(r + i) * SIDE + c + K];
                     let wrow = &wk[i * K..(i + 1) * K];
                     for j in 0..K {
-                        acc += row[j] as i32 * wrow[j] as i32;
+                        acc += row[j].value() as i32 * wrow[j] as i32;
                     }
                 }
                 // >> on i32 is arithmetic: floor division by 256.
@@ -314,7 +315,7 @@ pub fn old_weight_set(seed: u64, set: u64) -> (QuantWeights, &'static str) {
 
 /// The generic reference on the seed network, in the old [`Layers`] form (so the
 /// hand-computed tests of tests/reference.rs check the generic code).
-pub fn generic_run(w: &QuantWeights, x: &Image) -> Layers {
+pub fn generic_run<P: Pixel>(w: &QuantWeights, x: &[P]) -> Layers {
     let net = Network::seed();
     let out = cnn_cosim::reference::run(&net, &w.to_params(&net), x);
     let mut l =
@@ -352,10 +353,10 @@ impl OldFloat {
     }
 
     /// The network's ten outputs (before log-softmax) for one image, in f32 like PyTorch.
-    pub fn logits(&self, image: &Image) -> [f32; 10] {
+    pub fn logits<P: Pixel>(&self, image: &[P]) -> [f32; 10] {
         let mut x = [0f32; SIDE * SIDE];
         for (d, &p) in x.iter_mut().zip(image.iter()) {
-            *d = p as f32 / 255.0;
+            *d = p.value() as f32 / 255.0;
         }
         // conv1 (valid, stride 1) + bias.
         let mut conv = [0f32; F_CHANNELS * F_CONV_SIDE * F_CONV_SIDE];

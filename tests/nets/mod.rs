@@ -29,7 +29,7 @@ pub fn bounds_hold(net: &Network, seed: u64) -> Vec<(String, bool, bool)> {
         let (params, kind) = stimulus::weight_set(net, seed, set);
         let model = reference::Model::new(net, &params);
         for i in 0..12 {
-            let out = model.run(&stimulus::image(seed, set, i));
+            let out = model.run(&stimulus::image(net, seed, set, i));
             for (t, (tap, values)) in taps.iter().zip(&out.taps).enumerate() {
                 let b = net.layers[tap.layer].bounds.out;
                 for &v in values {
