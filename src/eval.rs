@@ -2,9 +2,9 @@
 //! engineer needs to hold the reference against a model of their own without RTL: every
 //! image's classes (`--classes FILE`) and one image's every layer (`--dump DIR --image N`).
 
-use crate::commands::{load_float, pct, SAFETENSORS};
+use crate::commands::pct;
 use crate::data::Source;
-use crate::float_model::FloatWeights;
+use crate::float_model::{self, FloatWeights, SAFETENSORS};
 use crate::memfile::tmp_path;
 use crate::network::{Network, Shape};
 use crate::reference::{self, Outputs};
@@ -31,7 +31,7 @@ pub fn run(net: &Network, source: &Source, weights: &Path, out: &EvalOutputs) ->
         }
     }
     let params = Params::load(net, weights)?;
-    let fw = load_float(net, weights)?;
+    let fw = float_model::load_dir(net, weights)?;
     let model = reference::Model::new(net, &params);
     let fixed: Vec<Outputs> = test.images.par_iter().map(|img| model.run(img)).collect();
     let float: Option<Vec<u8>> =

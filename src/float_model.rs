@@ -241,6 +241,19 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// The float weights file inside a weight directory.
+pub const SAFETENSORS: &str = "model.safetensors";
+
+/// Loads the float model of a weight directory when it has one.
+pub fn load_dir(net: &Network, weights: &Path) -> Result<Option<FloatWeights>> {
+    let p = weights.join(SAFETENSORS);
+    if p.exists() {
+        Ok(Some(FloatWeights::load(net, &p)?))
+    } else {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

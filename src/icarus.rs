@@ -84,7 +84,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
     let test = mnist::load(&a.mnist, Split::Test)?;
     let net = Network::seed();
     rtl::check_taps(&net)?;
-    let wdir = crate::commands::weights_dir(&net, a.weights.as_deref());
+    let wdir = crate::weights::dir(&net, a.weights.as_deref());
     let params = Params::load(&net, &wdir)?;
     let taps = net.taps();
     let model = reference::Model::new(&net, &params);
@@ -497,7 +497,7 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let net = &b.network;
     crate::driver::check_input_width(net)?;
     let test = crate::data::Source::from_args(net, &a.mnist, None, None)?.load(net)?;
-    let params = Params::load(net, &crate::commands::weights_dir(net, a.weights.as_deref()))?;
+    let params = Params::load(net, &crate::weights::dir(net, a.weights.as_deref()))?;
     let end = (a.start + a.limit).min(test.len());
     if a.start >= end {
         bail!("--start {} --limit {} selects no test image", a.start, a.limit);

@@ -30,6 +30,7 @@ pub mod memfile;
 pub mod merge;
 pub mod mnist;
 pub mod network;
+pub mod plan;
 pub mod reference;
 pub mod report;
 pub mod report_set;

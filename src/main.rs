@@ -3,15 +3,16 @@
 
 use clap::{Parser, Subcommand};
 use cnn_cosim::binding::Binding;
-use cnn_cosim::commands::{self, VerifyArgs};
-use cnn_cosim::float_model::FloatWeights;
+use cnn_cosim::commands;
+use cnn_cosim::float_model::{self, FloatWeights};
 use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
 use cnn_cosim::merge;
 use cnn_cosim::network::{self, Network};
+use cnn_cosim::plan::{self, VerifyArgs};
 #[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
-use cnn_cosim::{data, eval};
+use cnn_cosim::{data, eval, weights};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ enum Cmd {
     /// Run a sample of MNIST test images through the same RTL under Icarus Verilog and
     /// compare every tap with the reference.
     Icarus {
-        #[arg(long, default_value = commands::DEFAULT_MNIST)]
+        #[arg(long, default_value = plan::DEFAULT_MNIST)]
         mnist: PathBuf,
         /// The weight directory (default: the one the network description names).
         #[arg(long)]
@@ -79,11 +80,11 @@ enum Cmd {
         /// Default: the weight directory the network description names.
         #[arg(long)]
         weights: Option<PathBuf>,
-        /// Test images from a file instead of MNIST: IDX or .npy, N×28×28 or N×1×28×28,
-        /// values 0..255 (with --labels).
+        /// Test images from a file instead of MNIST (or the description's files): IDX or
+        /// .npy, N×C×H×W of the network's input shape, values within its width (with --labels).
         #[arg(long, value_name = "FILE", requires = "labels")]
         images: Option<PathBuf>,
-        /// Their labels: IDX or .npy, N values 0..9 (with --images).
+        /// Their labels: IDX or .npy, N values below the class count (with --images).
         #[arg(long, value_name = "FILE", requires = "images")]
         labels: Option<PathBuf>,
         /// Also write every image's reference and float classes (CSV: image, label,
@@ -112,9 +113,9 @@ enum Cmd {
     /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
     /// medians of interleaved runs, ratios, peak RSS (docs/performance.md).
     Bench {
-        #[arg(long, default_value = commands::DEFAULT_MNIST)]
+        #[arg(long, default_value = plan::DEFAULT_MNIST)]
         mnist: PathBuf,
-        #[arg(long, default_value = commands::DEFAULT_WEIGHTS)]
+        #[arg(long, default_value = weights::DEFAULT_WEIGHTS)]
         weights: PathBuf,
         /// Rounds of (a)-(d), interleaved.
         #[arg(long, default_value_t = 5)]
@@ -236,7 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Eval { net, mnist, weights, images, labels, classes, dump, image } => {
             let net = Network::find(&net)?;
-            let weights = commands::weights_dir(&net, weights.as_deref());
+            let weights = weights::dir(&net, weights.as_deref());
             let source =
                 data::Source::from_args(&net, &mnist, images.as_deref(), labels.as_deref())?;
             let out = eval::EvalOutputs { classes, dump: dump.zip(image) };
@@ -272,16 +273,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         #[cfg(feature = "train")]
         Cmd::Train { net, mnist, out, seed, epochs, rounding } => {
             let net = Network::find(&net)?;
-            let out = commands::weights_dir(&net, out.as_deref());
+            let out = weights::dir(&net, out.as_deref());
             let cfg = TrainConfig::for_network(&net, epochs, seed);
             commands::train(&net, &mnist, &out, &cfg, rounding).map(|_| true)
         }
         Cmd::Export { net, from, out, rounding, mnist } => {
             let net = Network::find(&net)?;
-            let dir = commands::weights_dir(&net, None);
-            let from = from.unwrap_or_else(|| dir.join(commands::SAFETENSORS));
+            let dir = weights::dir(&net, None);
+            let from = from.unwrap_or_else(|| dir.join(float_model::SAFETENSORS));
             let fw = FloatWeights::load(&net, &from)?;
-            let out = commands::weights_dir(&net, out.as_deref());
+            let out = weights::dir(&net, out.as_deref());
             commands::export(&net, &fw, &mnist, &out, rounding).map(|_| true)
         }
     }

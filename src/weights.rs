@@ -11,7 +11,7 @@ use crate::float_model::FloatWeights;
 use crate::memfile::{self, Rounding};
 use crate::network::{Arith, Layer, Loaded, Network, Param, Tensors};
 use anyhow::{bail, Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One parametrized layer's values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -341,5 +341,17 @@ pub fn param(net: &Network, i: usize, which: Which) -> &Param {
         Which::Weight => &a.weight,
         Which::Bias => a.bias.as_ref().expect("a layer with a bias"),
         Which::Multiplier | Which::Shift => panic!("a loaded requantization value has no Param"),
+    }
+}
+
+/// Default weights when a network description names none.
+pub const DEFAULT_WEIGHTS: &str = "vectors/weights";
+
+/// A network's weight directory: `weights` when given (`--weights`), else the one its
+/// description names, else [`DEFAULT_WEIGHTS`].
+pub fn dir(net: &Network, weights: Option<&Path>) -> PathBuf {
+    match weights {
+        Some(w) => w.to_path_buf(),
+        None => net.weights.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_WEIGHTS)),
     }
 }

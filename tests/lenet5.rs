@@ -207,3 +207,39 @@ fn calibration_writes_loadable_weights_that_track_the_float_model() {
     }
     assert!(agree >= 64 * 10 * 9 / 10, "{agree} of 640 logits agree in sign");
 }
+
+#[test]
+fn random_sets_tie_at_every_rounding_to_nearest_and_unmask_every_table() {
+    // Every layer that rounds to nearest meets exact ties on the random weight sets (8 kinds
+    // × 12 images), so a design that breaks ties another way is caught. (rint(x·127/255)
+    // cannot tie: 255 is odd; seed's conv1 floors.)
+    // (requant.toml's conv2 does not: its inputs collapse to a few values on these sets.)
+    for name in ["two_conv", "lenet5", "vectors/fixtures/sparse.toml"] {
+        let net = Network::find(name).unwrap();
+        let ties = nets::ties(&net, 11);
+        println!("{name}: (layer, ties, values) {ties:?}");
+        assert!(!ties.is_empty(), "{name}");
+        for (layer, t, n) in &ties {
+            assert!(*t > 0, "{name}: layer {layer} met no tie in {n} values");
+        }
+    }
+    // A connection table's masked pairs hold non-zero weights in random sets (trained ones
+    // are zero, so only these catch a design that ignores the table).
+    let net = lenet5();
+    let c3 = index(&net, "c3");
+    let (params, kind) = cnn_cosim::stimulus::weight_set(&net, 11, 6);
+    let w = &params.layer(c3).weight;
+    let masked = (0..16 * 6).filter(|&n| !lenet5_table()[n / 6][n % 6]);
+    let nonzero = masked.filter(|&n| w[n * 25..(n + 1) * 25].iter().any(|&v| v != 0)).count();
+    assert_eq!(nonzero, 16 * 6 - 60, "{kind}: every masked pair has a non-zero weight");
+}
+
+/// LeCun's C3 table as lenet5.toml writes it (60 connected pairs).
+fn lenet5_table() -> Vec<Vec<bool>> {
+    let net = lenet5();
+    let c3 = &net.layers[index(&net, "c3")];
+    let cnn_cosim::network::Op::Conv2d(c) = &c3.op else { unreachable!() };
+    let t = c.connections.clone().unwrap();
+    assert_eq!(t.iter().flatten().filter(|&&v| v).count(), 60);
+    t
+}
