@@ -18,7 +18,8 @@
 //! loading), then the medians, the per-run ratios b/a, c/a, d/c, p/a and their medians, and the
 //! peak RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
-use crate::driver::{self, Between, Config, Stimulus};
+use crate::binding::Between;
+use crate::driver::{self, Config, Stimulus};
 use crate::mnist::{self, Split};
 use crate::network::Network;
 use crate::rtl;
@@ -136,7 +137,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         a.weights.display(),
         a.runs,
         a.jobs,
-        rtl::RTL_DIR,
+        crate::binding::RTL_DIR,
         rtl::VERILATOR_VERSION
     );
     println!("ceiling: {CEILING} (csrc/ceiling.cpp)");

@@ -1209,7 +1209,7 @@ fn trial(
     let reference = Reference::new(net, &params, design);
     let cfg = Config {
         jobs: 1,
-        between: design.binding.between.parse().unwrap_or(driver::Between::BackToBack),
+        between: design.binding.between.parse().unwrap_or(crate::binding::Between::BackToBack),
         bubbles: 0.0,
         seed: TRIAL_SEED,
         max_rows: 0,

@@ -18,6 +18,47 @@ use anyhow::{anyhow, bail, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
+pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
+/// The binding file the compiled-in glue was generated from.
+pub const RTL_BINDING: &str = env!("CNN_COSIM_RTL_BINDING");
+
+/// What happens between two images of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Between {
+    /// The next image's first pixel may follow the last pixel at once.
+    BackToBack,
+    /// This many idle cycles before each next image.
+    Idle(u32),
+    /// Wait for the class, then reset.
+    Reset,
+}
+
+impl std::str::FromStr for Between {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "back-to-back" => Ok(Between::BackToBack),
+            "reset" => Ok(Between::Reset),
+            _ => s
+                .strip_prefix("idle:")
+                .and_then(|n| n.parse().ok())
+                .map(Between::Idle)
+                .ok_or_else(|| format!("{s:?} is not back-to-back, idle:N or reset")),
+        }
+    }
+}
+
+impl std::fmt::Display for Between {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Between::BackToBack => write!(f, "back-to-back"),
+            Between::Idle(n) => write!(f, "idle:{n}"),
+            Between::Reset => write!(f, "reset"),
+        }
+    }
+}
+
 /// The binding's file name inside an RTL directory (`verify --rtl DIR` looks for it).
 pub const FILE_NAME: &str = "binding.toml";
 
@@ -61,11 +102,11 @@ impl Binding {
     /// `build.rs` generated the glue from, with its sources taken from the RTL directory the
     /// binary was built from (for its FST-traced model, built only when a trace is asked for).
     pub fn compiled_in() -> Result<Binding> {
-        let path = Path::new(crate::rtl::RTL_BINDING);
+        let path = Path::new(RTL_BINDING);
         let text = std::fs::read_to_string(path).map_err(|e| {
             anyhow!("{}: cannot read the compiled-in RTL's binding ({e})", path.display())
         })?;
-        Binding::parse(&path.display().to_string(), Path::new(crate::rtl::RTL_DIR), &text, None)
+        Binding::parse(&path.display().to_string(), Path::new(RTL_DIR), &text, None)
     }
 
     /// `--rtl DIR` (its [`FILE_NAME`]) or `--bind FILE`.
@@ -176,7 +217,7 @@ impl Binding {
                 i.valid.as_deref().unwrap_or_default()
             );
         }
-        if self.between.parse::<crate::driver::Between>().is_err() {
+        if self.between.parse::<Between>().is_err() {
             bail!(
                 "{source}: [stream] between = {:?} is not back-to-back, idle:N or reset",
                 self.between

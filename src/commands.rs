@@ -526,6 +526,6 @@ pub fn train(
     println!("training took {:.1} s", t0.elapsed().as_secs_f64());
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create output directory", out.display()))?;
-    fw.save(&out.join(SAFETENSORS))?;
+    fw.save(&out.join(crate::float_model::SAFETENSORS))?;
     export(net, &fw, mnist_dir, out, rounding)
 }

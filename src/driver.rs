@@ -7,6 +7,7 @@
 //! back-to-back, so results depend only on the images and options — never on `--jobs`,
 //! thread scheduling or `--start`/`--limit` boundaries inside a segment.
 
+use crate::binding::Between;
 use crate::compare::{compare, Beats, Capture, Comparison};
 use crate::float_model::FloatWeights;
 use crate::image::Image;
@@ -29,42 +30,6 @@ pub const SEGMENT: usize = 500;
 /// timeout: 4× the cycles of a whole image at one pixel per clock.
 pub fn watchdog(input_len: usize) -> u64 {
     4 * input_len as u64
-}
-
-/// What happens between two images of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Between {
-    /// The next image's first pixel may follow the last pixel at once.
-    BackToBack,
-    /// This many idle cycles before each next image.
-    Idle(u32),
-    /// Wait for the class, then reset.
-    Reset,
-}
-
-impl std::str::FromStr for Between {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "back-to-back" => Ok(Between::BackToBack),
-            "reset" => Ok(Between::Reset),
-            _ => s
-                .strip_prefix("idle:")
-                .and_then(|n| n.parse().ok())
-                .map(Between::Idle)
-                .ok_or_else(|| format!("{s:?} is not back-to-back, idle:N or reset")),
-        }
-    }
-}
-
-impl std::fmt::Display for Between {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Between::BackToBack => write!(f, "back-to-back"),
-            Between::Idle(n) => write!(f, "idle:{n}"),
-            Between::Reset => write!(f, "reset"),
-        }
-    }
 }
 
 /// What the driver does between and inside images.

@@ -96,7 +96,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         .canonicalize()
         .with_context(|| format!("{}: cannot resolve weight directory", wdir.display()))?;
     let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
-    let rtl_dir = Path::new(rtl::RTL_DIR);
+    let rtl_dir = Path::new(crate::binding::RTL_DIR);
     let mut sources: Vec<_> = std::fs::read_dir(rtl_dir)
         .with_context(|| format!("{}: cannot read RTL directory", rtl_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -309,13 +309,13 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
         crate::binding::Level::Low => ("1'b0", "1'b1"),
         crate::binding::Level::High => ("1'b1", "1'b0"),
     };
-    let between: crate::driver::Between =
+    let between: crate::binding::Between =
         b.between.parse().map_err(|e: String| anyhow::anyhow!("{}: {e}", b.source))?;
     let idle_between = match between {
-        crate::driver::Between::Idle(n) => n,
+        crate::binding::Between::Idle(n) => n,
         _ => 0,
     };
-    let reset_each = between == crate::driver::Between::Reset;
+    let reset_each = between == crate::binding::Between::Reset;
     let timeout = b.timeout.unwrap_or(4 * pixels as u64);
     let hier = |s: &str| format!("u_dut.{s}");
     // One element of a tap beat: lane k of a packed signal, or a whole per-lane signal.

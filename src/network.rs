@@ -13,6 +13,7 @@ mod kernel;
 pub mod op;
 mod requant;
 mod rounding;
+mod site;
 
 pub use arith::{Arith, Loaded, LoadedRequant, Param};
 pub use kernel::Prepared;

@@ -5,8 +5,9 @@
 //! reports the title and image count, `verify --image` one image's segment
 //! ([`SetRun::segment`]).
 
+use crate::binding::Between;
 use crate::data;
-use crate::driver::{self, Between, Config, Shard};
+use crate::driver::{self, Config, Shard};
 use crate::float_model::{self, FloatWeights};
 use crate::image::{Dataset, Image};
 use crate::network::Network;

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::marker::PhantomData;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
 use libloading::Symbol;
@@ -98,10 +98,6 @@ const FAST: Api = Api {
     dump: cnn_dump,
 };
 
-/// The RTL directory this binary was built from (`CNN_COSIM_RTL` at build time, or `rtl/`).
-pub const RTL_DIR: &str = env!("CNN_COSIM_RTL_DIR");
-/// The binding file the compiled-in glue was generated from.
-pub const RTL_BINDING: &str = env!("CNN_COSIM_RTL_BINDING");
 /// `verilator --version` of the Verilator that generated the model.
 pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 
@@ -117,7 +113,7 @@ pub struct Design {
     pub dir: String,
     pub verilator: String,
     /// For a design that takes its weight directory as a parameter: that directory.
-    pub staging: Option<crate::verilate::Staging>,
+    pub staging: Option<Staging>,
     /// The loaded libraries (fast, traced), kept as long as the design.
     _libs: Vec<libloading::Library>,
     /// Built at run time (a library), not compiled in.
@@ -145,7 +141,7 @@ impl Design {
                 traced: None,
                 taps: binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect(),
                 binding,
-                dir: RTL_DIR.to_string(),
+                dir: crate::binding::RTL_DIR.to_string(),
                 verilator: VERILATOR_VERSION.to_string(),
                 staging: None,
                 _libs: Vec::new(),
@@ -162,7 +158,7 @@ impl Design {
         fast: &Path,
         traced: Option<&Path>,
         verilator: String,
-        staging: Option<crate::verilate::Staging>,
+        staging: Option<Staging>,
     ) -> Result<&'static Design> {
         let mut libs = Vec::new();
         let fast_api = load_api(fast, "cnn", &mut libs)?;
@@ -614,4 +610,24 @@ pub fn silenced<T>(f: impl FnOnce() -> T) -> T {
 pub fn runtime_version() -> String {
     // SAFETY: returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(cnn_verilator_version()) }.to_string_lossy().into_owned()
+}
+
+/// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
+/// its `.lock` file) for as long as the design is loaded, so concurrent runs of the same
+/// design write their weight sets into it one after another.
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Staging {
+    pub(crate) fn take(dir: &Path) -> Result<Staging> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the weight directory", dir.display()))?;
+        let lock = std::fs::File::create(dir.join(".lock"))
+            .with_context(|| format!("{}: cannot create its lock file", dir.display()))?;
+        lock.lock().with_context(|| format!("{}: cannot lock", dir.display()))?;
+        Ok(Staging { dir: dir.to_path_buf(), _lock: lock })
+    }
 }

@@ -15,7 +15,7 @@
 
 use crate::binding::{Binding, WeightLoad};
 use crate::glue::{self, DesignSignals};
-use crate::rtl::Design;
+use crate::rtl::{Design, Staging};
 use crate::verilator_files::{self, VERILATOR_OPT};
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -143,26 +143,6 @@ fn lock_key(entry: &Path, quiet: bool) -> Result<std::fs::File> {
         }
     }
     Ok(lock)
-}
-
-/// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
-/// its `.lock` file) for as long as the design is loaded, so concurrent runs of the same
-/// design write their weight sets into it one after another.
-#[derive(Debug)]
-pub struct Staging {
-    pub dir: PathBuf,
-    _lock: std::fs::File,
-}
-
-impl Staging {
-    fn take(dir: &Path) -> Result<Staging> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the weight directory", dir.display()))?;
-        let lock = std::fs::File::create(dir.join(".lock"))
-            .with_context(|| format!("{}: cannot create its lock file", dir.display()))?;
-        lock.lock().with_context(|| format!("{}: cannot lock", dir.display()))?;
-        Ok(Staging { dir: dir.to_path_buf(), _lock: lock })
-    }
 }
 
 /// The programs a build runs.

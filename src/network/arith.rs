@@ -3,7 +3,7 @@
 //! width — their keys, and the exact bounds of each step over any weights and inputs of the
 //! declared widths.
 
-use super::op::{keys, take, Site};
+use super::site::{keys, take, Site};
 use super::{group, Bounds, Files, IntType, Overflow, Range, Requant, Rounding, Scheme};
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;

@@ -31,9 +31,9 @@ pub use relu::Relu;
 pub use rescale::Rescale;
 
 use super::kernel::Prepared;
+pub(crate) use super::site::{keys, take, Site};
 use super::{Arith, Bounds, Layer, Range, Shape};
 use anyhow::{anyhow, Result};
-use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 use std::cell::Cell;
 
@@ -171,18 +171,6 @@ impl Op {
     }
 }
 
-/// Where a layer is built: its place for messages (`file:line:col: layer "x" (op)`), its
-/// input's shape and the range its input values can take (an op of several inputs: the
-/// first's, and every input's in `inputs`).
-pub(crate) struct Site<'a> {
-    pub wh: &'a str,
-    pub input: Shape,
-    pub range: Range,
-    pub inputs: &'a [(Shape, Range)],
-    /// The names of the inputs when the description gave them.
-    pub names: Option<&'a [String]>,
-}
-
 /// A built layer: its op, output shape and derived bounds.
 pub(crate) struct Built {
     pub op: Op,
@@ -229,32 +217,6 @@ pub(crate) const REGISTRY: [Registered; 12] = [
 /// The registered op named `name`.
 pub(crate) fn registered(name: &str) -> Option<&'static Registered> {
     REGISTRY.iter().find(|r| r.name == name)
-}
-
-/// An op's keys from `table`, its error one line naming the key (`toml` puts it on a line of
-/// its own after the message).
-pub(crate) fn keys<T: DeserializeOwned>(site: &Site, table: toml::Table) -> Result<T> {
-    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        let msg = e.to_string();
-        let msg = msg.trim();
-        match msg.rsplit_once("\nin `") {
-            Some((what, key)) => {
-                anyhow!("{}: key `{}`: {}", site.wh, key.trim_end_matches('`'), what.trim())
-            }
-            None => anyhow!("{}: {}", site.wh, msg.replace('\n', " ")),
-        }
-    })
-}
-
-/// Moves the entries of `table` named in `names` into a table of their own.
-pub(crate) fn take(table: &mut toml::Table, names: &[&str]) -> toml::Table {
-    let mut out = toml::Table::new();
-    for n in names {
-        if let Some(v) = table.remove(*n) {
-            out.insert((*n).to_string(), v);
-        }
-    }
-    out
 }
 
 /// A square window or kernel: `k` or `[kh, kw]`.
