@@ -21,7 +21,7 @@
 use crate::float_model::FloatWeights;
 use crate::mnist::Image;
 use crate::network::{Network, Op, Scheme};
-use crate::weights::{LayerParams, Params, Saturation};
+use crate::weights::{self, LayerParams, Params, Saturation};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
@@ -165,15 +165,7 @@ fn parametrized(
                 let q = (v as f64 / (s_x * s_w[o])).round() as i64;
                 let c = q.clamp(p.ty.min() as i64, p.ty.max() as i64);
                 if c != q {
-                    let pat = &p.files.pattern;
-                    let (file, index) = match pat.contains("{o") {
-                        true => (
-                            pat.replace("{o}", &o.to_string())
-                                .replace("{o+1}", &(o + 1).to_string()),
-                            0,
-                        ),
-                        false => (pat.clone(), o),
-                    };
+                    let (file, index) = weights::locate(&p.files.layout(outs, 1, 1), o);
                     sat.push(Saturation { file, index, value: q });
                 }
                 c

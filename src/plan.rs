@@ -349,8 +349,9 @@ pub struct Plan {
     pub run: String,
     pub has_float: bool,
     pub images: usize,
-    /// MNIST: its one set, ready; random: the set numbers, built one at a time.
-    mnist: Option<SetRun>,
+    /// Test images (MNIST or files): their one set, ready; random: the set numbers, built
+    /// one at a time.
+    given: Option<SetRun>,
     random: Vec<u64>,
 }
 
@@ -394,7 +395,7 @@ impl Plan {
                     run: timing(&format!("{from} {images}, weights {}", weights.display())),
                     has_float: set.fw.is_some(),
                     images: range.len(),
-                    mnist: Some(set),
+                    given: Some(set),
                     random: Vec::new(),
                 })
             }
@@ -418,15 +419,13 @@ impl Plan {
                     run: timing(&format!("random seed {}, weight sets {which}, {images}", d.seed)),
                     has_float: false,
                     images: sets.len() * range.len(),
-                    mnist: None,
+                    given: None,
                     random: sets,
                 })
             }
         }
     }
-}
 
-impl Plan {
     /// The weight sets in order, each with its images, built as it is reached (a random
     /// set's weights are written only when its turn comes).
     pub fn sets<'p>(
@@ -434,7 +433,7 @@ impl Plan {
         a: &'p VerifyArgs,
         net: &'p Network,
     ) -> impl Iterator<Item = Result<SetRun>> + 'p {
-        let given = self.mnist.take().into_iter().map(Ok);
+        let given = self.given.take().into_iter().map(Ok);
         given.chain(self.random.iter().map(move |&s| random_set(a, net, s)))
     }
 }

@@ -116,7 +116,7 @@ fn parametrized(net: &Network) -> impl Iterator<Item = Parametrized<'_>> {
 }
 
 /// Every file of one tensor: (file name, ranges of the tensor it holds, in its order).
-type FileRanges = Vec<(String, Vec<std::ops::Range<usize>>)>;
+pub(crate) type FileRanges = Vec<(String, Vec<std::ops::Range<usize>>)>;
 
 /// The files of layer `p`'s weights (`bias` false) or bias.
 fn files_of(p: &Parametrized, bias: bool) -> FileRanges {
@@ -318,7 +318,7 @@ impl Params {
 }
 
 /// The file holding element `n` of a tensor stored in `files`, and `n`'s position in it.
-fn locate(files: &FileRanges, n: usize) -> (String, usize) {
+pub(crate) fn locate(files: &FileRanges, n: usize) -> (String, usize) {
     files
         .iter()
         .find_map(|(f, ranges)| {
