@@ -72,7 +72,8 @@ trainer:
 # seed's rtl/, compiled in; rtl/two_conv, Verilated at run time through its binding): all
 # 10,000 MNIST images back-to-back (the seed's checked against the committed baseline),
 # again with random bubbles between pixels (two_conv: and its ready dropped pseudo-randomly),
-# and a seeded random campaign: 24 weight sets x 100 images.
+# and a seeded random campaign: 24 weight sets x 100 images. rtl/lenet5 (host-driven over
+# AXI4-Lite): all 10,000 images and a random campaign of 8 weight sets x 60 images.
 campaigns:
 	$(BUILT)
 	$(COSIM) net show seed
@@ -92,9 +93,14 @@ campaigns:
 	$(COSIM) verify --rtl rtl/two_conv --quiet --stimulus random --seed 2026 --sets 24 \
 		--count 100 --bubbles 0.2 --reports reports/two_conv/random \
 		--junit reports/two_conv/random/junit.xml
+	$(COSIM) verify --rtl rtl/lenet5 --quiet --reports reports/lenet5 \
+		--junit reports/lenet5/junit.xml
+	$(COSIM) verify --rtl rtl/lenet5 --quiet --stimulus random --seed 2026 --sets 8 --count 60 \
+		--reports reports/lenet5/random --junit reports/lenet5/random/junit.xml
 
 # A second simulator: 100 images under Icarus Verilog, every tap compared; rtl/two_conv and
-# the bound test designs through testbenches generated from their bindings.
+# the bound test designs through testbenches generated from their bindings (the host-driven
+# ones, rtl/lenet5 and tests/designs/host, with the same host program over their bus).
 icarus:
 	$(BUILT)
 	$(COSIM) icarus --limit 100
@@ -105,6 +111,9 @@ icarus:
 	$(COSIM) icarus --rtl tests/designs/toplevel --limit 20
 	$(COSIM) icarus --rtl tests/designs/strobe --limit 20
 	$(COSIM) icarus --rtl tests/designs/pairs --limit 10
+	$(COSIM) icarus --rtl rtl/lenet5 --limit 20
+	$(COSIM) icarus --rtl tests/designs/host --limit 10
+	$(COSIM) icarus --bind tests/designs/host/obi.toml --limit 10
 
 # Random initial state in every register without a reset (verify --x-init unique).
 unique-init:

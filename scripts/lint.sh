@@ -49,6 +49,23 @@ run verilator --lint-only -Wall --top-module strobe_top tests/designs/strobe/str
 run iverilog -g2012 -o /dev/null -s strobe_top tests/designs/strobe/strobe_top.v "${rtl[@]}"
 run verilator --lint-only -Wall --top-module pairs_top tests/designs/pairs/pairs_*.v "${rtl[@]}"
 run iverilog -g2012 -o /dev/null -s pairs_top tests/designs/pairs/pairs_*.v "${rtl[@]}"
+# The host-loaded designs (tests/designs/host): both tops over the shared hs_core (the
+# default, correct; the OBI top once with its dropped byte lane, Fault=3), and tb_host for each.
+mapfile -t host < <(ls tests/designs/host/hs_*.v)
+run verilator --lint-only -Wall --top-module hs_load_top "${host[@]}"
+run verilator --lint-only -Wall --top-module hs_obi_top "${host[@]}"
+run verilator --lint-only -Wall --top-module hs_obi_top -GFault=3 "${host[@]}"
+run iverilog -g2012 -o /dev/null -s hs_load_top "${host[@]}"
+run iverilog -g2012 -o /dev/null -s hs_obi_top "${host[@]}"
+run iverilog -g2012 -o /dev/null -s tb_host "${host[@]}" tests/designs/host/tb_host.v
+run iverilog -g2012 -o /dev/null -s tb_host -DHS_OBI "${host[@]}" tests/designs/host/tb_host.v
+# The LeNet-5 design (rtl/lenet5/, host-loaded over AXI4-Lite), its testbench and the
+# requantization unit's testbench.
+mapfile -t lenet5 < <(ls rtl/lenet5/*.v)
+run verilator --lint-only -Wall --top-module lenet5_top "${lenet5[@]}"
+run iverilog -g2012 -o /dev/null -s lenet5_top "${lenet5[@]}"
+run iverilog -g2012 -o /dev/null -s lenet5_tb "${lenet5[@]}" rtl/lenet5/tb/lenet5_tb.v
+run iverilog -g2012 -o /dev/null -s requant_tb rtl/lenet5/lenet5_requant.v rtl/lenet5/tb/requant_tb.v
 
 if [ "$status" -eq 0 ]; then echo "lint.sh: clean"; fi
 exit "$status"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Synthesize both designs with yosys (generic gates) and print cell / multiplier /
-# flip-flop counts side by side: the seed design (rtl/, cnn_top) and the two_conv design
-# (rtl/two_conv/, cnn_two_conv_top, with its committed weights vectors/weights/two_conv).
+# Synthesize the designs with yosys (generic gates) and print cell / multiplier /
+# flip-flop counts side by side: the seed design (rtl/, cnn_top), the two_conv design
+# (rtl/two_conv/, cnn_two_conv_top, with its committed weights vectors/weights/two_conv) and
+# the LeNet-5 design (rtl/lenet5/, lenet5_top: weights loaded over its bus at run time, so
+# no weight set is involved; its RAMs are kept as RAM macros, $mem_v2 cells, not mapped to
+# flip-flops, and their bits are counted).
 #
 # Usage: scripts/synth.sh [WEIGHTS_DIR]
 #   WEIGHTS_DIR (the seed design's) defaults to $WEIGHTS_DIR, else vectors/weights. The weight ROMs are
@@ -90,28 +93,79 @@ synth() {
   echo "$muls $cells $ffs $((end - start))" > "$out/$name/counts"
 }
 
+# synth_ram NAME TOP FILE...: as synth, without weights, and with yosys's own synth script
+# stopped before memory_map: its "fine" step is run without it, so every inferred RAM stays
+# one $mem_v2 cell; writes "muls cells ffs secs mems membits" to $out/NAME/counts.
+synth_ram() {
+  local name="$1" top="$2"
+  shift 2
+  mkdir -p "$out/$name"
+  local log="$out/$name/yosys.log" start end cells muls ffs mems bits
+  echo "synth.sh: yosys on $top (RAMs kept), log in $log"
+  start=$(date +%s)
+  yosys -l "$log" -q -p "
+    read_verilog -defer $*
+    hierarchy -check -top $top
+    proc
+    flatten
+    opt -fast
+    tee -q -o $out/$name/stat_rtl.txt stat
+    synth -top $top -flatten -run begin:fine
+    opt -fast -full
+    opt -full
+    techmap
+    opt -fast
+    abc -fast
+    opt -fast
+    hierarchy -check
+    tee -q -o $out/$name/stat_gates.txt stat
+    check -assert
+  "
+  end=$(date +%s)
+  cells=$(awk '/Number of cells:/ { n = $4 } END { print n }' "$out/$name/stat_gates.txt")
+  muls=$(count "$out/$name/stat_rtl.txt" '^\\$mul$')
+  ffs=$(count "$out/$name/stat_gates.txt" '^\\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH)')
+  mems=$(count "$out/$name/stat_gates.txt" '^\\$mem')
+  bits=$(awk '/Number of memory bits:/ { n = $5 } END { print n + 0 }' "$out/$name/stat_rtl.txt")
+  echo "$muls $cells $ffs $((end - start)) $mems $bits" > "$out/$name/counts"
+}
+
 count() { # count FILE CELLTYPE-REGEX
   awk -v re="$2" '$1 ~ re { n += $2 } END { print n + 0 }' "$1"
 }
 
-# The two designs in parallel (one core each).
+# The designs in parallel (one core each); lenet5 after the other two on fewer than 3 cores.
 mapfile -t shared < <(ls rtl/*.v)
+mapfile -t lenet5 < <(ls rtl/lenet5/*.v)
 synth seed cnn_top "$weights" "${shared[@]}" &
 seed_pid=$!
 synth two_conv cnn_two_conv_top "$root/vectors/weights/two_conv" rtl/two_conv/*.v "${shared[@]}" &
 two_pid=$!
+if [ "$(nproc)" -ge 3 ]; then
+  synth_ram lenet5 lenet5_top "${lenet5[@]}" &
+  lenet5_pid=$!
+fi
 wait "$seed_pid"
 wait "$two_pid"
+if [ "$(nproc)" -ge 3 ]; then
+  wait "$lenet5_pid"
+else
+  synth_ram lenet5 lenet5_top "${lenet5[@]}"
+fi
 read -r -a seed < "$out/seed/counts"
 read -r -a two < "$out/two_conv/counts"
+read -r -a le < "$out/lenet5/counts"
 
 echo "----------------------------------------------------------------"
-printf '%-36s %12s %12s\n' "" "seed" "two_conv"
-printf '%-36s %12s %12s\n' "multipliers (\$mul after elaboration)" "${seed[0]}" "${two[0]}"
-printf '%-36s %12s %12s\n' "cells (generic gates after synth)" "${seed[1]}" "${two[1]}"
-printf '%-36s %12s %12s\n' "flip-flops (\$_*DFF*_ after synth)" "${seed[2]}" "${two[2]}"
-printf '%-36s %12s %12s\n' "yosys runtime (s)" "${seed[3]}" "${two[3]}"
-for name in seed two_conv; do
+printf '%-36s %12s %12s %12s\n' "" "seed" "two_conv" "lenet5"
+printf '%-36s %12s %12s %12s\n' "multipliers (\$mul after elaboration)" "${seed[0]}" "${two[0]}" "${le[0]}"
+printf '%-36s %12s %12s %12s\n' "cells (generic gates after synth)" "${seed[1]}" "${two[1]}" "${le[1]}"
+printf '%-36s %12s %12s %12s\n' "flip-flops (\$_*DFF*_ after synth)" "${seed[2]}" "${two[2]}" "${le[2]}"
+printf '%-36s %12s %12s %12s\n' "RAM macros (\$mem_v2 kept)" 0 0 "${le[4]}"
+printf '%-36s %12s %12s %12s\n' "RAM bits" 0 0 "${le[5]}"
+printf '%-36s %12s %12s %12s\n' "yosys runtime (s)" "${seed[3]}" "${two[3]}" "${le[3]}"
+echo "(lenet5's cells include its RAM macros; seed and two_conv bake their weights into logic)"
+for name in seed two_conv lenet5; do
   echo "cell breakdown, $name:"
   awk '/Number of cells:/ { on = 1; next } on && NF == 2 { print "  " $0 } on && NF != 2 { on = 0 }' \
     "$out/$name/stat_gates.txt"

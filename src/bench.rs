@@ -18,11 +18,11 @@
 //! loading), then the medians, the per-run ratios b/a, c/a, d/c, p/a and their medians, and the
 //! peak RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
-use crate::binding::Between;
-use crate::driver::{self, Config, Stimulus};
 use crate::mnist::{self, Split};
 use crate::network::Network;
-use crate::rtl;
+use crate::sim::binding::Between;
+use crate::sim::driver::{self, Config, Stimulus};
+use crate::sim::model;
 use crate::weights::Params;
 use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
@@ -95,8 +95,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let jobs = a.jobs.to_string();
     if let Some(dir) = &a.rtl {
         // Built (or found in the cache) once, here, so no round pays for the compile.
-        let binding = crate::binding::Binding::find(dir, None)?;
-        crate::verilate::build(binding, false, false)?;
+        let binding = crate::sim::binding::Binding::find(dir, None)?;
+        crate::sim::verilate::build(binding, false, false)?;
     }
     let share = n.div_ceil(a.jobs.max(1));
     let share_arg = share.to_string();
@@ -137,8 +137,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         a.weights.display(),
         a.runs,
         a.jobs,
-        crate::binding::RTL_DIR,
-        rtl::VERILATOR_VERSION
+        crate::sim::binding::RTL_DIR,
+        model::VERILATOR_VERSION
     );
     println!("ceiling: {CEILING} (csrc/ceiling.cpp)");
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); 5 + a.rtl.is_some() as usize];
@@ -212,7 +212,7 @@ fn stream_once(net: &Network, images: &[mnist::Image], weights: &Path) -> Result
         keep_capture: None,
         trace: None,
         shard: None,
-        design: crate::rtl::Design::built_in(),
+        design: crate::sim::model::Design::built_in(),
     };
     let t0 = Instant::now();
     let s = driver::stream(&stim, net, weights, &cfg)?;

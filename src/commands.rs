@@ -4,7 +4,6 @@
 use crate::baseline::Baseline;
 use crate::calibrate;
 use crate::debug;
-use crate::driver::{self, Config, ImageResult, Reference, Stimulus};
 use crate::float_model::FloatWeights;
 use crate::html::HtmlReport;
 use crate::junit::JunitReport;
@@ -15,10 +14,11 @@ use crate::plan::{self, Plan, SetRun, StimulusKind, VerifyArgs};
 use crate::reference::Outputs;
 use crate::report::{Reports, Totals};
 use crate::report_set::ReportSet;
+use crate::sim::driver::{self, Config, ImageResult, Reference, Stimulus};
+use crate::sim::verilate::XInit;
 use crate::sink::{RunEnd, SetInfo, Sink};
 #[cfg(feature = "train")]
 use crate::train::{self, TrainConfig};
-use crate::verilate::XInit;
 use crate::weights::Params;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -71,9 +71,18 @@ pub fn verify(a: &VerifyArgs) -> Result<bool> {
     a.load_design()?;
     let a = &a;
     let net = a.network()?;
-    driver::check_input_width(&net)?;
-    a.design().check_taps(&net)?;
     let b = &a.design().binding;
+    if b.host.is_none() {
+        driver::check_input_width(&net)?;
+    }
+    a.design().check_taps(&net)?;
+    if b.host.is_some() && (a.bubbles > 0.0 || a.between.is_some()) {
+        anyhow::bail!(
+            "{}: a host-driven design ([bus], [host]) has no pixel stream: --bubbles and \
+             --between do not apply (its host program says when each image goes in)",
+            b.source
+        );
+    }
     if b.input.valid.is_none() && a.bubbles > 0.0 {
         anyhow::bail!(
             "{}: [input] has no valid, so the design takes a pixel every clock and the driver \
@@ -131,7 +140,8 @@ fn verify_into(
 ) -> Result<bool> {
     // The results flow one way: driver → CSV reports (which keep the totals) → every sink.
     let taps: Vec<_> = net.taps().into_iter().filter(|t| a.design().brings_out(t)).collect();
-    let mut reports = Reports::create(set, &taps, a.max_rows, plan.has_float)?;
+    let mut reports =
+        Reports::create(set, &taps, a.max_rows, plan.has_float, a.design().binding.host.is_some())?;
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Progress::new(plan.images as u64, a.quiet)),
         Box::new(HtmlReport::new(&taps, set.path("index.html")).input(net.input, net.input_type)),
@@ -304,7 +314,21 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         );
     }
     println!("argmax ties (equal top logits in the reference): {} images", t.ties);
-    if t.cycles_n > 0 {
+    if t.cycle_split && t.cycles_n > 0 {
+        let n = t.cycles_n as f64;
+        println!(
+            "cycles per image (first image write to class): {:.1} = image load {:.1} + compute {:.1} \
+             (start to class, {}..{}); weights {} per load, {} load{} (after each reset)",
+            t.cycles_sum as f64 / n,
+            t.load_sum as f64 / n,
+            t.compute_sum as f64 / n,
+            t.latency_min.unwrap_or(0),
+            t.latency_max.unwrap_or(0),
+            t.weight_cycles_sum / t.weight_loads.max(1),
+            t.weight_loads,
+            if t.weight_loads == 1 { "" } else { "s" }
+        );
+    } else if t.cycles_n > 0 {
         println!(
             "cycles per image (first pixel to class_valid): {:.1}; latency last pixel to class_valid: {}..{} cycles",
             t.cycles_sum as f64 / t.cycles_n as f64,
@@ -328,7 +352,10 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
         secs,
         t.images as f64 / secs,
         d.jobs,
-        d.between,
+        match &d.design.binding.host {
+            Some(h) => format!("host-driven over {}", h.protocol.name()),
+            None => d.between.to_string(),
+        },
         if d.bubbles > 0.0 { format!(", bubbles {}", d.bubbles) } else { String::new() },
         a.reports.display()
     );

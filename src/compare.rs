@@ -6,9 +6,9 @@
 //! layer computed from the RTL's own previous tap, so a layer is judged on the input it was
 //! given and two independent bugs show as two red layers.
 
-pub use crate::binding_file::Beats;
 use crate::network::{Shape, Tap};
 use crate::reference::{Model, Outputs};
+pub use crate::sim::binding_file::Beats;
 
 /// Every tap beat the RTL produced for one image, in arrival order.
 #[derive(Debug, Clone, Default)]

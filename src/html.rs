@@ -11,10 +11,10 @@
 //! the fixed stylesheet and the PNG `data:` URIs go in pre-escaped.
 
 use crate::compare::Mismatch;
-use crate::driver::ImageResult;
 use crate::mnist::{Image, SIDE};
 use crate::network::{IntType, Shape, Tap};
 use crate::report::Totals;
+use crate::sim::driver::ImageResult;
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};

@@ -5,8 +5,8 @@
 //! an RTL engineer acts on; 10,000 per-image cases would bury that. A failing case carries
 //! the first mismatch in words and the command that reproduces it.
 
-use crate::driver::ImageResult;
 use crate::network::Tap;
+use crate::sim::driver::ImageResult;
 use anyhow::{Context, Result};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::Path;

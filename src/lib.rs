@@ -3,26 +3,20 @@
 //!
 //! The network is data: a [`network`] description names the layers, their fixed-point
 //! arithmetic, the tapped layers and the [`weights`] files. Data flows one way: [`mnist`] /
-//! [`stimulus`] and [`weights`] → ([`rtl`] ‖ [`reference`]) → [`compare`] → [`sink`]s
-//! ([`report`], [`html`], [`junit`]). [`driver`] runs that loop in parallel; [`commands`]
+//! [`stimulus`] and [`weights`] → ([`sim`] ‖ [`reference`]) → [`compare`] → [`sink`]s
+//! ([`report`], [`html`], [`junit`]). [`sim::driver`] runs that loop in parallel; [`commands`]
 //! holds what each subcommand does.
 
 pub mod baseline;
 pub mod bench;
-pub mod bind_init;
-pub mod binding;
-pub mod binding_file;
 pub mod calibrate;
 pub mod commands;
 pub mod compare;
 pub mod data;
 pub mod debug;
-pub mod driver;
 pub mod eval;
 pub mod float_model;
-pub mod glue;
 pub mod html;
-pub mod icarus;
 pub mod image;
 pub mod interrupt;
 pub mod junit;
@@ -34,7 +28,7 @@ pub mod plan;
 pub mod reference;
 pub mod report;
 pub mod report_set;
-pub mod rtl;
+pub mod sim;
 pub mod sink;
 pub mod stimulus;
 pub mod tensor_file;
@@ -42,6 +36,4 @@ pub mod tensor_file;
 pub mod train;
 #[cfg(not(feature = "train"))]
 pub mod train_on_demand;
-pub mod verilate;
-pub mod verilator_files;
 pub mod weights;

@@ -2,14 +2,14 @@
 //! reference (verify), 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
-use cnn_cosim::binding::Binding;
 use cnn_cosim::commands;
 use cnn_cosim::float_model::{self, FloatWeights};
-use cnn_cosim::icarus;
 use cnn_cosim::memfile::Rounding;
 use cnn_cosim::merge;
 use cnn_cosim::network::{self, Network};
 use cnn_cosim::plan::{self, VerifyArgs};
+use cnn_cosim::sim::binding::Binding;
+use cnn_cosim::sim::icarus;
 #[cfg(feature = "train")]
 use cnn_cosim::train::TrainConfig;
 use cnn_cosim::{data, eval, weights};
@@ -248,8 +248,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Cmd::Bind { cmd: BindCmd::Init { dir, top, net, sources, quiet } } => {
-            let a = cnn_cosim::bind_init::InitArgs { dir, top, net, sources, quiet };
-            let path = cnn_cosim::bind_init::init(&a)?;
+            let a = cnn_cosim::sim::bind_init::InitArgs { dir, top, net, sources, quiet };
+            let path = cnn_cosim::sim::bind_init::init(&a)?;
             println!(
                 "wrote {}: check what it guessed, uncomment the taps you want compared, then \
                  `cnn-cosim bind show --bind {0}` and `cnn-cosim verify --rtl {}`",

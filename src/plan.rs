@@ -5,15 +5,15 @@
 //! reports the title and image count, `verify --image` one image's segment
 //! ([`SetRun::segment`]).
 
-use crate::binding::Between;
 use crate::data;
-use crate::driver::{self, Config, Shard};
 use crate::float_model::{self, FloatWeights};
 use crate::image::{Dataset, Image};
 use crate::network::Network;
+use crate::sim::binding::Between;
+use crate::sim::driver::{self, Config, Shard};
+use crate::sim::verilate::XInit;
 use crate::sink::SetInfo;
 use crate::stimulus;
-use crate::verilate::XInit;
 use crate::weights::{self, Params};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -140,13 +140,13 @@ pub struct VerifyArgs {
     /// The design under test, once built ([`VerifyArgs::load_design`]); the built-in RTL
     /// until then.
     #[arg(skip)]
-    pub design: Option<&'static crate::rtl::Design>,
+    pub design: Option<&'static crate::sim::model::Design>,
 }
 
 impl VerifyArgs {
     /// The design under test.
-    pub fn design(&self) -> &'static crate::rtl::Design {
-        self.design.unwrap_or_else(crate::rtl::Design::built_in)
+    pub fn design(&self) -> &'static crate::sim::model::Design {
+        self.design.unwrap_or_else(crate::sim::model::Design::built_in)
     }
 
     /// With `--rtl`/`--bind`: reads the binding, builds (or finds in the cache) and loads
@@ -157,13 +157,14 @@ impl VerifyArgs {
         let traced = self.trace.is_some() || self.trace_failures > 0;
         let binding = match (&self.rtl, &self.bind) {
             (None, None) if !traced && self.x_init == XInit::Fast => return Ok(()),
-            (None, None) => crate::binding::Binding::compiled_in()?,
+            (None, None) => crate::sim::binding::Binding::compiled_in()?,
             (rtl, bind) => {
                 let rtl = rtl.clone().unwrap_or_else(|| PathBuf::from("."));
-                crate::binding::Binding::find(&rtl, bind.as_deref())?
+                crate::sim::binding::Binding::find(&rtl, bind.as_deref())?
             }
         };
-        let (design, info) = crate::verilate::build_with(binding, traced, self.x_init, self.quiet)?;
+        let (design, info) =
+            crate::sim::verilate::build_with(binding, traced, self.x_init, self.quiet)?;
         if !self.quiet && info.compile_secs > 0.0 {
             println!("compiled {} in {:.1} s", design.label(), info.compile_secs);
         }
@@ -290,10 +291,10 @@ impl WeightDir {
 pub fn design_weights(
     wd: &WeightDir,
     net: &Network,
-    design: &crate::rtl::Design,
+    design: &crate::sim::model::Design,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let b = &design.binding;
-    let workdir = b.weights.load == crate::binding::WeightLoad::Workdir;
+    let workdir = b.weights.load == crate::sim::binding::WeightLoad::Workdir;
     let layout = if b.weights.files.is_empty() { net } else { &b.design_net };
     if let Some(staging) = &design.staging {
         // The directory baked into the design as its parameter: this set's files replace

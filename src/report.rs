@@ -2,9 +2,9 @@
 //! into the run's own directory of a [`crate::report_set::ReportSet`], which publishes them
 //! with the run's other outputs only when the whole run is done.
 
-use crate::driver::ImageResult;
 use crate::network::Tap;
 use crate::report_set::ReportSet;
+use crate::sim::driver::ImageResult;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::path::PathBuf;
@@ -80,6 +80,13 @@ pub struct Totals {
     /// [`ImageResult::interval`] summed over the images that have one.
     pub interval_sum: u64,
     pub interval_n: u64,
+    /// A host-driven design's cycles: weight loads (each load's cycles), and the image
+    /// loads and computes of the images whose class came.
+    pub cycle_split: bool,
+    pub weight_cycles_sum: u64,
+    pub weight_loads: u64,
+    pub load_sum: u64,
+    pub compute_sum: u64,
     pub mismatch_rows: u64,
     pub mismatch_rows_dropped: u64,
     /// Images with a handshake problem (`protocol` in summary.csv), and the first one.
@@ -133,6 +140,7 @@ impl Reports {
         taps: &[Tap],
         max_rows: u64,
         has_float: bool,
+        cycle_split: bool,
     ) -> Result<Reports> {
         let open = |name: &str| -> Result<csv::Writer<File>> {
             let p = set.path(name);
@@ -158,6 +166,9 @@ impl Reports {
             ]
             .map(String::from),
         );
+        if cycle_split {
+            header.extend(["weight_cycles", "load_cycles", "compute_cycles"].map(String::from));
+        }
         summary.write_record(&header)?;
         let mut mismatches = open(MISMATCHES)?;
         mismatches.write_record([
@@ -175,7 +186,7 @@ impl Reports {
             .iter()
             .map(|t| LayerTotals { name: t.name.clone(), ..LayerTotals::default() })
             .collect();
-        let totals = Totals { has_float, layers, ..Totals::default() };
+        let totals = Totals { has_float, layers, cycle_split, ..Totals::default() };
         Ok(Reports {
             layers_path: set.path(LAYERS),
             taps: taps.to_vec(),
@@ -212,6 +223,14 @@ impl Reports {
         if let Some(l) = r.latency {
             t.latency_min = Some(t.latency_min.map_or(l, |m| m.min(l)));
             t.latency_max = Some(t.latency_max.map_or(l, |m| m.max(l)));
+        }
+        if let Some(w) = r.weight_cycles {
+            t.weight_cycles_sum += w;
+            t.weight_loads += 1;
+        }
+        if let (Some(load), Some(compute)) = (r.load_cycles, r.latency) {
+            t.load_sum += load;
+            t.compute_sum += compute;
         }
         for (i, tap) in self.taps.iter().enumerate() {
             let lt = &mut t.layers[i];
@@ -258,6 +277,13 @@ impl Reports {
             opt(set.map(|s| s.1)),
             r.cmp.protocol.iter().chain(&r.cmp.notes).cloned().collect::<Vec<_>>().join("; "),
         ]);
+        if t.cycle_split {
+            row.extend([
+                opt(r.weight_cycles),
+                opt(r.load_cycles),
+                opt(r.load_cycles.and(r.latency)),
+            ]);
+        }
         if let Some(first) = r.cmp.protocol.first() {
             t.protocol_images += 1;
             t.first_protocol.get_or_insert_with(|| (r.index, first.clone()));

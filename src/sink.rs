@@ -3,9 +3,9 @@
 //! ([`crate::report::Reports`]) keep the run's [`Totals`], which the others receive at the
 //! end; a new output is one more `Sink` and touches one file.
 
-use crate::driver::ImageResult;
 use crate::mnist::Image;
 use crate::report::Totals;
+use crate::sim::driver::ImageResult;
 use anyhow::Result;
 
 /// The weight set an image belongs to.

@@ -1,7 +1,7 @@
 //! RTL bindings: the project's own, and bad bindings refused with one line naming the file,
 //! the place and the problem.
 
-use cnn_cosim::binding::Binding;
+use cnn_cosim::sim::binding::Binding;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

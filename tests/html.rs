@@ -2,11 +2,11 @@
 //! Chromium and checked as pixels.
 
 use cnn_cosim::compare::{Comparison, Mismatch};
-use cnn_cosim::driver::ImageResult;
 use cnn_cosim::html::{HtmlReport, MAX_HEATMAPS, MAX_THUMBS};
 use cnn_cosim::mnist::{Image, PIXELS, SIDE};
 use cnn_cosim::network::Network;
 use cnn_cosim::report::{Reports, Totals};
+use cnn_cosim::sim::driver::ImageResult;
 
 /// The seed network's taps, by index.
 #[allow(non_snake_case, non_upper_case_globals)]
@@ -156,6 +156,8 @@ fn result_on(
         cycles: (!timed_out).then_some(790 + (index as u64 % 3)),
         latency: (!timed_out).then_some(6 + (index as u64 % 3)),
         interval: None,
+        load_cycles: None,
+        weight_cycles: None,
         overflowed: Vec::new(),
         timed_out,
         stopped: false,
@@ -239,7 +241,7 @@ fn build_on(
     let csv_dir = dir.join("csv");
     let taps = net.taps();
     let csv_set = cnn_cosim::report_set::ReportSet::begin(&csv_dir).unwrap();
-    let mut reports = Reports::create(&csv_set, &taps, 1000, true).unwrap();
+    let mut reports = Reports::create(&csv_set, &taps, 1000, true, false).unwrap();
     let path = dir.join("reports").join("index.html");
     let mut html = HtmlReport::new(&taps, path.clone());
     for (r, img) in results {

@@ -4,10 +4,10 @@
 //! fuzz/, run by hand). Each parser must return, never panic; an error must be one line
 //! naming the file; what it accepts must hold what it promises.
 
-use cnn_cosim::binding::Binding;
 use cnn_cosim::memfile::parse_values;
 use cnn_cosim::mnist::{gunzip, parse_images, parse_labels, PIXELS};
 use cnn_cosim::network::{IntType, Network};
+use cnn_cosim::sim::binding::Binding;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::{Path, PathBuf};
@@ -224,7 +224,7 @@ fn network_description_never_panics() {
 fn binding_file_never_panics() {
     let mut r = runner(384);
     // The new keys too: top-level signals and arrays (toplevel), beats and edge (strobe),
-    // per-pair weight files (pairs, against its own network).
+    // per-pair weight files (pairs, against its own network), host programs (host, lenet5).
     for (file, net) in [
         ("rtl/binding.toml", "seed"),
         ("tests/designs/stall/binding.toml", "seed"),
@@ -232,6 +232,10 @@ fn binding_file_never_panics() {
         ("tests/designs/toplevel/binding.toml", "seed"),
         ("tests/designs/strobe/binding.toml", "seed"),
         ("tests/designs/pairs/binding.toml", "two_conv"),
+        // Host programs: a load port, OBI, AXI4-Lite; tap qualifiers and coordinates.
+        ("tests/designs/host/binding.toml", "seed"),
+        ("tests/designs/host/obi.toml", "seed"),
+        ("rtl/lenet5/binding.toml", "lenet5"),
     ] {
         let text = std::fs::read(root().join(file)).unwrap();
         let net = Network::find(net).unwrap();

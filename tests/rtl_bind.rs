@@ -1,5 +1,5 @@
 //! `verify --rtl DIR` / `--bind FILE`: designs Verilated at run time through their binding
-//! (src/verilate.rs), checked against the compiled-in path, plus the binding's bad input.
+//! (src/sim/verilate.rs), checked against the compiled-in path, plus the binding's bad input.
 //!
 //! The model cache is `CARGO_TARGET_TMPDIR/model-cache`, shared by the tests (a design
 //! built by one test is loaded by the next; concurrent builds of one key are safe).

@@ -20,10 +20,10 @@
 //! The file says what was guessed and what the trial saw; taps are written commented out
 //! (`#[[tap]]`, `#layer = …`) for the user to uncomment. An existing file is never touched.
 
-use crate::binding::{Binding, Level, FILE_NAME};
-use crate::driver::{self, Config, ImageResult, Reference, Stimulus};
-use crate::glue::{DesignSignals, Sig};
 use crate::network::{Files, IntType, Network, Op, Shape, Tap};
+use crate::sim::binding::{Binding, Level, FILE_NAME};
+use crate::sim::driver::{self, Config, ImageResult, Reference, Stimulus};
+use crate::sim::glue::{DesignSignals, Sig};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -63,9 +63,9 @@ pub fn init(a: &InitArgs) -> Result<PathBuf> {
     }
     let net = Network::find(&a.net)?;
     let globs = source_globs(&a.dir, &a.sources)?;
-    let sources = crate::verilate::expand_sources(&a.dir, &globs, "bind init: --sources")?;
+    let sources = crate::sim::verilate::expand_sources(&a.dir, &globs, "bind init: --sources")?;
     let what = format!("{} (top {})", a.dir.display(), a.top);
-    let signals = crate::verilate::inspect(&sources, &a.top, &what)?;
+    let signals = crate::sim::verilate::inspect(&sources, &a.top, &what)?;
     if signals.ports.is_empty() {
         bail!("{what}: Verilator found no ports on the top");
     }
@@ -265,7 +265,7 @@ fn guess_input(
         })
         .filter_map(|(n, s)| {
             let lanes = (s.width % bits == 0).then_some((s.width / bits) as usize)?;
-            (1..=crate::glue::MAX_LANES).contains(&lanes).then_some(())?;
+            (1..=crate::sim::glue::MAX_LANES).contains(&lanes).then_some(())?;
             pixels.is_multiple_of(lanes).then_some(())?;
             let name = has_any(n, &["pix", "px", "data", "din", "in", "img", "image"]) as i32;
             Some((name * 4 - lanes as i32, n.clone(), lanes))
@@ -765,7 +765,7 @@ fn try_design(
     net: &Network,
 ) -> Result<Found> {
     let mut found = Found::default();
-    let build = |text: &str| -> Result<&'static crate::rtl::Design> {
+    let build = |text: &str| -> Result<&'static crate::sim::model::Design> {
         let tmp = tempfile::Builder::new()
             .prefix(".bind-init-")
             .suffix(".toml")
@@ -773,7 +773,7 @@ fn try_design(
             .with_context(|| format!("{}: cannot write a trial binding", a.dir.display()))?;
         std::fs::write(tmp.path(), text).context("cannot write the trial binding")?;
         let b = Binding::load(tmp.path())?;
-        let (design, _) = crate::verilate::build(b, false, a.quiet)?;
+        let (design, _) = crate::sim::verilate::build(b, false, a.quiet)?;
         Ok(design)
     };
     let design = build(&provisional(g, spec, globs, &a.top, &[], false))?;
@@ -828,7 +828,7 @@ fn try_design(
 /// many), each that reads past its array says how many values it holds (the file is then
 /// rewritten to exactly that).
 fn probe_files(
-    design: &'static crate::rtl::Design,
+    design: &'static crate::sim::model::Design,
     net: &Network,
 ) -> Result<(BTreeMap<String, usize>, Option<String>)> {
     let tmp = tempfile::Builder::new()
@@ -856,7 +856,9 @@ fn probe_files(
     let mut files: BTreeMap<String, Option<usize>> = BTreeMap::new();
     let mut stop = None;
     for _ in 0..4096 {
-        let built = crate::rtl::silenced(|| crate::rtl::Model::with_weights(design, &dir, 1, None));
+        let built = crate::sim::model::silenced(|| {
+            crate::sim::model::Model::with_weights(design, &dir, 1, None)
+        });
         let err = match built {
             Ok(_) => break,
             Err(e) => format!("{e:#}"),
@@ -1159,7 +1161,7 @@ struct Timing {
 }
 
 fn search(
-    design: &'static crate::rtl::Design,
+    design: &'static crate::sim::model::Design,
     net: &Network,
     layout: &Network,
     staging: Option<&Path>,
@@ -1190,7 +1192,7 @@ fn search(
 /// Runs the trial images through `design` beside the reference; the weights go to
 /// `staging` (a design that takes its directory as a parameter) or a directory of their own.
 fn trial(
-    design: &'static crate::rtl::Design,
+    design: &'static crate::sim::model::Design,
     net: &Network,
     layout: &Network,
     staging: Option<&Path>,
@@ -1209,7 +1211,7 @@ fn trial(
     let reference = Reference::new(net, &params, design);
     let cfg = Config {
         jobs: 1,
-        between: design.binding.between.parse().unwrap_or(crate::binding::Between::BackToBack),
+        between: design.binding.between.parse().unwrap_or(crate::sim::binding::Between::BackToBack),
         bubbles: 0.0,
         seed: TRIAL_SEED,
         max_rows: 0,

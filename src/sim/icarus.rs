@@ -4,12 +4,12 @@
 //! binding (`--rtl DIR` / `--bind FILE`) by a testbench generated from the binding
 //! ([`bound_testbench`]), which reads every tap by hierarchical reference.
 
-use crate::binding::Binding;
 use crate::compare::{compare, Capture};
 use crate::mnist::{self, Split};
 use crate::network::Network;
 use crate::reference;
-use crate::rtl;
+use crate::sim::binding::Binding;
+use crate::sim::model;
 use crate::weights::Params;
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -47,7 +47,7 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<()> {
 
 /// Parses the testbench's tap log into one capture per image (split at `class` lines).
 pub fn parse_log(path: &Path, text: &str) -> Result<Vec<Capture>> {
-    parse_log_for(path, text, &rtl::taps())
+    parse_log_for(path, text, &model::taps())
 }
 
 /// [`parse_log`] for a design bringing out `bound` (layer, values per beat).
@@ -83,7 +83,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
     }
     let test = mnist::load(&a.mnist, Split::Test)?;
     let net = Network::seed();
-    rtl::check_taps(&net)?;
+    model::check_taps(&net)?;
     let wdir = crate::weights::dir(&net, a.weights.as_deref());
     let params = Params::load(&net, &wdir)?;
     let taps = net.taps();
@@ -96,7 +96,7 @@ pub fn run(a: &IcarusArgs) -> Result<bool> {
         .canonicalize()
         .with_context(|| format!("{}: cannot resolve weight directory", wdir.display()))?;
     let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
-    let rtl_dir = Path::new(crate::binding::RTL_DIR);
+    let rtl_dir = Path::new(crate::sim::binding::RTL_DIR);
     let mut sources: Vec<_> = std::fs::read_dir(rtl_dir)
         .with_context(|| format!("{}: cannot read RTL directory", rtl_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -175,14 +175,30 @@ impl Shards {
         sim: impl Fn(&Path, &Path, usize) -> Command,
         parse: impl Fn(&Path, &str) -> Result<Vec<Capture>>,
     ) -> Result<Simulated> {
-        let mut runs = Vec::new();
-        for (k, share) in images.chunks(self.size).enumerate() {
+        let bytes = |share: &[mnist::Image]| {
             let mut hex = String::with_capacity(share.len() * share[0].len() * 3);
             for img in share {
                 for &p in img.iter() {
                     let _ = writeln!(hex, "{:02x}", p as u8 & mask);
                 }
             }
+            hex
+        };
+        self.simulate_with(work, images, bytes, sim, parse)
+    }
+
+    /// [`Shards::simulate`] with each share's stimulus file written by `stimulus`.
+    fn simulate_with(
+        &self,
+        work: &Path,
+        images: &[mnist::Image],
+        stimulus: impl Fn(&[mnist::Image]) -> String,
+        sim: impl Fn(&Path, &Path, usize) -> Command,
+        parse: impl Fn(&Path, &str) -> Result<Vec<Capture>>,
+    ) -> Result<Simulated> {
+        let mut runs = Vec::new();
+        for (k, share) in images.chunks(self.size).enumerate() {
+            let hex = stimulus(share);
             let pixels = work.join(format!("pixels{k}.hex"));
             std::fs::write(&pixels, hex)
                 .with_context(|| format!("{}: cannot write", pixels.display()))?;
@@ -306,16 +322,16 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
     let pixels = b.network.input_len();
     let lanes = b.input.lanes.max(1);
     let (active, idle) = match b.reset.active {
-        crate::binding::Level::Low => ("1'b0", "1'b1"),
-        crate::binding::Level::High => ("1'b1", "1'b0"),
+        crate::sim::binding::Level::Low => ("1'b0", "1'b1"),
+        crate::sim::binding::Level::High => ("1'b1", "1'b0"),
     };
-    let between: crate::binding::Between =
+    let between: crate::sim::binding::Between =
         b.between.parse().map_err(|e: String| anyhow::anyhow!("{}: {e}", b.source))?;
     let idle_between = match between {
-        crate::binding::Between::Idle(n) => n,
+        crate::sim::binding::Between::Idle(n) => n,
         _ => 0,
     };
-    let reset_each = between == crate::binding::Between::Reset;
+    let reset_each = between == crate::sim::binding::Between::Reset;
     let timeout = b.timeout.unwrap_or(4 * pixels as u64);
     let hier = |s: &str| format!("u_dut.{s}");
     // One element of a tap beat: lane k of a packed signal, or a whole per-lane signal.
@@ -330,11 +346,11 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
     // A rising-edge valid fires when high after a sample where it was low: `seen_q[n]` holds
     // its last sample, taken at every falling edge (in reset too), as the shim does.
     let mut edges: Vec<String> = Vec::new();
-    let fires = |valid: &str, edge: crate::binding_file::Edge, edges: &mut Vec<String>| {
+    let fires = |valid: &str, edge: crate::sim::binding_file::Edge, edges: &mut Vec<String>| {
         let v = hier(valid);
         match edge {
-            crate::binding_file::Edge::Level => v,
-            crate::binding_file::Edge::Rising => {
+            crate::sim::binding_file::Edge::Level => v,
+            crate::sim::binding_file::Edge::Rising => {
                 edges.push(v.clone());
                 format!("{v} && !seen_q[{}]", edges.len() - 1)
             }
@@ -372,20 +388,7 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
         }
         p.join(",\n    ")
     };
-    let mut params: Vec<String> = b
-        .design
-        .parameters
-        .iter()
-        .map(|(k, v)| match v {
-            toml::Value::String(s) => format!(".{k}(\"{s}\")"),
-            other => format!(".{k}({other})"),
-        })
-        .collect();
-    if let (crate::binding::WeightLoad::Parameter, Some(p)) = (b.weights.load, &b.weights.arg) {
-        params.push(format!(".{p}(\"{}\")", weights.display()));
-    }
-    let params =
-        if params.is_empty() { String::new() } else { format!("#({}) ", params.join(", ")) };
+    let params = params_of(b, Some(weights));
     let ready = b.input.ready.as_deref().map_or("1'b1".to_string(), hier);
     let start = if b.input.valid.is_none() { b.input.start_after_reset } else { 0 };
     let class_valid = fires(&b.class.valid, b.class.edge, &mut edges);
@@ -394,7 +397,7 @@ pub fn bound_testbench(b: &Binding, images: usize, weights: &Path) -> Result<Str
     let track: String =
         edges.iter().enumerate().map(|(n, v)| format!("    seen_q[{n}] <= {v};\n")).collect();
     Ok(format!(
-        r#"// Generated by cnn-cosim (src/icarus.rs) from {source}: drives {top} as its binding says.
+        r#"// Generated by cnn-cosim (src/sim/icarus.rs) from {source}: drives {top} as its binding says.
 `timescale 1ns/1ps
 module cnn_bound_tb;
   localparam integer Pixels = {pixels};
@@ -495,7 +498,10 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
         bail!("--bubbles: the generated testbench of a bound design streams without bubbles");
     }
     let net = &b.network;
-    crate::driver::check_input_width(net)?;
+    if b.host.is_some() {
+        return run_host(a, &b);
+    }
+    crate::sim::driver::check_input_width(net)?;
     let test = crate::data::Source::from_args(net, &a.mnist, None, None)?.load(net)?;
     let params = Params::load(net, &crate::weights::dir(net, a.weights.as_deref()))?;
     let end = (a.start + a.limit).min(test.len());
@@ -512,7 +518,7 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let tb = work.path().join("cnn_bound_tb.v");
     std::fs::write(&tb, bound_testbench(&b, shards.size, &wdir)?)
         .with_context(|| format!("{}: cannot write", tb.display()))?;
-    let sources = crate::verilate::sources(&b)?;
+    let sources = crate::sim::verilate::sources(&b)?;
     let vvp = work.path().join("tb.vvp");
     let mut cc = Command::new("iverilog");
     cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
@@ -531,14 +537,14 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
             .arg(format!("+out={}", out.display()))
             .arg(format!("+images={count}"))
             .args(b.weight_args(&wdir));
-        if b.weights.load == crate::binding::WeightLoad::Workdir {
+        if b.weights.load == crate::sim::binding::WeightLoad::Workdir {
             sim.current_dir(&wdir);
         }
         sim
     };
     let bound: Vec<(String, usize)> = b.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect();
     let parse = |out: &Path, text: &str| parse_log_for(out, text, &bound);
-    let mask = crate::driver::lane_mask(net.input_type.bits);
+    let mask = crate::sim::driver::lane_mask(net.input_type.bits);
     let run = shards.simulate(work.path(), (images, mask), sim, parse)?;
     let all = net.taps();
     let keep: Vec<_> = (0..all.len())
@@ -554,6 +560,333 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
         b.design.top,
         b.source,
         b.between,
+        shards.say("; ")
+    );
+    Ok(judge(&header, &model, &keep, images, a.start, &run, "every compared layer"))
+}
+
+/// A testbench for a host-driven design `b` (its `[bus]`, `[host]` and regions): resets it,
+/// writes the weights of `+weights=FILE` (`weights` words), then per image of `+words=FILE`
+/// (`per_image` words each; `+images=N` of at most `images`) writes its words, starts it,
+/// waits for done and takes the class, with the bus protocol's own tasks
+/// ([`crate::sim::bus::Protocol::verilog`]); every tap beat (its coordinates, then its
+/// values) and each class go to `+out=FILE` in `rtl/tb/cnn_tb.v`'s log format. A word is
+/// four 64-bit hex lines: address, data, strobe, select. Inputs are set just after a falling
+/// edge; the design's outputs are sampled 1 ns before the rising edge (`step`), as the
+/// Verilator driver reads them.
+pub fn host_testbench(
+    b: &Binding,
+    images: usize,
+    weights: usize,
+    per_image: usize,
+) -> Result<String> {
+    use crate::sim::host::{Class, Done, Start};
+    let h = b.host.as_ref().ok_or_else(|| anyhow::anyhow!("{}: not host-driven", b.source))?;
+    let top = &b.design.top;
+    let (active, idle) = match b.reset.active {
+        crate::sim::binding::Level::Low => ("1'b0", "1'b1"),
+        crate::sim::binding::Level::High => ("1'b1", "1'b0"),
+    };
+    let hier = |s: &str| format!("u_dut.{s}");
+    let width = |w: Option<u32>| w.unwrap_or(64).max(1);
+    let mut decl = String::new();
+    let mut ports = vec![format!(".{}(clk)", b.clock.port), format!(".{}(rst)", b.reset.port)];
+    let roles = h.protocol.inputs().iter().map(|r| r.key).chain(["start"]);
+    for (key, (_, sig, w)) in roles.zip(&h.ports.inputs) {
+        let _ = writeln!(decl, "  reg [{}:0] h_{key} = 0;", width(*w) - 1);
+        if !sig.is_empty() {
+            ports.push(format!(".{sig}(h_{key})"));
+        }
+    }
+    let mut sample = String::new();
+    let outs = h.protocol.outputs().iter().map(|r| r.key);
+    for (key, (_, sig, w)) in outs.zip(&h.ports.outputs) {
+        let src = if sig.is_empty() { "0".to_string() } else { hier(sig) };
+        let _ = writeln!(
+            decl,
+            "  wire [{}:0] h_{key} = {src};\n  reg [63:0] s_{key} = 0;",
+            width(*w) - 1
+        );
+        let _ = writeln!(sample, "      s_{key} = h_{key};");
+    }
+    if let Some((d, _)) = &h.ports.done {
+        let _ = writeln!(decl, "  reg s_done = 1'b0;");
+        let _ = writeln!(sample, "      s_done = {};", hier(d));
+    }
+    if let Some(c) = &h.ports.class {
+        let _ = writeln!(decl, "  reg [63:0] s_class = 0;");
+        let _ = writeln!(sample, "      s_class = {};", hier(c));
+    }
+    let mut monitor = String::new();
+    for t in &b.taps {
+        let sigs = t.data.expand().map_err(|e| anyhow::anyhow!("{}: {e}", b.source))?;
+        let element = |sig: &str, lo: u32| {
+            let e = format!("{}[{}:{lo}]", hier(sig), lo + t.bits - 1);
+            if t.signed {
+                format!("$signed({e})")
+            } else {
+                e
+            }
+        };
+        let mut elems: Vec<String> =
+            t.at.as_ref()
+                .map(|a| a.signals())
+                .unwrap_or_default()
+                .iter()
+                .map(|(_, s)| hier(s))
+                .collect();
+        if sigs.len() == 1 {
+            elems.extend((0..t.lanes as u32).map(|k| element(&sigs[0], k * t.bits)));
+        } else {
+            elems.extend(sigs.iter().map(|s| element(s, 0)));
+        }
+        let when = t
+            .when
+            .as_ref()
+            .map(|q| format!(" && {} == {}", hier(&q.signal), q.equals))
+            .unwrap_or_default();
+        let valid = match t.edge {
+            crate::sim::binding_file::Edge::Level => hier(&t.valid),
+            crate::sim::binding_file::Edge::Rising => {
+                bail!(
+                    "{}: tap {:?}: edge = \"rising\" is not in the host testbench yet",
+                    b.source,
+                    t.layer
+                )
+            }
+        };
+        let _ = writeln!(
+            monitor,
+            "      if ({valid}{when}) $fwrite(fd, \"{} {}\\n\", {});",
+            t.layer,
+            vec!["%0d"; elems.len()].join(" "),
+            elems.join(", ")
+        );
+    }
+    let write_word = |mem: &str, at: &str| {
+        format!("bus_write({mem}[{at}], {mem}[{at} + 1], {mem}[{at} + 2], {mem}[{at} + 3]);")
+    };
+    let all = if h.data_bits >= 64 { u64::MAX } else { (1u64 << (h.data_bits / 8)) - 1 };
+    let start = match &h.start {
+        Start::Port(_) => "h_start = 1'b1;\n      step;\n      h_start = 1'b0;".to_string(),
+        Start::Write(w) => format!(
+            "bus_write(64'h{:x}, 64'h{:x}, 64'h{all:x}, 64'h{:x});",
+            w.addr,
+            w.data,
+            w.select.unwrap_or(0)
+        ),
+    };
+    let done = match (&h.done, h.ports.done.as_ref().map(|d| d.1)) {
+        (Done::Port, Some(crate::sim::binding_file::Edge::Rising)) => "step;\n      while (!(s_done && !done_seen)) begin\n        done_seen = s_done;\n        if (guard == Timeout) begin $display(\"cnn_bound_tb: no done\"); $finish; end\n        guard = guard + 1;\n        step;\n      end\n      done_seen = s_done;".to_string(),
+        (Done::Port, _) => "step;\n      while (!s_done) begin\n        if (guard == Timeout) begin $display(\"cnn_bound_tb: no done\"); $finish; end\n        guard = guard + 1;\n        step;\n      end".to_string(),
+        (Done::Poll { addr, mask }, _) => format!(
+            "bus_read(64'h{addr:x}, v);\n      while ((v & 64'h{mask:x}) != 64'h{mask:x}) begin\n        if (polls == Timeout) begin $display(\"cnn_bound_tb: not done\"); $finish; end\n        polls = polls + 1;\n        bus_read(64'h{addr:x}, v);\n      end"
+        ),
+    };
+    let class = match &h.class {
+        Class::Port => "cls = s_class;".to_string(),
+        Class::Read { addr, mask } => format!(
+            "bus_read(64'h{addr:x}, v);\n      cls = (v & 64'h{mask:x}) >> {};",
+            mask.trailing_zeros().min(63)
+        ),
+    };
+    let every = (h.weights == crate::sim::binding_file::WeightsWhen::EveryImage) as u8;
+    Ok(format!(
+        r#"// Generated by cnn-cosim (src/sim/icarus.rs) from {source}: the host of {top} as its binding says.
+`timescale 1ns/1ps
+module cnn_bound_tb;
+  localparam integer Images = {images};  // capacity; +images=N runs the first N
+  localparam integer WeightWords = {weights};
+  localparam integer ImageWords = {per_image};
+  localparam integer Timeout = {timeout};
+  reg clk = 1'b0;
+  reg rst = {active};
+  reg [63:0] wmem [0:4*WeightWords];
+  reg [63:0] imem [0:4*Images*ImageWords];
+  reg [8*1024-1:0] wfile, ifile, outfile;
+  integer fd, img, k, guard, polls, images;
+  reg [63:0] v, cls;
+  reg done_seen = 1'b0;
+{decl}
+  {top} {params}u_dut (
+    {ports}
+  );
+
+  always #5 clk = ~clk;
+
+  // Taps, read after each rising edge (at the falling edge).
+  always @(negedge clk) begin
+    if (rst == {idle}) begin
+{monitor}    end
+  end
+
+  // One clock cycle: the inputs as set since the falling edge go into the rising edge; the
+  // design's outputs are sampled just before it.
+  task step;
+    begin
+      #4;
+{sample}      @(negedge clk);
+    end
+  endtask
+
+{tasks}
+  initial begin
+    if (!$value$plusargs("weights=%s", wfile)) $fatal(1, "cnn_bound_tb: +weights=FILE missing");
+    if (!$value$plusargs("words=%s", ifile)) $fatal(1, "cnn_bound_tb: +words=FILE missing");
+    if (!$value$plusargs("out=%s", outfile)) $fatal(1, "cnn_bound_tb: +out=FILE missing");
+    if (!$value$plusargs("images=%d", images)) images = Images;
+    if (images > Images) $fatal(1, "cnn_bound_tb: +images=%0d exceeds %0d", images, Images);
+    $readmemh(wfile, wmem);
+    $readmemh(ifile, imem);
+    fd = $fopen(outfile, "w");
+    @(negedge clk);
+    rst = {active};
+    repeat ({reset_cycles}) @(negedge clk);
+    rst = {idle};
+    for (k = 0; k < WeightWords; k = k + 1) {wweights}
+    for (img = 0; img < images; img = img + 1) begin
+      if ({every} && img > 0) for (k = 0; k < WeightWords; k = k + 1) {wweights}
+      for (k = 0; k < ImageWords; k = k + 1) {wimage}
+      {start}
+      guard = 0;
+      polls = 0;
+      {done}
+      {class}
+      $fwrite(fd, "class %0d\n", cls);
+    end
+    $fclose(fd);
+    $finish;
+  end
+endmodule
+"#,
+        source = b.source,
+        timeout = h.timeout,
+        params = params_of(b, None),
+        ports = ports.join(",\n    "),
+        tasks = h.protocol.verilog(),
+        reset_cycles = b.reset.cycles,
+        wweights = write_word("wmem", "4*k"),
+        wimage = write_word("imem", "4*(img*ImageWords + k)"),
+    ))
+}
+
+/// A bound top's parameter overrides (`#(…) `, or nothing), with the weight directory's
+/// when the design takes it as a parameter.
+fn params_of(b: &Binding, weights: Option<&Path>) -> String {
+    let mut params: Vec<String> = b
+        .design
+        .parameters
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => format!(".{k}(\"{s}\")"),
+            other => format!(".{k}({other})"),
+        })
+        .collect();
+    if let (crate::sim::binding::WeightLoad::Parameter, Some(p), Some(w)) =
+        (b.weights.load, &b.weights.arg, weights)
+    {
+        params.push(format!(".{p}(\"{}\")", w.display()));
+    }
+    if params.is_empty() {
+        String::new()
+    } else {
+        format!("#({}) ", params.join(", "))
+    }
+}
+
+/// `icarus` on a host-driven design: its generated host testbench, the same host program.
+fn run_host(a: &IcarusArgs, b: &Binding) -> Result<bool> {
+    let h = b.host.as_ref().expect("host-driven");
+    let net = &b.network;
+    let test = crate::data::Source::from_args(net, &a.mnist, None, None)?.load(net)?;
+    let params = Params::load(net, &crate::weights::dir(net, a.weights.as_deref()))?;
+    let end = (a.start + a.limit).min(test.len());
+    if a.start >= end {
+        bail!("--start {} --limit {} selects no test image", a.start, a.limit);
+    }
+    let work = tempfile::Builder::new().prefix("cnn-cosim-icarus-").tempdir()?;
+    let hex = |words: &mut dyn Iterator<Item = &crate::sim::bus::Word>| {
+        let mut s = String::new();
+        for w in words {
+            let _ = writeln!(
+                s,
+                "{:016x}\n{:016x}\n{:016x}\n{:016x}",
+                w.addr,
+                w.data,
+                w.strobe,
+                w.select.unwrap_or(0)
+            );
+        }
+        s
+    };
+    let weights = h.weight_words(&params);
+    let n_weights: usize = weights.iter().map(|(_, w)| w.len()).sum();
+    let wfile = work.path().join("weights.hex");
+    std::fs::write(&wfile, hex(&mut weights.iter().flat_map(|(_, w)| w)))
+        .with_context(|| format!("{}: cannot write", wfile.display()))?;
+    let input = h.input();
+    let per_image = input.words as usize;
+    let encode = |img: &mnist::Image| {
+        input.encode(h.data_bits, h.protocol.byte_addressed(), img.iter().map(|&v| i64::from(v)))
+    };
+    let images = &test.images[a.start..end];
+    let shards = Shards::of(images.len());
+    let tb = work.path().join("cnn_bound_tb.v");
+    std::fs::write(&tb, host_testbench(b, shards.size, n_weights, per_image)?)
+        .with_context(|| format!("{}: cannot write", tb.display()))?;
+    let sources = crate::sim::verilate::sources(b)?;
+    let vvp = work.path().join("tb.vvp");
+    let mut cc = Command::new("iverilog");
+    cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
+    for inc in &b.design.include_dirs {
+        cc.arg(format!("-I{}", b.dir.join(inc).display()));
+    }
+    for (k, v) in &b.design.defines {
+        cc.arg(format!("-D{k}={v}"));
+    }
+    run_tool(cc.args(&sources).arg(&tb), "iverilog")?;
+    let sim = |words: &Path, out: &Path, count: usize| {
+        let mut sim = Command::new("vvp");
+        sim.arg("-n")
+            .arg(&vvp)
+            .arg(format!("+weights={}", wfile.display()))
+            .arg(format!("+words={}", words.display()))
+            .arg(format!("+out={}", out.display()))
+            .arg(format!("+images={count}"))
+            .args(&b.design.plusargs);
+        sim
+    };
+    let bound: Vec<(String, usize)> = b
+        .taps
+        .iter()
+        .map(|t| (t.layer.clone(), t.lanes + t.at.as_ref().map_or(0, |a| a.signals().len())))
+        .collect();
+    let all = net.taps();
+    let placed_taps: Vec<_> =
+        all.iter().filter(|t| !t.is_class && b.tap(&t.name).is_some()).cloned().collect();
+    let parse = |out: &Path, text: &str| -> Result<Vec<Capture>> {
+        let mut caps = parse_log_for(out, text, &bound)?;
+        for c in &mut caps {
+            crate::sim::place::place(b, &placed_taps, c, true);
+        }
+        Ok(caps)
+    };
+    let stimulus =
+        |share: &[mnist::Image]| hex(&mut share.iter().flat_map(encode).collect::<Vec<_>>().iter());
+    let run = shards.simulate_with(work.path(), images, stimulus, sim, parse)?;
+    let keep: Vec<_> = (0..all.len())
+        .filter(|&i| all[i].is_class || bound.iter().any(|(n, _)| *n == all[i].name))
+        .map(|i| (i, crate::compare::Beats::Exact))
+        .collect();
+    let model = reference::Model::new(net, &params);
+    let header = format!(
+        "icarus: test images {}..{} through {} bound by {} under Icarus Verilog (generated host \
+         testbench over {}{})",
+        a.start,
+        end - 1,
+        b.design.top,
+        b.source,
+        h.protocol.name(),
         shards.say("; ")
     );
     Ok(judge(&header, &model, &keep, images, a.start, &run, "every compared layer"))

@@ -1,7 +1,7 @@
 //! The binding file's TOML form (`docs/binding-format.md`), with no dependency on the rest
 //! of the crate: `build.rs` reads it too (`#[path]`), to generate the compiled-in model's glue
-//! from the project's own `rtl/binding.toml`. [`crate::binding`] checks it against the
-//! network; [`crate::glue`] turns it into C++.
+//! from the project's own `rtl/binding.toml`. [`crate::sim::binding`] checks it against the
+//! network; [`crate::sim::glue`] turns it into C++.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -64,6 +64,8 @@ pub enum WeightLoad {
     /// Fixed file names its `$readmemh` opens relative to the working directory: the
     /// harness runs it in a directory holding the weight files.
     Workdir,
+    /// Written by the host over the bus (a host-driven design's, never written in a file).
+    Bus,
 }
 
 /// The design's sources and how to elaborate them.
@@ -217,6 +219,43 @@ pub struct TapBinding {
     pub beats: Beats,
     #[serde(default)]
     pub edge: Edge,
+    /// Beats count only in cycles where this signal equals a value (a shared engine's stage
+    /// register).
+    #[serde(default)]
+    pub when: Option<When>,
+    /// Each beat's place, read from signals beside the data, instead of its arrival order.
+    #[serde(default)]
+    pub at: Option<At>,
+}
+
+/// `when = { signal = "stage_q", equals = 1 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    pub signal: String,
+    pub equals: u64,
+}
+
+/// `at = { channel = "ch_q", row = "row_q", col = "col_q" }` for a map, `at = { index =
+/// "idx_q" }` for a vector (or a map, its channel-major flat index).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct At {
+    pub channel: Option<String>,
+    pub row: Option<String>,
+    pub col: Option<String>,
+    pub index: Option<String>,
+}
+
+impl At {
+    /// The coordinate signals in the order the glue appends them to a beat: channel, row,
+    /// col, index (those given).
+    pub fn signals(&self) -> Vec<(&'static str, &str)> {
+        [("channel", &self.channel), ("row", &self.row), ("col", &self.col), ("index", &self.index)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -236,13 +275,126 @@ pub struct File {
     pub design: Design,
     pub clock: Clock,
     pub reset: Reset,
-    pub input: Input,
+    /// The pixel stream (a streaming design; a host-driven one has `[bus]` instead).
+    #[serde(default)]
+    pub input: Option<Input>,
     #[serde(default)]
     pub stream: Option<Stream>,
-    pub weights: Weights,
+    /// How a streaming design finds its weights (a host-driven one is written them).
+    #[serde(default)]
+    pub weights: Option<Weights>,
     #[serde(default, rename = "tap")]
     pub taps: Vec<toml::Spanned<TapBinding>>,
-    pub class: ClassBinding,
+    /// A streaming design's class.
+    #[serde(default)]
+    pub class: Option<ClassBinding>,
+    /// A host-driven design: the bus the harness, as the host, drives.
+    #[serde(default)]
+    pub bus: Option<toml::Spanned<BusFile>>,
+    /// A host-driven design: when weights go in, and how an image starts, ends and yields
+    /// its class.
+    #[serde(default)]
+    pub host: Option<toml::Spanned<HostFile>>,
+    /// A host-driven design's memory map: where each tensor is written.
+    #[serde(default, rename = "region")]
+    pub regions: Vec<toml::Spanned<RegionFile>>,
+}
+
+/// `[bus]`: its protocol and its signals by role (each protocol's roles:
+/// `docs/binding-format.md`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BusFile {
+    pub protocol: String,
+    /// The signals by role, and `data_bits`.
+    #[serde(flatten)]
+    pub signals: BTreeMap<String, toml::Value>,
+}
+
+/// When the host writes the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightsWhen {
+    /// After each reset, once for every image that follows (a weight set's images).
+    #[default]
+    Once,
+    /// Before every image.
+    EveryImage,
+}
+
+/// `[host]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFile {
+    #[serde(default)]
+    pub weights: WeightsWhen,
+    /// `{ port = "start_i" }` (a one-cycle pulse) or `{ write = ADDRESS, value = V }`.
+    pub start: Access,
+    /// `{ port = "done_o", edge = "level" | "rising" }` or `{ read = ADDRESS, mask = M }`
+    /// (polled until every bit of the mask is set).
+    pub done: Access,
+    /// `{ port = "class_o" }` (sampled when done comes) or `{ read = ADDRESS, mask = M }`.
+    pub class: Access,
+    /// Cycles an image may take from its start to its done, and a bus transaction to
+    /// complete (default 100 × the image's values).
+    #[serde(default)]
+    pub timeout: Option<u64>,
+}
+
+/// A port, or a register over the bus (its keys are checked by [`crate`]'s binding, which
+/// says which combination each use takes).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    pub port: Option<String>,
+    #[serde(default)]
+    pub edge: Option<Edge>,
+    pub write: Option<u64>,
+    pub value: Option<u64>,
+    pub read: Option<u64>,
+    pub mask: Option<u64>,
+    /// A load port's select value for the write.
+    pub select: Option<u64>,
+}
+
+/// Which element of a bus word comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ByteOrder {
+    /// Element 0 in the lowest bits.
+    #[default]
+    Little,
+    /// Element 0 in the highest bits.
+    Big,
+}
+
+/// `[[region]]`: one tensor's place in the design's memory map.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionFile {
+    /// `input`, or `LAYER.weight`, `LAYER.bias`, `LAYER.multiplier`, `LAYER.shift`.
+    pub tensor: String,
+    /// The first word's address (bytes on OBI and AXI4-Lite, words on a load port).
+    #[serde(default)]
+    pub base: u64,
+    /// A load port's select (bank) value for this tensor.
+    #[serde(default)]
+    pub select: Option<u64>,
+    /// Element order: `CHW`/`HWC` (the input), `OIHW`/`OHWI`/`HWIO`/`IHWO` (conv weights),
+    /// `OI`/`IO` (linear weights); default the network's own (CHW, OIHW, OI).
+    #[serde(default)]
+    pub order: Option<String>,
+    /// Bits per element in the bus word (default: the tensor's type rounded up to 8, 16 or
+    /// 32).
+    #[serde(default)]
+    pub bits: Option<u32>,
+    /// Elements per bus word (default: as many as fit).
+    #[serde(default)]
+    pub per_word: Option<u32>,
+    #[serde(default)]
+    pub byte_order: ByteOrder,
+    /// The region's size in address units; the tensor must fit (default: what it takes).
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 /// Parses a binding file's text (the errors carry a byte span for `line:column`).

@@ -1,5 +1,5 @@
 //! Safe wrapper around a Verilated design (the only module with `unsafe`): the RTL compiled
-//! in by `build.rs`, or a shared library `src/verilate.rs` built at run time and loaded here
+//! in by `build.rs`, or a shared library `src/sim/verilate.rs` built at run time and loaded here
 //! with `libloading`. Both expose the same C entry points (`csrc/cnn_shim.cpp` with the glue
 //! generated from the design's binding).
 //!
@@ -18,9 +18,9 @@ use std::ptr::NonNull;
 use libloading::Symbol;
 
 /// One input beat for [`Model::run`]: valid, then the beat's pixels (the binding's
-/// `[input] lanes` of them, at most [`crate::glue::MAX_LANES`]; the rest unused). Layout
+/// `[input] lanes` of them, at most [`crate::sim::glue::MAX_LANES`]; the rest unused). Layout
 /// shared with `CNN_IN_STRIDE` in `csrc/cnn_shim.cpp`.
-pub type Input = [u8; 1 + crate::glue::MAX_LANES];
+pub type Input = [u8; 1 + crate::sim::glue::MAX_LANES];
 
 /// Where [`Model::run`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +70,14 @@ extern "C" {
     fn cnn_error(m: *const CnnModel) -> *const c_char;
     fn cnn_reset(m: *mut CnnModel, cycles: u32) -> c_int;
     fn cnn_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
+    fn cnn_host(m: *mut CnnModel, i: *const u64, n: u32, o: *mut u64, r: *mut RunBuf) -> c_int;
     fn cnn_dump(m: *mut CnnModel, on: c_int);
     fn cnn_verilator_version() -> *const c_char;
     fn cnn_ntaps() -> c_int;
 }
 
 /// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS` in `csrc/cnn_shim.cpp`).
-const MAX_TAPS: usize = crate::glue::MAX_TAPS;
+const MAX_TAPS: usize = crate::sim::glue::MAX_TAPS;
 
 /// The entry points of one compiled model (fast, or FST-traced).
 #[derive(Clone, Copy)]
@@ -86,8 +87,11 @@ struct Api {
     error: unsafe extern "C" fn(*const CnnModel) -> *const c_char,
     reset: unsafe extern "C" fn(*mut CnnModel, u32) -> c_int,
     run: unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int,
+    host: HostFn,
     dump: unsafe extern "C" fn(*mut CnnModel, c_int),
 }
+
+type HostFn = unsafe extern "C" fn(*mut CnnModel, *const u64, u32, *mut u64, *mut RunBuf) -> c_int;
 
 const FAST: Api = Api {
     new: cnn_new,
@@ -95,6 +99,7 @@ const FAST: Api = Api {
     error: cnn_error,
     reset: cnn_reset,
     run: cnn_run,
+    host: cnn_host,
     dump: cnn_dump,
 };
 
@@ -108,7 +113,7 @@ pub struct Design {
     traced: Option<Api>,
     /// The taps its glue brings out, in pipeline order: layer and values per beat.
     pub taps: Vec<(String, usize)>,
-    pub binding: crate::binding::Binding,
+    pub binding: crate::sim::binding::Binding,
     /// Where the RTL came from, for titles: `rtl` or the `--rtl` directory.
     pub dir: String,
     pub verilator: String,
@@ -131,17 +136,17 @@ impl Design {
     pub fn built_in() -> &'static Design {
         static BUILT_IN: std::sync::OnceLock<Design> = std::sync::OnceLock::new();
         BUILT_IN.get_or_init(|| {
-            let binding = crate::binding::Binding::own();
+            let binding = crate::sim::binding::Binding::own();
             // SAFETY: returns a constant.
             let ntaps = unsafe { cnn_ntaps() } as usize;
             assert_eq!(ntaps, binding.taps.len(), "the shim was built from another binding");
             Design {
                 fast: FAST,
-                // Built at run time when asked for ([`crate::verilate`]).
+                // Built at run time when asked for ([`crate::sim::verilate`]).
                 traced: None,
                 taps: binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect(),
                 binding,
-                dir: crate::binding::RTL_DIR.to_string(),
+                dir: crate::sim::binding::RTL_DIR.to_string(),
                 verilator: VERILATOR_VERSION.to_string(),
                 staging: None,
                 _libs: Vec::new(),
@@ -154,7 +159,7 @@ impl Design {
     /// holding `csrc/cnn_shim.cpp`'s entry points (`cnn_*`, `cnn_trace_*`) for `binding`.
     /// The design lives for the rest of the process.
     pub fn load(
-        binding: crate::binding::Binding,
+        binding: crate::sim::binding::Binding,
         fast: &Path,
         traced: Option<&Path>,
         verilator: String,
@@ -196,7 +201,7 @@ impl Design {
     /// `[reset] cycles`, a tap's `beats`): the glue compiled into it is the old binding's.
     /// For `bind init`'s trials; the new design shares the old one's libraries, which live
     /// for the rest of the process, and has no weight staging of its own.
-    pub fn rebind(&'static self, binding: crate::binding::Binding) -> &'static Design {
+    pub fn rebind(&'static self, binding: crate::sim::binding::Binding) -> &'static Design {
         Box::leak(Box::new(Design {
             fast: self.fast,
             traced: self.traced,
@@ -208,6 +213,14 @@ impl Design {
             _libs: Vec::new(),
             run_time: self.run_time,
         }))
+    }
+
+    /// The values the shim appends per beat of the tap of `layer`: its coordinates (`at`),
+    /// then its lanes.
+    pub fn stride(&self, layer: &str) -> usize {
+        self.binding
+            .tap(layer)
+            .map_or(1, |t| t.lanes + t.at.as_ref().map_or(0, |a| a.signals().len()))
     }
 
     /// Whether the design brings out `tap` (the class always).
@@ -270,7 +283,7 @@ impl Design {
     }
 }
 
-/// The six entry points named `{prefix}_*` of the library at `path`.
+/// The seven entry points named `{prefix}_*` of the library at `path`.
 fn load_api(path: &Path, prefix: &str, libs: &mut Vec<libloading::Library>) -> Result<Api> {
     // SAFETY: loading runs the library's static constructors: those of a Verilated model
     // and the shim, which only initialize their own globals.
@@ -294,6 +307,7 @@ fn load_api(path: &Path, prefix: &str, libs: &mut Vec<libloading::Library>) -> R
         error: sym!("error", unsafe extern "C" fn(*const CnnModel) -> *const c_char),
         reset: sym!("reset", unsafe extern "C" fn(*mut CnnModel, u32) -> c_int),
         run: sym!("run", unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int),
+        host: sym!("host", HostFn),
         dump: sym!("dump", unsafe extern "C" fn(*mut CnnModel, c_int)),
     };
     libs.push(lib);
@@ -332,7 +346,7 @@ unsafe impl Send for Model {}
 
 impl Model {
     /// Builds a model of `design` with the plusargs `args` (how it finds its weights:
-    /// [`crate::binding::Binding::weight_args`]) and runs its initial blocks. `seed` seeds
+    /// [`crate::sim::binding::Binding::weight_args`]) and runs its initial blocks. `seed` seeds
     /// Verilator's random initial state (used with `--x-initial unique`).
     pub fn new(design: &'static Design, args: &[String], seed: u64) -> Result<Model> {
         Model::build(design, &design.fast, args, seed, None)
@@ -349,7 +363,7 @@ impl Model {
     ) -> Result<Model> {
         let args = design.binding.weight_args(dir);
         match fst {
-            _ if design.binding.weights.load == crate::binding::WeightLoad::Workdir => {
+            _ if design.binding.weights.load == crate::sim::binding::WeightLoad::Workdir => {
                 Model::new_in(design, dir, &args, seed, fst)
             }
             None => Model::new(design, &args, seed),
@@ -417,7 +431,7 @@ impl Model {
         // `fst` is a valid C string; `new` never returns null.
         let raw = unsafe { (api.new)(argv.as_ptr(), argv.len() as u32, seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
-        let lanes: Vec<usize> = design.taps.iter().map(|(_, l)| *l).collect();
+        let lanes: Vec<usize> = design.taps.iter().map(|(l, _)| design.stride(l)).collect();
         let model = Model { ptr, api, stall_limit: u32::MAX, lanes, _not_sync: PhantomData };
         model.check(0)?;
         Ok(model)
@@ -546,6 +560,90 @@ impl Model {
                 return Ok(end);
             }
         }
+    }
+}
+
+/// Where [`Model::host`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostEnd {
+    /// Clock cycles run.
+    pub cycles: u64,
+    /// The class port's value when the last cycle run had done (a done port).
+    pub done: Option<u8>,
+}
+
+impl Model {
+    /// A host-driven design: up to `n` cycles out of reset with the bus inputs `inputs` (the
+    /// glue's order), appending every tap beat to `taps`; `outputs` gets the bus outputs of
+    /// the last cycle, read before its rising edge. Stops early right after the first cycle
+    /// with done (a done port).
+    pub fn host(
+        &mut self,
+        inputs: &[u64],
+        n: u64,
+        outputs: &mut [u64],
+        taps: &mut [Vec<i64>],
+    ) -> Result<HostEnd> {
+        let lanes = &self.lanes;
+        if taps.len() != lanes.len() {
+            bail!("internal error: the RTL has {} taps, {} buffers given", lanes.len(), taps.len());
+        }
+        if inputs.len() < crate::sim::glue::MAX_HOST_SIGNALS
+            || outputs.len() < crate::sim::glue::MAX_HOST_SIGNALS
+        {
+            bail!("internal error: host signal arrays of the wrong size");
+        }
+        let mut end = HostEnd { cycles: 0, done: None };
+        while end.cycles < n {
+            let want = u32::try_from(n - end.cycles).unwrap_or(u32::MAX);
+            let mut r = RunBuf {
+                tap: [std::ptr::null_mut(); MAX_TAPS],
+                len: [0; MAX_TAPS],
+                cap: [0; MAX_TAPS],
+                stall_limit: u32::MAX,
+                stop_at_accept: 0,
+                cycles: 0,
+                consumed: 0,
+                first_accept: 0,
+                last_accept: 0,
+                stalled: 0,
+                class_valid: 0,
+                class_id: 0,
+            };
+            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+                buf.reserve(16 * l);
+                r.tap[i] = buf.as_mut_ptr();
+                r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
+                r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
+            }
+            // SAFETY: ptr is live and exclusively borrowed; `inputs` holds at least as many
+            // values as the glue sets (checked when the design's host ports were resolved)
+            // and `outputs` room for MAX_HOST_SIGNALS (checked above), the most the glue
+            // reads; the tap buffers as in [`Model::run`].
+            let rc = unsafe {
+                (self.api.host)(
+                    self.ptr.as_ptr(),
+                    inputs.as_ptr(),
+                    want,
+                    outputs.as_mut_ptr(),
+                    &mut r,
+                )
+            };
+            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+                // SAFETY: the shim initialized every beat below the returned length.
+                unsafe { buf.set_len(r.len[i] as usize * l) };
+            }
+            if rc != 0 {
+                let cycles = end.cycles + r.cycles as u64;
+                self.check(rc).map_err(|s| Stopped { cycles, ..s })?;
+            }
+            end.cycles += r.cycles as u64;
+            if r.class_valid != 0 {
+                end.done = Some(r.class_id);
+                return Ok(end);
+            }
+        }
+        Ok(end)
     }
 }
 

@@ -8,12 +8,13 @@
 //! the layer's derived bounds. Signals are checked against the design itself when it is
 //! elaborated.
 
-use crate::binding_file::back_to_back;
-pub use crate::binding_file::{
+use crate::network::{line_col, IntType, Network, Shape};
+use crate::sim::binding_file::back_to_back;
+pub use crate::sim::binding_file::{
     Beats, ClassBinding, Clock, Design, Edge, Input, Level, Reset, Signals, TapBinding, WeightLoad,
     Weights,
 };
-use crate::network::{line_col, IntType, Network, Shape};
+use crate::sim::host::HostProgram;
 use anyhow::{anyhow, bail, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ impl std::fmt::Display for Between {
 pub const FILE_NAME: &str = "binding.toml";
 
 /// The project's own RTL binding, compiled in with the RTL `build.rs` builds.
-const OWN_TOML: &str = include_str!("../rtl/binding.toml");
+const OWN_TOML: &str = include_str!("../../rtl/binding.toml");
 
 /// A validated binding and the network it implements.
 #[derive(Debug, Clone)]
@@ -89,6 +90,9 @@ pub struct Binding {
     /// In pipeline order.
     pub taps: Vec<TapBinding>,
     pub class: ClassBinding,
+    /// A host-driven design's host program (`[bus]`, `[host]`, `[[region]]`); `None` for a
+    /// streaming design (`input`, `class`, `weights` and `between` are then its own).
+    pub host: Option<HostProgram>,
 }
 
 impl Binding {
@@ -144,7 +148,7 @@ impl Binding {
         if !todo.is_empty() {
             bail!("{source}: still to fill in: {}", todo.join(", "));
         }
-        let raw = crate::binding_file::parse(text).map_err(|e| {
+        let raw = crate::sim::binding_file::parse(text).map_err(|e| {
             let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
             anyhow!("{source}{at}: {}", e.message().trim())
         })?;
@@ -162,7 +166,49 @@ impl Binding {
         // Pipeline order, whatever order the file lists them in.
         let order = |t: &TapBinding| network.layers.iter().position(|l| l.name == t.layer);
         taps.sort_by_key(order);
-        let design_net = design_layout(source, &network, &raw.weights)?;
+        let host = match (raw.bus, raw.host) {
+            (Some(bus), Some(host)) => {
+                for (given, table) in [
+                    (raw.input.is_some(), "[input]"),
+                    (raw.stream.is_some(), "[stream]"),
+                    (raw.weights.is_some(), "[weights]"),
+                    (raw.class.is_some(), "[class]"),
+                ] {
+                    if given {
+                        bail!(
+                            "{source}: {table} is a streaming design's; this one is host-driven \
+                             ([bus], [host]): its image, weights and class go over the bus"
+                        );
+                    }
+                }
+                Some(HostProgram::parse(source, text, bus, host, raw.regions, &network)?)
+            }
+            (Some(_), None) => bail!("{source}: [bus] without [host]: say how an image starts, ends and yields its class"),
+            (None, Some(_)) => bail!("{source}: [host] without [bus]: name the bus and its signals"),
+            (None, None) if !raw.regions.is_empty() => {
+                bail!("{source}: [[region]] without [bus] and [host]: regions are a host-driven design's memory map")
+            }
+            (None, None) => None,
+        };
+        let (input, class, weights) = match (&host, raw.input, raw.class, raw.weights) {
+            (Some(_), ..) => (
+                Input {
+                    data: Signals::Many(Vec::new()),
+                    valid: None,
+                    ready: None,
+                    lanes: 1,
+                    start_after_reset: 0,
+                },
+                ClassBinding { valid: String::new(), data: String::new(), edge: Edge::Level },
+                Weights { load: WeightLoad::Bus, arg: None, files: Default::default() },
+            ),
+            (None, Some(i), Some(c), Some(w)) => (i, c, w),
+            // still_missing named these.
+            (None, ..) => {
+                bail!("{source}: a streaming design needs [input], [weights] and [class]")
+            }
+        };
+        let design_net = design_layout(source, &network, &weights)?;
         let (between, timeout) = match raw.stream {
             Some(s) => (s.between, s.timeout),
             None => (back_to_back(), None),
@@ -177,13 +223,14 @@ impl Binding {
             design: raw.design,
             clock: raw.clock,
             reset: raw.reset,
-            input: raw.input,
+            input,
             between,
             timeout,
-            weights: raw.weights,
+            weights,
             design_net,
             taps,
-            class: raw.class,
+            class,
+            host,
         };
         b.check(source)?;
         Ok(b)
@@ -195,6 +242,9 @@ impl Binding {
         }
         if self.design.top.trim().is_empty() {
             bail!("{source}: [design] top is empty");
+        }
+        if self.host.is_some() {
+            return Ok(());
         }
         let i = &self.input;
         if i.lanes == 0 || !self.network.input_len().is_multiple_of(i.lanes) {
@@ -234,6 +284,10 @@ impl Binding {
                 bail!("{source}: [weights] load = \"parameter\" needs arg = the parameter's name")
             }
             (WeightLoad::Workdir, _) => {}
+            (WeightLoad::Bus, _) => bail!(
+                "{source}: [weights] load = \"bus\": a host-driven design's weights are written \
+                 over its [bus] by [[region]]s"
+            ),
         }
         Ok(())
     }
@@ -294,41 +348,45 @@ impl Binding {
             r.cycles,
             if r.wait_for_ready { ", then wait for ready" } else { "" }
         );
-        let i = &self.input;
-        let _ = writeln!(
-            s,
-            "input {} ({} pixel{} per beat){}{}; between images: {}",
-            i.data.expand().map(|v| v.join(", ")).unwrap_or_default(),
-            i.lanes,
-            if i.lanes == 1 { "" } else { "s" },
-            i.valid.as_ref().map(|v| format!(", valid {v}")).unwrap_or_else(|| {
-                format!(
-                    ", no valid: one beat per clock from cycle {} after reset",
-                    i.start_after_reset
-                )
-            }),
-            i.ready.as_ref().map(|r| format!(", ready {r}")).unwrap_or_default(),
-            self.between
-        );
-        let _ = writeln!(
-            s,
-            "weights: {}",
-            match (self.weights.load, &self.weights.arg) {
-                (WeightLoad::Plusarg, Some(a)) => format!("plusarg {a}"),
-                (WeightLoad::Parameter, Some(p)) => format!("parameter {p}"),
-                _ => "fixed file names in the working directory".into(),
-            }
-        );
-        for (tensor, f) in &self.weights.files {
+        if let Some(h) = &self.host {
+            s += &h.show();
+        } else {
+            let i = &self.input;
             let _ = writeln!(
                 s,
-                "weights: {tensor} read from {} ({} per line)",
-                f.file,
-                f.per_line.unwrap_or(1)
+                "input {} ({} pixel{} per beat){}{}; between images: {}",
+                i.data.expand().map(|v| v.join(", ")).unwrap_or_default(),
+                i.lanes,
+                if i.lanes == 1 { "" } else { "s" },
+                i.valid.as_ref().map(|v| format!(", valid {v}")).unwrap_or_else(|| {
+                    format!(
+                        ", no valid: one beat per clock from cycle {} after reset",
+                        i.start_after_reset
+                    )
+                }),
+                i.ready.as_ref().map(|r| format!(", ready {r}")).unwrap_or_default(),
+                self.between
             );
-        }
-        if let Some(t) = self.timeout {
-            let _ = writeln!(s, "timeout: {t} cycles");
+            let _ = writeln!(
+                s,
+                "weights: {}",
+                match (self.weights.load, &self.weights.arg) {
+                    (WeightLoad::Plusarg, Some(a)) => format!("plusarg {a}"),
+                    (WeightLoad::Parameter, Some(p)) => format!("parameter {p}"),
+                    _ => "fixed file names in the working directory".into(),
+                }
+            );
+            for (tensor, f) in &self.weights.files {
+                let _ = writeln!(
+                    s,
+                    "weights: {tensor} read from {} ({} per line)",
+                    f.file,
+                    f.per_line.unwrap_or(1)
+                );
+            }
+            if let Some(t) = self.timeout {
+                let _ = writeln!(s, "timeout: {t} cycles");
+            }
         }
         let rising =
             |e: Edge| if e == Edge::Rising { " (rising edge: one beat per pulse)" } else { "" };
@@ -348,6 +406,13 @@ impl Binding {
                     Beats::First => "; the layer's first beats, later ones until the class ignored",
                 }
             );
+            if let Some(q) = &t.when {
+                let _ = writeln!(s, "             counted while {} == {}", q.signal, q.equals);
+            }
+            if let Some(a) = &t.at {
+                let at: Vec<String> = a.signals().iter().map(|(k, v)| format!("{k} {v}")).collect();
+                let _ = writeln!(s, "             placed at {}", at.join(", "));
+            }
         }
         for u in self.untapped() {
             let _ = writeln!(s, "tap {u:<8} not tapped (not compared)");
@@ -359,13 +424,15 @@ impl Binding {
                  layer's [[tap]] block commented out, to uncomment)"
             );
         }
-        let _ = writeln!(
-            s,
-            "class    valid {}{}, data {}",
-            self.class.valid,
-            rising(self.class.edge),
-            self.class.data
-        );
+        if self.host.is_none() {
+            let _ = writeln!(
+                s,
+                "class    valid {}{}, data {}",
+                self.class.valid,
+                rising(self.class.edge),
+                self.class.data
+            );
+        }
         s
     }
 }
@@ -385,7 +452,11 @@ pub fn still_missing(text: &str) -> Vec<String> {
         ("", &["network"]),
     ];
     let mut out = Vec::new();
+    let hosted = t.contains_key("bus") || t.contains_key("host");
     for (table, keys) in REQUIRED {
+        if hosted && matches!(table, "input" | "weights" | "class") {
+            continue; // a host-driven design's come over the bus
+        }
         let at = if table.is_empty() { Some(&t) } else { t.get(table).and_then(|v| v.as_table()) };
         for k in keys {
             if at.is_none_or(|x| !x.contains_key(*k)) {
@@ -483,7 +554,43 @@ fn check_tap(wh: &str, net: &Network, t: &TapBinding, earlier: &[TapBinding]) ->
         bail!("{wh}: the layer is bound twice");
     }
     let n = nt.shape.len();
+    if let Some(at) = &t.at {
+        if t.lanes != 1 {
+            bail!(
+                "{wh}: lanes = {}: a tap placed by coordinates (at) carries one value per beat",
+                t.lanes
+            );
+        }
+        if t.beats == Beats::First {
+            bail!("{wh}: beats = \"first\" counts beats in arrival order; a tap placed by coordinates (at) takes every beat");
+        }
+        let given: Vec<&str> = at.signals().iter().map(|(k, _)| *k).collect();
+        let need: Vec<&str> = match nt.shape {
+            _ if given == ["index"] => vec![],
+            Shape::Map { c, h, w } => [("channel", c), ("row", h), ("col", w)]
+                .into_iter()
+                .filter(|(k, d)| *d > 1 && !given.contains(k))
+                .map(|(k, _)| k)
+                .collect(),
+            Shape::Vector(_) if given == ["channel"] => vec![],
+            Shape::Vector(_) => vec!["index"],
+        };
+        if !need.is_empty() || (given.contains(&"index") && given.len() > 1) {
+            bail!(
+                "{wh}: at gives {}; layer {} is {}: give {} (or index alone, its channel-major \
+                 position)",
+                if given.is_empty() { "nothing".to_string() } else { given.join(", ") },
+                t.layer,
+                nt.shape,
+                match nt.shape {
+                    Shape::Map { .. } => "channel, row and col (those whose size is above 1)",
+                    Shape::Vector(_) => "index",
+                }
+            );
+        }
+    }
     match nt.shape {
+        _ if t.at.is_some() => {}
         Shape::Map { c, .. } if t.lanes != c => bail!(
             "{wh}: lanes = {}, but layer {} is {} and its beats carry its {c} channels (one beat \
              per raster position)",

@@ -1,5 +1,5 @@
 //! Run-time Verilation (`verify --rtl DIR`): a bound design is Verilated and compiled into a
-//! shared library in a content-addressed cache, then loaded ([`crate::rtl::Design::load`]).
+//! shared library in a content-addressed cache, then loaded ([`crate::sim::model::Design::load`]).
 //!
 //! The cache key is a SHA-256 of everything the library depends on: the sources' bytes, the
 //! binding file, the Verilator version and flags, the C++ compiler and flags, the shim and
@@ -7,16 +7,16 @@
 //! place only when complete, so a killed or failed build never leaves an entry a later run
 //! trusts; a second run with nothing changed loads the library at once.
 //!
-//! The glue (`src/glue.rs`, the same generator `build.rs` uses for the compiled-in RTL) is
+//! The glue (`src/sim/glue.rs`, the same generator `build.rs` uses for the compiled-in RTL) is
 //! generated after Verilating, from the signals Verilator kept: every bound signal is checked
 //! to exist (else the closest names are listed) and to have the width the binding says.
 //! Internal signals are reached by marking exactly those variables public in a generated
 //! Verilator control file (`public_flat_rw`), so the user's RTL is never edited.
 
-use crate::binding::{Binding, WeightLoad};
-use crate::glue::{self, DesignSignals};
-use crate::rtl::{Design, Staging};
-use crate::verilator_files::{self, VERILATOR_OPT};
+use crate::sim::binding::{Binding, WeightLoad};
+use crate::sim::glue::{self, DesignSignals};
+use crate::sim::model::{Design, Staging};
+use crate::sim::verilator_files::{self, VERILATOR_OPT};
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
@@ -25,7 +25,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The shim, compiled into every library.
-const SHIM: &str = include_str!("../csrc/cnn_shim.cpp");
+const SHIM: &str = include_str!("../../csrc/cnn_shim.cpp");
 /// The prefix of the Verilated classes (the shim's `CNN_TOP`), whatever the top is called.
 const PREFIX: &str = "Vcnn_top";
 const PREFIX_TRACE: &str = "Vcnn_top_trace";
@@ -257,6 +257,15 @@ fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<Stri
     field("shim", SHIM.as_bytes());
     field("glue", include_str!("glue.rs").as_bytes());
     field("verilate", include_str!("verilate.rs").as_bytes());
+    // A host-driven design's glue follows its bus's roles.
+    field("host", include_str!("host.rs").as_bytes());
+    field("bus", include_str!("bus/mod.rs").as_bytes());
+    for p in crate::sim::bus::PROTOCOLS {
+        field("protocol", p.name().as_bytes());
+    }
+    field("axi4_lite", include_str!("bus/axi4_lite.rs").as_bytes());
+    field("obi", include_str!("bus/obi.rs").as_bytes());
+    field("load_port", include_str!("bus/load_port.rs").as_bytes());
     field("verilator", t.version.as_bytes());
     field("vflags", t.vflags.join(" ").as_bytes());
     field("cxx", t.cxx.as_bytes());
@@ -311,11 +320,15 @@ fn compile(
     progress.say("verilating");
 
     // 1. Verilate, with the bound internal signals marked public.
-    let file = crate::binding_file::parse(
+    let file = crate::sim::binding_file::parse(
         &std::fs::read_to_string(&b.source)
             .with_context(|| format!("{}: cannot read", b.source))?,
     )
     .map_err(|e| anyhow!("{}: {}", b.source, e.message()))?;
+    // The glue numbers the taps as the binding does: in pipeline order, whatever order the
+    // file lists them in (the buffers the driver hands the shim follow that numbering).
+    let mut file = file;
+    file.taps.sort_by_key(|t| b.taps.iter().position(|bt| bt.layer == t.get_ref().layer));
     let public = glue::public_vars(&file);
     let verilate = |top_vars: &[String]| -> Result<DesignSignals> {
         let _ = std::fs::remove_dir_all(&obj);
@@ -361,7 +374,8 @@ fn compile(
 
     // 2. The glue, from the signals Verilator kept.
     let read = |name: String| std::fs::read_to_string(obj.join(&name)).unwrap_or_default();
-    let header = glue::generate(&file, &b.source, Some(&signals), b.network.input_type.bits)
+    let host = b.host.as_ref().map(|h| &h.ports);
+    let header = glue::generate(&file, &b.source, Some(&signals), b.network.input_type.bits, host)
         .map_err(|e| anyhow!("{}: {e}", b.source))?;
     std::fs::write(obj.join("cnn_glue.h"), header).context("cannot write cnn_glue.h")?;
     std::fs::write(obj.join("cnn_shim.cpp"), SHIM).context("cannot write the shim")?;
@@ -382,7 +396,7 @@ fn compile(
         "-fcf-protection=none".into(),
         // A library's own functions are not interposed: calls between them may be direct.
         "-fno-semantic-interposition".into(),
-        crate::verilator_files::ALIGN_FUNCTIONS.into(),
+        crate::sim::verilator_files::ALIGN_FUNCTIONS.into(),
         format!("-I{}", t.root.join("include").display()),
         format!("-I{}", t.root.join("include/vltstd").display()),
     ];

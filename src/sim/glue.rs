@@ -2,19 +2,19 @@
 //! design's binding: which ports the clock, reset and pixel stream drive, whether the input
 //! has a ready, and how each tap beat and the class are read and unpacked. `build.rs`
 //! generates it from `rtl/binding.toml` for the compiled-in model (`#[path]`, so this file
-//! depends only on [`binding_file`]), `src/verilate.rs` for a design Verilated at run time
+//! depends only on [`binding_file`]), `src/sim/verilate.rs` for a design Verilated at run time
 //! (then with the design's signals, so internal signals are reachable and every width is
 //! checked); there is no hand-written port code in the shim.
 //!
-//! [`binding_file`]: crate::binding_file
+//! [`binding_file`]: super::binding_file
 
-use crate::binding_file::{Edge, File, Level};
+use super::binding_file::{Edge, File, Level};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS`, `RunBuf` in `src/rtl.rs`).
+/// Taps the shim's run buffer holds at most (`CNN_MAX_TAPS`, `RunBuf` in `src/sim/model.rs`).
 pub const MAX_TAPS: usize = 8;
-/// Pixels per input beat at most (`CNN_IN_STRIDE` − 1 in the shim, `Input` in `src/rtl.rs`).
+/// Pixels per input beat at most (`CNN_IN_STRIDE` − 1 in the shim, `Input` in `src/sim/model.rs`).
 pub const MAX_LANES: usize = 8;
 
 /// One signal of a Verilated design: its packed width and, for an unpacked array, its
@@ -281,15 +281,35 @@ impl Resolver<'_> {
     }
 }
 
+/// What a host-driven design's glue drives and reads, from its binding's `[bus]` and
+/// `[host]` (the crate's binding resolves each bus protocol's roles into this order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostPorts {
+    /// (what, port, width) the host drives every cycle, in order: `cnn_host_set`'s values
+    /// (an empty port: an optional role the design lacks; a width: what the port must be).
+    pub inputs: Vec<(String, String, Option<u32>)>,
+    /// (what, signal, width) read before each rising edge: `cnn_host_get`'s values.
+    pub outputs: Vec<(String, String, Option<u32>)>,
+    /// A done port and its edge (else done is polled over the bus).
+    pub done: Option<(String, Edge)>,
+    /// A class port, sampled in the cycle done comes (else read over the bus).
+    pub class: Option<String>,
+}
+
+/// Signals a host-driven design's glue drives or reads at most (`cnn_host`'s arrays).
+pub const MAX_HOST_SIGNALS: usize = 32;
+
 /// The glue header for `file`'s design, whose Verilated class the shim names `CNN_TOP`.
 /// `signals`: the Verilated design's signals (run-time Verilation), which lets the glue
 /// reach internal signals and check every width; `None` (build.rs, before Verilating)
 /// binds top-level ports only, unchecked. `pixel_bits` is the network input's width.
+/// `host`: a host-driven design's bus and control signals (`None`: a streaming design).
 pub fn generate(
     file: &File,
     source: &str,
     signals: Option<&DesignSignals>,
     pixel_bits: u32,
+    host: Option<&HostPorts>,
 ) -> Result<String, String> {
     let r = Resolver { signals };
     let mut body = String::new();
@@ -302,17 +322,192 @@ pub fn generate(
     }
     let h = &mut body;
     let _ = writeln!(h, "#define CNN_NTAPS {}", file.taps.len());
-    let _ = writeln!(h, "#define CNN_HAS_READY {}", file.input.ready.is_some() as u8);
-    let _ = writeln!(h, "#define CNN_WAIT_READY {}", file.reset.wait_for_ready as u8);
-    // Inputs of one cycle.
     let clk = r.sized("[clock] port", &file.clock.port, 1)?;
     let rst = r.sized("[reset] port", &file.reset.port, 1)?;
+    for (what, e) in [("[clock] port", &clk), ("[reset] port", &rst)] {
+        if e.contains("rootp") {
+            return Err(format!("{what}: must be a top-level input port"));
+        }
+    }
+    let (active, idle) = match file.reset.active {
+        Level::Low => (0, 1),
+        Level::High => (1, 0),
+    };
+    match (host, &file.input) {
+        (Some(host), _) => host_inputs(h, &r, host, &clk, &rst, active, idle)?,
+        (None, Some(input)) => stream_inputs(
+            h,
+            &r,
+            input,
+            file.reset.wait_for_ready,
+            &clk,
+            &rst,
+            active,
+            idle,
+            pixel_bits,
+        )?,
+        (None, None) => {
+            return Err("[input] is missing: a streaming design needs its pixel stream, a \
+                        host-driven one [bus] and [host]"
+                .into())
+        }
+    }
+    // Tap beats. A rising-edge valid keeps its last sampled value in the model
+    // (`edge_q[i]`; the class's at CNN_MAX_TAPS), updated every cycle, reset cycles included.
+    // A beat holds the tap's coordinates (`at`), then its lanes' values.
+    let mut track = Vec::new();
+    w(h, "inline void cnn_append_taps(CnnModel* m, const CNN_TOP* t, CnnRun* r) {");
+    w(h, "    (void)m;");
+    for (i, spanned) in file.taps.iter().enumerate() {
+        let t = spanned.get_ref();
+        let wh = format!("tap {:?}", t.layer);
+        let valid = r.sized(&format!("{wh} valid"), &t.valid, 1)?;
+        let signals = t.data.expand().map_err(|e| format!("{wh} data: {e}"))?;
+        let when = match &t.when {
+            Some(q) => {
+                let (e, width) = r.expr(&format!("{wh} when signal"), &q.signal)?;
+                if width.is_some_and(|w| w > 64) {
+                    return Err(format!("{wh} when signal {:?}: wider than 64 bits", q.signal));
+                }
+                let bits = width.unwrap_or(64);
+                format!(" && (uint64_t)field({e}, 0, {bits}, false) == {}ULL", q.equals)
+            }
+            None => String::new(),
+        };
+        match t.edge {
+            Edge::Level => {
+                let _ = writeln!(h, "    if ({valid}{when}) {{");
+            }
+            Edge::Rising => {
+                let _ = writeln!(
+                    h,
+                    "    const bool v{i} = {valid};\n    const bool fire{i} = v{i} && !m->edge_q[{i}];\n    m->edge_q[{i}] = v{i};\n    if (fire{i}{when}) {{"
+                );
+                track.push(format!("m->edge_q[{i}] = {valid};"));
+            }
+        }
+        let coords = t.at.as_ref().map(|a| a.signals()).unwrap_or_default();
+        let stride = coords.len() + t.lanes;
+        let _ = writeln!(h, "        int64_t* d = r->tap[{i}] + {stride} * r->len[{i}]++;");
+        for (k, (name, sig)) in coords.iter().enumerate() {
+            let (e, width) = r.expr(&format!("{wh} at {name}"), sig)?;
+            if width.is_some_and(|w| w > 63) {
+                return Err(format!("{wh} at {name} {sig:?}: wider than 63 bits"));
+            }
+            let _ = writeln!(h, "        d[{k}] = field({e}, 0, {}, false);", width.unwrap_or(63));
+        }
+        let c = coords.len();
+        let signed = if t.signed { "true" } else { "false" };
+        if signals.len() == 1 {
+            let sig = r.sized(&format!("{wh} data"), &signals[0], t.lanes as u32 * t.bits)?;
+            let at = if c == 0 { "k".to_string() } else { format!("{c} + k") };
+            let _ = writeln!(
+                h,
+                "        for (int k = 0; k < {}; ++k) d[{at}] = field({sig}, {} * k, {}, {signed});",
+                t.lanes, t.bits, t.bits
+            );
+        } else if signals.len() == t.lanes {
+            for (k, s) in signals.iter().enumerate() {
+                let sig = r.sized(&format!("{wh} data"), s, t.bits)?;
+                let _ =
+                    writeln!(h, "        d[{}] = field({sig}, 0, {}, {signed});", c + k, t.bits);
+            }
+        } else {
+            return Err(format!(
+                "{wh} data: {} signals for {} lanes (one packed signal, or one per lane)",
+                signals.len(),
+                t.lanes
+            ));
+        }
+        w(h, "    }");
+    }
+    w(h, "}");
+    // The class: a streaming design's valid and data; a host-driven one's done and class
+    // ports (without them, done and the class are read over the bus, and the glue never
+    // sees a class).
+    let (valid, edge, data) = match (host, &file.class) {
+        (Some(host), _) => {
+            let done = host.done.as_ref().map(|(d, e)| (d.as_str(), *e));
+            (done, done.map_or(Edge::Level, |d| d.1), host.class.as_deref())
+        }
+        (None, Some(c)) => (Some((c.valid.as_str(), c.edge)), c.edge, Some(c.data.as_str())),
+        (None, None) => return Err("[class] is missing: a streaming design's class".into()),
+    };
+    let (what_valid, what_data) = match host {
+        Some(_) => ("[host] done port", "[host] class port"),
+        None => ("[class] valid", "[class] data"),
+    };
+    let cv = match valid {
+        Some((v, _)) => r.sized(what_valid, v, 1)?,
+        None => "false".to_string(),
+    };
+    let cd = match data {
+        Some(d) => {
+            let (cd, cw) = r.expr(what_data, d)?;
+            if cw.is_some_and(|w| w > 32) {
+                return Err(format!("{what_data} {d:?}: wider than 32 bits"));
+            }
+            cd
+        }
+        None => "0".to_string(),
+    };
+    // Called once per cycle, after the taps.
+    match edge {
+        Edge::Level => {
+            let _ = writeln!(
+                h,
+                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{ (void)m; (void)t; return {cv}; }}"
+            );
+        }
+        Edge::Rising => {
+            let _ = writeln!(
+                h,
+                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{\n    const bool v = {cv};\n    const bool fire = v && !m->edge_q[CNN_MAX_TAPS];\n    m->edge_q[CNN_MAX_TAPS] = v;\n    return fire;\n}}"
+            );
+            track.push(format!("m->edge_q[CNN_MAX_TAPS] = {cv};"));
+        }
+    }
+    // In a reset cycle: rising-edge valids are sampled, nothing is taken.
+    w(h, "inline void cnn_track_edges(CnnModel* m, const CNN_TOP* t) {");
+    w(h, "    (void)m;\n    (void)t;");
+    for line in &track {
+        let _ = writeln!(h, "    {line}");
+    }
+    w(h, "}");
+    let _ = writeln!(
+        h,
+        "inline uint8_t cnn_class(const CNN_TOP* t) {{ (void)t; return (uint8_t){cd}; }}"
+    );
+
+    let mut out = String::new();
+    let _ = writeln!(out, "// Generated from {source} (src/sim/glue.rs): do not edit.");
+    out.push_str("#pragma once\n");
+    out += &body;
+    Ok(out)
+}
+
+/// A streaming design's inputs: clock, reset, the pixel stream and its handshake.
+#[allow(clippy::too_many_arguments)]
+fn stream_inputs(
+    h: &mut String,
+    r: &Resolver,
+    input: &super::binding_file::Input,
+    wait_for_ready: bool,
+    clk: &str,
+    rst: &str,
+    active: u8,
+    idle: u8,
+    pixel_bits: u32,
+) -> Result<(), String> {
+    let _ = writeln!(h, "#define CNN_HOST 0");
+    let _ = writeln!(h, "#define CNN_HAS_READY {}", input.ready.is_some() as u8);
+    let _ = writeln!(h, "#define CNN_WAIT_READY {}", wait_for_ready as u8);
     // The beat's pixels: one packed port (pixel k at [k·bits +: bits]) or one port each.
-    let lanes = file.input.lanes;
+    let lanes = input.lanes;
     if lanes == 0 || lanes > MAX_LANES {
         return Err(format!("[input] lanes = {lanes}: 1 to {MAX_LANES} pixels per beat"));
     }
-    let signals = file.input.data.expand().map_err(|e| format!("[input] data: {e}"))?;
+    let signals = input.data.expand().map_err(|e| format!("[input] data: {e}"))?;
     let data: Vec<String> = match signals.len() {
         1 => {
             let e = r.sized("[input] data", &signals[0], lanes as u32 * pixel_bits)?;
@@ -337,116 +532,106 @@ pub fn generate(
             ))
         }
     };
-    for (what, e) in [("[clock] port", &clk), ("[reset] port", &rst)]
-        .into_iter()
-        .chain(data.iter().map(|d| ("[input] data", d)))
-    {
-        if e.contains("rootp") {
-            return Err(format!("{what}: must be a top-level input port"));
-        }
+    if data.iter().any(|d| d.contains("rootp")) {
+        return Err("[input] data: must be a top-level input port".into());
     }
-    let (active, idle) = match file.reset.active {
-        Level::Low => (0, 1),
-        Level::High => (1, 0),
-    };
-    w(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, const uint8_t* pixel) {");
+    let _ = writeln!(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, const uint8_t* pixel) {{");
     let _ = writeln!(h, "    {clk} = clk;");
     let _ = writeln!(h, "    {rst} = in_reset ? {active} : {idle};");
-    match &file.input.valid {
+    match &input.valid {
         Some(v) => {
             let _ = writeln!(h, "    {} = valid;", r.sized("[input] valid", v, 1)?);
         }
-        None => w(h, "    (void)valid;"),
+        None => {
+            let _ = writeln!(h, "    (void)valid;");
+        }
     }
     for d in &data {
         let _ = writeln!(h, "    {d}");
     }
-    w(h, "}");
-    if let Some(ready) = &file.input.ready {
+    let _ = writeln!(h, "}}");
+    if let Some(ready) = &input.ready {
         let e = r.sized("[input] ready", ready, 1)?;
         let _ = writeln!(h, "inline bool cnn_ready(const CNN_TOP* t) {{ return {e}; }}");
     }
-    // Tap beats. A rising-edge valid keeps its last sampled value in the model
-    // (`edge_q[i]`; the class's at CNN_MAX_TAPS), updated every cycle, reset cycles included.
-    let mut track = Vec::new();
-    w(h, "inline void cnn_append_taps(CnnModel* m, const CNN_TOP* t, CnnRun* r) {");
-    w(h, "    (void)m;");
-    for (i, spanned) in file.taps.iter().enumerate() {
-        let t = spanned.get_ref();
-        let wh = format!("tap {:?}", t.layer);
-        let valid = r.sized(&format!("{wh} valid"), &t.valid, 1)?;
-        let signals = t.data.expand().map_err(|e| format!("{wh} data: {e}"))?;
-        match t.edge {
-            Edge::Level => {
-                let _ = writeln!(h, "    if ({valid}) {{");
-            }
-            Edge::Rising => {
-                let _ = writeln!(
-                    h,
-                    "    const bool v{i} = {valid};\n    const bool fire{i} = v{i} && !m->edge_q[{i}];\n    m->edge_q[{i}] = v{i};\n    if (fire{i}) {{"
-                );
-                track.push(format!("m->edge_q[{i}] = {valid};"));
-            }
-        }
-        let _ = writeln!(h, "        int64_t* d = r->tap[{i}] + {} * r->len[{i}]++;", t.lanes);
-        let signed = if t.signed { "true" } else { "false" };
-        if signals.len() == 1 {
-            let sig = r.sized(&format!("{wh} data"), &signals[0], t.lanes as u32 * t.bits)?;
-            let _ = writeln!(
-                h,
-                "        for (int k = 0; k < {}; ++k) d[k] = field({sig}, {} * k, {}, {signed});",
-                t.lanes, t.bits, t.bits
-            );
-        } else if signals.len() == t.lanes {
-            for (k, s) in signals.iter().enumerate() {
-                let sig = r.sized(&format!("{wh} data"), s, t.bits)?;
-                let _ = writeln!(h, "        d[{k}] = field({sig}, 0, {}, {signed});", t.bits);
-            }
-        } else {
-            return Err(format!(
-                "{wh} data: {} signals for {} lanes (one packed signal, or one per lane)",
-                signals.len(),
-                t.lanes
-            ));
-        }
-        w(h, "    }");
-    }
-    w(h, "}");
-    let cv = r.sized("[class] valid", &file.class.valid, 1)?;
-    let (cd, cw) = r.expr("[class] data", &file.class.data)?;
-    if cw.is_some_and(|w| w > 32) {
-        return Err(format!("[class] data {:?}: wider than 32 bits", file.class.data));
-    }
-    // Called once per cycle, after the taps.
-    match file.class.edge {
-        Edge::Level => {
-            let _ = writeln!(
-                h,
-                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{ (void)m; return {cv}; }}"
-            );
-        }
-        Edge::Rising => {
-            let _ = writeln!(
-                h,
-                "inline bool cnn_class_valid(CnnModel* m, const CNN_TOP* t) {{\n    const bool v = {cv};\n    const bool fire = v && !m->edge_q[CNN_MAX_TAPS];\n    m->edge_q[CNN_MAX_TAPS] = v;\n    return fire;\n}}"
-            );
-            track.push(format!("m->edge_q[CNN_MAX_TAPS] = {cv};"));
-        }
-    }
-    // In a reset cycle: rising-edge valids are sampled, nothing is taken.
-    w(h, "inline void cnn_track_edges(CnnModel* m, const CNN_TOP* t) {");
-    w(h, "    (void)m;\n    (void)t;");
-    for line in &track {
-        let _ = writeln!(h, "    {line}");
-    }
-    w(h, "}");
-    let _ = writeln!(h, "inline uint8_t cnn_class(const CNN_TOP* t) {{ return (uint8_t){cd}; }}");
+    let _ = writeln!(
+        h,
+        "inline void cnn_host_set(CNN_TOP* t, const uint64_t* v) {{ (void)t; (void)v; }}"
+    );
+    let _ = writeln!(
+        h,
+        "inline void cnn_host_get(const CNN_TOP* t, uint64_t* v) {{ (void)t; (void)v; }}"
+    );
+    Ok(())
+}
 
-    let mut out = String::new();
-    let _ = writeln!(out, "// Generated from {source} (src/glue.rs): do not edit.");
-    out.push_str("#pragma once\n");
-    out += &body;
-    Ok(out)
+/// A host-driven design's inputs: clock and reset (every bus input idle, 0, while reset is
+/// held), and the bus's signals set and read by `cnn_host`.
+fn host_inputs(
+    h: &mut String,
+    r: &Resolver,
+    host: &HostPorts,
+    clk: &str,
+    rst: &str,
+    active: u8,
+    idle: u8,
+) -> Result<(), String> {
+    if host.inputs.len() > MAX_HOST_SIGNALS || host.outputs.len() > MAX_HOST_SIGNALS {
+        return Err(format!("the bus has more than {MAX_HOST_SIGNALS} signals each way"));
+    }
+    let _ = writeln!(h, "#define CNN_HOST 1\n#define CNN_HAS_READY 0\n#define CNN_WAIT_READY 0");
+    let mut set = Vec::new();
+    let sized = |what: &str, sig: &str, want: Option<u32>| match want {
+        Some(w) => r.sized(what, sig, w).map(|e| (e, Some(w))),
+        None => r.expr(what, sig),
+    };
+    for (k, (what, sig, want)) in host.inputs.iter().enumerate() {
+        if sig.is_empty() {
+            continue;
+        }
+        let (e, width) = sized(what, sig, *want)?;
+        if e.contains("rootp") {
+            return Err(format!("{what} {sig:?}: must be a top-level input port"));
+        }
+        if let Some(d) = r.signals {
+            if !d.inputs.contains(sig) {
+                return Err(format!("{what} {sig:?}: an output of the design; the host drives it"));
+            }
+        }
+        if width.is_some_and(|w| w > 64) {
+            return Err(format!("{what} {sig:?}: wider than 64 bits"));
+        }
+        set.push((k, e));
+    }
+    let _ = writeln!(h, "inline void cnn_set_inputs(CNN_TOP* t, uint8_t clk, bool in_reset, uint8_t valid, const uint8_t* pixel) {{");
+    let _ = writeln!(h, "    (void)valid;\n    (void)pixel;");
+    let _ = writeln!(h, "    {clk} = clk;");
+    let _ = writeln!(h, "    {rst} = in_reset ? {active} : {idle};");
+    if !set.is_empty() {
+        let zero: Vec<String> = set.iter().map(|(_, e)| format!("{e} = 0;")).collect();
+        let _ = writeln!(h, "    if (in_reset) {{ {} }}", zero.join(" "));
+    }
+    let _ = writeln!(h, "}}");
+    let _ = writeln!(h, "inline void cnn_host_set(CNN_TOP* t, const uint64_t* v) {{");
+    let _ = writeln!(h, "    (void)t;\n    (void)v;");
+    for (k, e) in &set {
+        let _ = writeln!(h, "    {e} = v[{k}];");
+    }
+    let _ = writeln!(h, "}}");
+    let _ = writeln!(h, "inline void cnn_host_get(const CNN_TOP* t, uint64_t* v) {{");
+    let _ = writeln!(h, "    (void)t;\n    (void)v;");
+    for (k, (what, sig, want)) in host.outputs.iter().enumerate() {
+        if sig.is_empty() {
+            continue;
+        }
+        let (e, width) = sized(what, sig, *want)?;
+        if width.is_some_and(|w| w > 64) {
+            return Err(format!("{what} {sig:?}: wider than 64 bits"));
+        }
+        let _ = writeln!(h, "    v[{k}] = field({e}, 0, {}, false);", width.unwrap_or(64));
+    }
+    let _ = writeln!(h, "}}");
+    Ok(())
 }
 
 /// The signals of `file` the glue reads (taps, class, ready) that Verilator must keep as
@@ -478,10 +663,18 @@ pub fn public_vars(file: &File) -> Publics {
         for s in t.data.expand().unwrap_or_default() {
             add(&s);
         }
+        if let Some(q) = &t.when {
+            add(&q.signal);
+        }
+        for (_, s) in t.at.as_ref().map(|a| a.signals()).unwrap_or_default() {
+            add(s);
+        }
     }
-    add(&file.class.valid);
-    add(&file.class.data);
-    if let Some(r) = &file.input.ready {
+    if let Some(c) = &file.class {
+        add(&c.valid);
+        add(&c.data);
+    }
+    if let Some(r) = file.input.as_ref().and_then(|i| i.ready.as_ref()) {
         add(r);
     }
     for v in [&mut p.anywhere, &mut p.plain] {
@@ -495,12 +688,12 @@ pub fn public_vars(file: &File) -> Publics {
 mod tests {
     use super::*;
 
-    const OWN: &str = include_str!("../rtl/binding.toml");
+    const OWN: &str = include_str!("../../rtl/binding.toml");
 
     #[test]
     fn the_projects_binding_gives_the_shims_port_code() {
-        let file = crate::binding_file::parse(OWN).unwrap();
-        let h = generate(&file, "rtl/binding.toml", None, 8).unwrap();
+        let file = crate::sim::binding_file::parse(OWN).unwrap();
+        let h = generate(&file, "rtl/binding.toml", None, 8, None).unwrap();
         assert!(h.contains("#define CNN_NTAPS 3"), "{h}");
         assert!(h.contains("t->rst_ni = in_reset ? 0 : 1;"), "{h}");
         assert!(h.contains("t->pixel_valid_i = valid;"), "{h}");
@@ -516,7 +709,8 @@ mod tests {
             .replace("active = \"low\"", "active = \"high\"")
             .replace("valid = \"pixel_valid_i\"", "")
             .replace("data = \"fc1_data_o\"", "data = [\"l0\", \"l1\", \"l2\", \"l3\", \"l4\", \"l5\", \"l6\", \"l7\", \"l8\", \"l9\"]");
-        let h = generate(&crate::binding_file::parse(&text).unwrap(), "b", None, 8).unwrap();
+        let h =
+            generate(&crate::sim::binding_file::parse(&text).unwrap(), "b", None, 8, None).unwrap();
         assert!(h.contains("t->rst_ni = in_reset ? 1 : 0;"), "{h}");
         assert!(h.contains("(void)valid;"), "{h}");
         assert!(h.contains("d[9] = field(t->l9, 0, 23, true);"), "{h}");
@@ -561,15 +755,16 @@ mod tests {
     #[test]
     fn what_the_compiled_in_model_cannot_bind_is_refused_by_name() {
         let internal = OWN.replace("data = \"fc1_data_o\"", "data = \"u_fc.acc_q\"");
-        let e =
-            generate(&crate::binding_file::parse(&internal).unwrap(), "b", None, 8).unwrap_err();
+        let e = generate(&crate::sim::binding_file::parse(&internal).unwrap(), "b", None, 8, None)
+            .unwrap_err();
         assert!(
             e.contains("tap \"fc1\" data \"u_fc.acc_q\"") && e.contains("top-level ports only"),
             "{e}"
         );
         let ready =
             OWN.replace("valid = \"pixel_valid_i\"", "valid = \"pixel_valid_i\"\nready = \"r\"");
-        let h = generate(&crate::binding_file::parse(&ready).unwrap(), "b", None, 8).unwrap();
+        let h = generate(&crate::sim::binding_file::parse(&ready).unwrap(), "b", None, 8, None)
+            .unwrap();
         assert!(h.contains("#define CNN_HAS_READY 1"), "{h}");
         assert!(h.contains("return t->r; }"), "{h}");
     }

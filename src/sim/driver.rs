@@ -7,13 +7,13 @@
 //! back-to-back, so results depend only on the images and options — never on `--jobs`,
 //! thread scheduling or `--start`/`--limit` boundaries inside a segment.
 
-use crate::binding::Between;
 use crate::compare::{compare, Beats, Capture, Comparison};
 use crate::float_model::FloatWeights;
 use crate::image::Image;
 use crate::network::{Network, Tap};
 use crate::reference;
-use crate::rtl::{Input, Model};
+use crate::sim::binding::Between;
+use crate::sim::model::{Input, Model};
 use crate::weights::Params;
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
@@ -50,7 +50,7 @@ pub struct Config {
     /// Run only this shard's segments.
     pub shard: Option<Shard>,
     /// The design under test.
-    pub design: &'static crate::rtl::Design,
+    pub design: &'static crate::sim::model::Design,
 }
 
 /// `--shard K/N`: segment number `g` (counted from 0 over the whole run, see `base`) belongs
@@ -101,6 +101,11 @@ pub struct ImageResult {
     /// Cycles from accepting the previous image's first pixel to accepting this one's, when
     /// both came in one stream with no reset between: the design's throughput.
     pub interval: Option<u64>,
+    /// A host-driven design: the cycles of the writes that loaded this image (`latency` is
+    /// then its compute: from the start to the class) and of the weight writes just before
+    /// it, when there were any.
+    pub load_cycles: Option<u64>,
+    pub weight_cycles: Option<u64>,
     /// Per network layer: the reference's values its overflow rule changed (saturated or
     /// wrapped) on this image.
     pub overflowed: Vec<u64>,
@@ -175,7 +180,11 @@ pub struct Reference<'a> {
 }
 
 impl<'a> Reference<'a> {
-    pub fn new(net: &'a Network, params: &'a Params, design: &crate::rtl::Design) -> Reference<'a> {
+    pub fn new(
+        net: &'a Network,
+        params: &'a Params,
+        design: &crate::sim::model::Design,
+    ) -> Reference<'a> {
         let all = net.taps();
         let keep: Vec<usize> = (0..all.len()).filter(|&i| design.brings_out(&all[i])).collect();
         let taps: Vec<Tap> = keep.iter().map(|&i| all[i].clone()).collect();
@@ -198,8 +207,8 @@ impl<'a> Reference<'a> {
 }
 
 /// Everything a worker reads.
-struct Shared<'a> {
-    stim: &'a Stimulus<'a>,
+pub(super) struct Shared<'a> {
+    pub(super) stim: &'a Stimulus<'a>,
     net: &'a Network,
     taps: Vec<Tap>,
     /// The reference; `None` streams only ([`stream`]).
@@ -207,10 +216,12 @@ struct Shared<'a> {
     fw: Option<&'a FloatWeights>,
     /// Cycles after an image's last pixel before it is a timeout.
     watchdog: u64,
-    cfg: &'a Config,
+    pub(super) cfg: &'a Config,
     segments: Vec<Range<usize>>,
     next_segment: AtomicUsize,
-    abort: AtomicBool,
+    pub(super) abort: AtomicBool,
+    /// A host-driven design's weight words (per region), written over its bus.
+    pub(super) host_words: Vec<(usize, Vec<crate::sim::bus::Word>)>,
     /// Totals of [`stream`].
     images: AtomicU64,
     timeouts: AtomicU64,
@@ -224,7 +235,18 @@ impl<'a> Shared<'a> {
         reference: Option<&'a Reference<'a>>,
         fw: Option<&'a FloatWeights>,
         cfg: &'a Config,
-    ) -> Shared<'a> {
+        weights_dir: &Path,
+    ) -> Result<Shared<'a>> {
+        let host_words = match &cfg.design.binding.host {
+            None => Vec::new(),
+            Some(h) => match reference {
+                Some(r) => h.weight_words(r.model.params),
+                None => h.weight_words(&crate::weights::Params::load(
+                    &cfg.design.binding.design_net,
+                    weights_dir,
+                )?),
+            },
+        };
         let end = stim.first + stim.images.len();
         let mut segments = Vec::new();
         let mut s = stim.first;
@@ -235,7 +257,8 @@ impl<'a> Shared<'a> {
             }
             s = e;
         }
-        Shared {
+        Ok(Shared {
+            host_words,
             stim,
             net,
             taps: net.taps().into_iter().filter(|t| cfg.design.brings_out(t)).collect(),
@@ -249,7 +272,7 @@ impl<'a> Shared<'a> {
             images: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             cycles: AtomicU64::new(0),
-        }
+        })
     }
 
     fn pool(&self) -> Result<rayon::ThreadPool> {
@@ -270,7 +293,7 @@ pub fn run(
     cfg: &Config,
     mut sink: impl FnMut(ImageResult) -> Result<()>,
 ) -> Result<()> {
-    let shared = Shared::new(stim, reference.model.net, Some(reference), fw, cfg);
+    let shared = Shared::new(stim, reference.model.net, Some(reference), fw, cfg, weights_dir)?;
     // The images that run, in the order the sink gets them.
     let order: Vec<usize> = shared.segments.iter().flat_map(|s| s.clone()).collect();
     let n = order.len();
@@ -337,7 +360,7 @@ pub fn stream(
     weights_dir: &Path,
     cfg: &Config,
 ) -> Result<StreamStats> {
-    let shared = Shared::new(stim, net, None, None, cfg);
+    let shared = Shared::new(stim, net, None, None, cfg, weights_dir)?;
     let pool = shared.pool()?;
     let results = pool.broadcast(|_| {
         let r = worker(&shared, weights_dir, None);
@@ -400,7 +423,11 @@ fn worker(
             }
             st.recycle(p);
         };
-        let r = run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done);
+        let r = if design.binding.host.is_some() {
+            crate::sim::host::run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done)
+        } else {
+            run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done)
+        };
         if let Some(tx) = &tx {
             if !st.batch.is_empty() {
                 tx.send(std::mem::take(&mut st.batch)).ok();
@@ -424,22 +451,22 @@ const IDLE: Input = [0; std::mem::size_of::<Input>()];
 const RESULT_BATCH: usize = 50;
 
 /// What a worker keeps across images and segments.
-struct WorkerState {
+pub(super) struct WorkerState {
     /// The inputs of the image being fed (or of a drain), one per cycle.
     inputs: Vec<Input>,
     /// Captures of finished images, cleared, for the next ones (no allocation per image).
     spare: Vec<Capture>,
     /// Beats that arrive while no image is waiting for its class (dropped).
-    scratch: Capture,
+    pub(super) scratch: Capture,
     /// Results not yet sent.
     batch: Vec<ImageResult>,
     /// Clock cycles simulated, reset cycles included.
-    cycles: u64,
+    pub(super) cycles: u64,
     taps: Vec<Tap>,
 }
 
 impl WorkerState {
-    fn capture(&mut self) -> Capture {
+    pub(super) fn capture(&mut self) -> Capture {
         self.spare.pop().unwrap_or_else(|| Capture::for_taps(&self.taps))
     }
 
@@ -451,27 +478,30 @@ impl WorkerState {
 }
 
 /// An image fed (or being fed) to the RTL whose `class_valid` has not come yet.
-struct Pending {
-    i: usize,
-    cap: Capture,
-    /// The cycles that accepted its first and last pixels (set as they are accepted).
-    first_cycle: Option<u64>,
-    last_cycle: Option<u64>,
+pub(super) struct Pending {
+    pub(super) i: usize,
+    pub(super) cap: Capture,
+    /// The cycles that accepted its first and last pixels (set as they are accepted); a
+    /// host-driven design's: 0 and the end of its image's writes.
+    pub(super) first_cycle: Option<u64>,
+    pub(super) last_cycle: Option<u64>,
     /// Cycles since the previous image's first pixel (see [`ImageResult::interval`]).
-    interval: Option<u64>,
+    pub(super) interval: Option<u64>,
     /// A handshake problem seen while it was pending (reported with it).
-    note: Option<String>,
+    pub(super) note: Option<String>,
     /// Beats that came after the previous image's class and before this image's first
     /// pixel, said in words (they cannot be this image's; not counted for it).
-    strays: Option<String>,
+    pub(super) strays: Option<String>,
     /// The design ended the simulation while this image was in flight.
-    stopped: bool,
+    pub(super) stopped: bool,
+    /// A host-driven design: the cycles spent writing the weights just before this image.
+    pub(super) weight_cycles: Option<u64>,
 }
 
 /// Called with each image whose class came (`Some(cycle)`) or that timed out.
-type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
+pub(super) type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
 
-fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
+pub(super) fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
     let cycles = sh.cfg.design.binding.reset.cycles;
     st.cycles += cycles as u64;
     model.reset(cycles)
@@ -574,6 +604,7 @@ fn run_segment(
                 note: None,
                 strays: None,
                 stopped: false,
+                weight_cycles: None,
             });
             fed = next;
             feeding = true;
@@ -607,7 +638,7 @@ fn run_segment(
                 // The design ended the simulation ($finish, $fatal): every image in flight
                 // ends here with the reason, and the stream goes on from the next image on a
                 // new model. With no image in flight there is nothing to pin it on.
-                let stop = e.downcast::<crate::rtl::Stopped>()?;
+                let stop = e.downcast::<crate::sim::model::Stopped>()?;
                 if pending.is_empty() {
                     return Err(stop.into());
                 }
@@ -731,11 +762,30 @@ fn finish(
 ) -> ImageResult {
     let img = &sh.stim.images[p.i];
     let expected = rf.run(img);
-    let mut cmp = compare(&rf.model, &rf.taps, &rf.beats, &expected, &p.cap, sh.cfg.max_rows);
+    // Beats placed by their coordinates into arrival order first.
+    let binding = &sh.cfg.design.binding;
+    let placed_cap;
+    let (cap, placed) = if crate::sim::place::any(binding) {
+        let mut c = p.cap.clone();
+        let placed = crate::sim::place::place(binding, &sh.taps, &mut c, !timed_out);
+        placed_cap = c;
+        (&placed_cap, Some(placed))
+    } else {
+        (&p.cap, None)
+    };
+    let mut cmp = compare(&rf.model, &rf.taps, &rf.beats, &expected, cap, sh.cfg.max_rows);
+    if let Some(placed) = placed {
+        for (k, e) in placed.extra.iter().enumerate() {
+            cmp.extra_beats[k] += e;
+        }
+        cmp.protocol.extend(placed.notes);
+    }
     if let Some(s) = &p.strays {
         cmp.protocol.insert(0, s.clone());
     }
     match &p.note {
+        // A host-driven design's note says why the image ended: first.
+        Some(n) if binding.host.is_some() => cmp.protocol.insert(0, n.clone()),
         Some(n) => cmp.protocol.push(n.clone()),
         None if timed_out => {
             cmp.protocol.push(format!("no class within {} cycles of the last pixel", sh.watchdog))
@@ -752,11 +802,19 @@ fn finish(
         cycles: class_cycle.zip(p.first_cycle).map(|(c, f)| c - f),
         latency: class_cycle.zip(p.last_cycle).map(|(c, l)| c - l),
         interval: p.interval,
+        load_cycles: sh
+            .cfg
+            .design
+            .binding
+            .host
+            .as_ref()
+            .and(p.last_cycle.zip(p.first_cycle).map(|(l, f)| l - f)),
+        weight_cycles: p.weight_cycles,
         overflowed: expected.overflowed.clone(),
         timed_out,
         stopped: p.stopped,
         tie: expected.tie(),
         cmp,
-        capture: (sh.cfg.keep_capture == Some(index)).then(|| p.cap.clone()),
+        capture: (sh.cfg.keep_capture == Some(index)).then(|| cap.clone()),
     }
 }

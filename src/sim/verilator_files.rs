@@ -1,5 +1,5 @@
 //! What Verilator writes and the flags both model builds use: `build.rs` (the compiled-in
-//! RTL, through `#[path]`, so this file depends on nothing else) and `src/verilate.rs` (a
+//! RTL, through `#[path]`, so this file depends on nothing else) and `src/sim/verilate.rs` (a
 //! design Verilated at run time).
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,23 @@
+//! The simulation side: everything between a design's sources and the results of driving
+//! it. A [`binding`] (its TOML form in [`binding_file`], `bind init` in [`bind_init`]) says
+//! how the harness reaches into the design; [`glue`] turns it into the C++ the shim
+//! includes; [`verilate`] builds a design at run time (with [`verilator_files`]'s lists and
+//! flags, shared with `build.rs`); [`model`] is the safe face of a Verilated model, compiled
+//! in or loaded; [`driver`] runs images through models on every core, streaming them in
+//! (the pixel-stream protocol); [`icarus`] runs the same binding under a second simulator.
+//!
+//! Imports run one way: `binding_file` ← `binding` ← `glue`, `model` ← `verilate`,
+//! `driver`, `icarus`.
+
+pub mod bind_init;
+pub mod binding;
+pub mod binding_file;
+pub mod bus;
+pub mod driver;
+pub mod glue;
+pub mod host;
+pub mod icarus;
+pub mod model;
+pub mod place;
+pub mod verilate;
+pub mod verilator_files;
