@@ -96,6 +96,20 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     if let Some(dir) = &a.rtl {
         // Built (or found in the cache) once, here, so no round pays for the compile.
         let binding = crate::sim::binding::Binding::find(dir, None)?;
+        // (e) runs on (a)-(d)'s images and weights, against the compiled-in seed design.
+        if binding.network.name != net.name || binding.host.is_some() {
+            bail!(
+                "{}: bench --rtl compares a streaming design of the {} network with the \
+                 compiled-in one; this design {} (a ceiling of its own is not built yet)",
+                binding.source,
+                net.name,
+                if binding.host.is_some() {
+                    "is host-driven".to_string()
+                } else {
+                    format!("implements {:?}", binding.network.name)
+                }
+            );
+        }
         crate::sim::verilate::build(binding, false, false)?;
     }
     let share = n.div_ceil(a.jobs.max(1));
