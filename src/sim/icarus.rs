@@ -490,6 +490,25 @@ endmodule
     ))
 }
 
+/// Writes the generated testbench `tb` into `work` and compiles it with `b`'s design (its
+/// sources, include directories and defines); returns the `vvp` file.
+fn compile(b: &Binding, work: &Path, tb: &str) -> Result<std::path::PathBuf> {
+    let path = work.join("cnn_bound_tb.v");
+    std::fs::write(&path, tb).with_context(|| format!("{}: cannot write", path.display()))?;
+    let sources = crate::sim::verilate::sources(b)?;
+    let vvp = work.join("tb.vvp");
+    let mut cc = Command::new("iverilog");
+    cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
+    for inc in &b.design.include_dirs {
+        cc.arg(format!("-I{}", b.dir.join(inc).display()));
+    }
+    for (k, v) in &b.design.defines {
+        cc.arg(format!("-D{k}={v}"));
+    }
+    run_tool(cc.args(&sources).arg(&path), "iverilog")?;
+    Ok(vvp)
+}
+
 /// `icarus --rtl DIR`: the bound design under Icarus with a generated testbench.
 fn run_bound(a: &IcarusArgs) -> Result<bool> {
     let rtl = a.rtl.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
@@ -515,20 +534,7 @@ fn run_bound(a: &IcarusArgs) -> Result<bool> {
     params.save(layout, &wdir)?;
     let images = &test.images[a.start..end];
     let shards = Shards::of(images.len());
-    let tb = work.path().join("cnn_bound_tb.v");
-    std::fs::write(&tb, bound_testbench(&b, shards.size, &wdir)?)
-        .with_context(|| format!("{}: cannot write", tb.display()))?;
-    let sources = crate::sim::verilate::sources(&b)?;
-    let vvp = work.path().join("tb.vvp");
-    let mut cc = Command::new("iverilog");
-    cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
-    for inc in &b.design.include_dirs {
-        cc.arg(format!("-I{}", b.dir.join(inc).display()));
-    }
-    for (k, v) in &b.design.defines {
-        cc.arg(format!("-D{k}={v}"));
-    }
-    run_tool(cc.args(&sources).arg(&tb), "iverilog")?;
+    let vvp = compile(&b, work.path(), &bound_testbench(&b, shards.size, &wdir)?)?;
     let sim = |pixels: &Path, out: &Path, count: usize| {
         let mut sim = Command::new("vvp");
         sim.arg("-n")
@@ -831,20 +837,7 @@ fn run_host(a: &IcarusArgs, b: &Binding) -> Result<bool> {
     };
     let images = &test.images[a.start..end];
     let shards = Shards::of(images.len());
-    let tb = work.path().join("cnn_bound_tb.v");
-    std::fs::write(&tb, host_testbench(b, shards.size, n_weights, per_image)?)
-        .with_context(|| format!("{}: cannot write", tb.display()))?;
-    let sources = crate::sim::verilate::sources(b)?;
-    let vvp = work.path().join("tb.vvp");
-    let mut cc = Command::new("iverilog");
-    cc.args(["-g2012", "-s", "cnn_bound_tb", "-o"]).arg(&vvp);
-    for inc in &b.design.include_dirs {
-        cc.arg(format!("-I{}", b.dir.join(inc).display()));
-    }
-    for (k, v) in &b.design.defines {
-        cc.arg(format!("-D{k}={v}"));
-    }
-    run_tool(cc.args(&sources).arg(&tb), "iverilog")?;
+    let vvp = compile(b, work.path(), &host_testbench(b, shards.size, n_weights, per_image)?)?;
     let sim = |words: &Path, out: &Path, count: usize| {
         let mut sim = Command::new("vvp");
         sim.arg("-n")

@@ -57,6 +57,49 @@ struct RunBuf {
     class_id: u8,
 }
 
+impl RunBuf {
+    /// A call's buffer over `taps` (tap `i` holding whole beats of `lanes[i]` values), each
+    /// with room for at least a few more beats; the shim stops when one is full.
+    fn over(
+        taps: &mut [Vec<i64>],
+        lanes: &[usize],
+        stall_limit: u32,
+        stop_at_accept: bool,
+    ) -> RunBuf {
+        let mut r = RunBuf {
+            tap: [std::ptr::null_mut(); MAX_TAPS],
+            len: [0; MAX_TAPS],
+            cap: [0; MAX_TAPS],
+            stall_limit,
+            stop_at_accept: stop_at_accept as u8,
+            cycles: 0,
+            consumed: 0,
+            first_accept: 0,
+            last_accept: 0,
+            stalled: 0,
+            class_valid: 0,
+            class_id: 0,
+        };
+        for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+            buf.reserve(16 * l);
+            r.tap[i] = buf.as_mut_ptr();
+            r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
+            r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
+        }
+        r
+    }
+
+    /// After the call: each tap buffer holds the beats the shim reported.
+    fn taken(&self, taps: &mut [Vec<i64>], lanes: &[usize]) {
+        for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
+            // SAFETY: `over` handed the shim buffer `i` with room for `cap[i]` beats; the shim
+            // initialized every beat below the length it returned, which it keeps within
+            // that capacity.
+            unsafe { buf.set_len(self.len[i] as usize * l) };
+        }
+    }
+}
+
 #[repr(C)]
 struct CnnModel {
     _opaque: [u8; 0],
@@ -498,27 +541,7 @@ impl Model {
         };
         loop {
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
-            let mut r = RunBuf {
-                tap: [std::ptr::null_mut(); MAX_TAPS],
-                len: [0; MAX_TAPS],
-                cap: [0; MAX_TAPS],
-                stall_limit: self.stall_limit,
-                stop_at_accept: stop_at_first_pixel as u8,
-                cycles: 0,
-                consumed: 0,
-                first_accept: 0,
-                last_accept: 0,
-                stalled: 0,
-                class_valid: 0,
-                class_id: 0,
-            };
-            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
-                // Room for at least a few beats; the shim stops when a buffer is full.
-                buf.reserve(16 * l);
-                r.tap[i] = buf.as_mut_ptr();
-                r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
-                r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
-            }
+            let mut r = RunBuf::over(taps, lanes, self.stall_limit, stop_at_first_pixel);
             // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` inputs
             // of `CNN_IN_STRIDE` (= size_of::<Input>()) bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
             // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
@@ -528,11 +551,7 @@ impl Model {
             let rc = unsafe {
                 (self.api.run)(self.ptr.as_ptr(), inputs[done..].as_ptr().cast(), n, &mut r)
             };
-            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
-                // SAFETY: the shim initialized every beat below the returned length, which it
-                // keeps within the capacity.
-                unsafe { buf.set_len(r.len[i] as usize * l) };
-            }
+            r.taken(taps, lanes);
             if rc != 0 {
                 let cycles = (end.cycles + r.cycles as usize) as u64;
                 self.check(rc).map_err(|s| Stopped { cycles, ..s })?;
@@ -596,26 +615,7 @@ impl Model {
         let mut end = HostEnd { cycles: 0, done: None };
         while end.cycles < n {
             let want = u32::try_from(n - end.cycles).unwrap_or(u32::MAX);
-            let mut r = RunBuf {
-                tap: [std::ptr::null_mut(); MAX_TAPS],
-                len: [0; MAX_TAPS],
-                cap: [0; MAX_TAPS],
-                stall_limit: u32::MAX,
-                stop_at_accept: 0,
-                cycles: 0,
-                consumed: 0,
-                first_accept: 0,
-                last_accept: 0,
-                stalled: 0,
-                class_valid: 0,
-                class_id: 0,
-            };
-            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
-                buf.reserve(16 * l);
-                r.tap[i] = buf.as_mut_ptr();
-                r.len[i] = u32::try_from(buf.len() / l).unwrap_or(u32::MAX);
-                r.cap[i] = u32::try_from(buf.capacity() / l).unwrap_or(u32::MAX);
-            }
+            let mut r = RunBuf::over(taps, lanes, u32::MAX, false);
             // SAFETY: ptr is live and exclusively borrowed; `inputs` holds at least as many
             // values as the glue sets (checked when the design's host ports were resolved)
             // and `outputs` room for MAX_HOST_SIGNALS (checked above), the most the glue
@@ -629,10 +629,7 @@ impl Model {
                     &mut r,
                 )
             };
-            for (i, (buf, &l)) in taps.iter_mut().zip(lanes).enumerate() {
-                // SAFETY: the shim initialized every beat below the returned length.
-                unsafe { buf.set_len(r.len[i] as usize * l) };
-            }
+            r.taken(taps, lanes);
             if rc != 0 {
                 let cycles = end.cycles + r.cycles as u64;
                 self.check(rc).map_err(|s| Stopped { cycles, ..s })?;
