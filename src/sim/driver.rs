@@ -207,8 +207,8 @@ impl<'a> Reference<'a> {
 }
 
 /// Everything a worker reads.
-pub(super) struct Shared<'a> {
-    pub(super) stim: &'a Stimulus<'a>,
+struct Shared<'a> {
+    stim: &'a Stimulus<'a>,
     net: &'a Network,
     taps: Vec<Tap>,
     /// The reference; `None` streams only ([`stream`]).
@@ -216,12 +216,12 @@ pub(super) struct Shared<'a> {
     fw: Option<&'a FloatWeights>,
     /// Cycles after an image's last pixel before it is a timeout.
     watchdog: u64,
-    pub(super) cfg: &'a Config,
+    cfg: &'a Config,
     segments: Vec<Range<usize>>,
     next_segment: AtomicUsize,
-    pub(super) abort: AtomicBool,
+    abort: AtomicBool,
     /// A host-driven design's weight words (per region), written over its bus.
-    pub(super) host_words: Vec<(usize, Vec<crate::sim::bus::Word>)>,
+    host_words: Vec<(usize, Vec<crate::sim::bus::Word>)>,
     /// Totals of [`stream`].
     images: AtomicU64,
     timeouts: AtomicU64,
@@ -424,7 +424,7 @@ fn worker(
             st.recycle(p);
         };
         let r = if design.binding.host.is_some() {
-            crate::sim::host::run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done)
+            host_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done)
         } else {
             run_segment(sh, &mut model, &build, seg.clone(), &mut st, &mut done)
         };
@@ -451,22 +451,22 @@ const IDLE: Input = [0; std::mem::size_of::<Input>()];
 const RESULT_BATCH: usize = 50;
 
 /// What a worker keeps across images and segments.
-pub(super) struct WorkerState {
+struct WorkerState {
     /// The inputs of the image being fed (or of a drain), one per cycle.
     inputs: Vec<Input>,
     /// Captures of finished images, cleared, for the next ones (no allocation per image).
     spare: Vec<Capture>,
     /// Beats that arrive while no image is waiting for its class (dropped).
-    pub(super) scratch: Capture,
+    scratch: Capture,
     /// Results not yet sent.
     batch: Vec<ImageResult>,
     /// Clock cycles simulated, reset cycles included.
-    pub(super) cycles: u64,
+    cycles: u64,
     taps: Vec<Tap>,
 }
 
 impl WorkerState {
-    pub(super) fn capture(&mut self) -> Capture {
+    fn capture(&mut self) -> Capture {
         self.spare.pop().unwrap_or_else(|| Capture::for_taps(&self.taps))
     }
 
@@ -478,30 +478,30 @@ impl WorkerState {
 }
 
 /// An image fed (or being fed) to the RTL whose `class_valid` has not come yet.
-pub(super) struct Pending {
-    pub(super) i: usize,
-    pub(super) cap: Capture,
+struct Pending {
+    i: usize,
+    cap: Capture,
     /// The cycles that accepted its first and last pixels (set as they are accepted); a
     /// host-driven design's: 0 and the end of its image's writes.
-    pub(super) first_cycle: Option<u64>,
-    pub(super) last_cycle: Option<u64>,
+    first_cycle: Option<u64>,
+    last_cycle: Option<u64>,
     /// Cycles since the previous image's first pixel (see [`ImageResult::interval`]).
-    pub(super) interval: Option<u64>,
+    interval: Option<u64>,
     /// A handshake problem seen while it was pending (reported with it).
-    pub(super) note: Option<String>,
+    note: Option<String>,
     /// Beats that came after the previous image's class and before this image's first
     /// pixel, said in words (they cannot be this image's; not counted for it).
-    pub(super) strays: Option<String>,
+    strays: Option<String>,
     /// The design ended the simulation while this image was in flight.
-    pub(super) stopped: bool,
+    stopped: bool,
     /// A host-driven design: the cycles spent writing the weights just before this image.
-    pub(super) weight_cycles: Option<u64>,
+    weight_cycles: Option<u64>,
 }
 
 /// Called with each image whose class came (`Some(cycle)`) or that timed out.
-pub(super) type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
+type Done<'f> = dyn FnMut(&Shared, &mut WorkerState, Pending, Option<u64>, bool) + 'f;
 
-pub(super) fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
+fn reset(sh: &Shared, model: &mut Model, st: &mut WorkerState) -> Result<()> {
     let cycles = sh.cfg.design.binding.reset.cycles;
     st.cycles += cycles as u64;
     model.reset(cycles)
@@ -751,6 +751,132 @@ fn run_segment(
             prev_first = None;
         }
     }
+}
+
+/// Runs one segment of a host-driven design: reset, then per image — the weights when due,
+/// the image's writes, start, done, class — every tap beat in between the image's. A
+/// timeout or an error response ends the image with the reason and resets the design (the
+/// weights are written again); a design that ends the simulation is rebuilt.
+fn host_segment(
+    sh: &Shared,
+    model: &mut Model,
+    build: &dyn Fn() -> Result<Model>,
+    seg: std::ops::Range<usize>,
+    st: &mut WorkerState,
+    done: &mut Done,
+) -> Result<()> {
+    let cfg = sh.cfg;
+    let p = cfg.design.binding.host.as_ref().expect("a host-driven design");
+    reset(sh, model, st)?;
+    let mut loaded = false;
+    // Why the weights could not be written since the last reset: every later image of
+    // the segment ends with it, unsimulated.
+    let mut unloadable: Option<String> = None;
+    for i in seg {
+        if sh.abort.load(std::sync::atomic::Ordering::Relaxed)
+            || crate::interrupt::requested().is_some()
+        {
+            return Ok(());
+        }
+        let mut img = Pending {
+            i,
+            cap: st.capture(),
+            first_cycle: None,
+            last_cycle: None,
+            interval: None,
+            note: None,
+            strays: None,
+            stopped: false,
+            weight_cycles: None,
+        };
+        if let Some(why) = &unloadable {
+            img.note = Some(format!("not run: {why}"));
+            done(sh, st, img, None, true);
+            continue;
+        }
+        let keep = cfg.keep_capture == Some(sh.stim.first + i);
+        if keep {
+            model.dump(true);
+        }
+        // The weights, when due: their beats (none expected) are not the image's.
+        let mut failure = None;
+        if !loaded || p.weights == crate::sim::binding_file::WeightsWhen::EveryImage {
+            st.scratch.clear();
+            let mut port = crate::sim::bus::Port::new(model, &mut st.scratch.taps, p.timeout);
+            let r = p.regions_written(&mut port, &sh.host_words);
+            st.cycles += port.cycles;
+            img.weight_cycles = Some(port.cycles);
+            match r {
+                Ok(()) => {
+                    loaded = true;
+                    let n: usize = st.scratch.taps.iter().map(Vec::len).sum();
+                    if n > 0 {
+                        img.strays = Some(format!(
+                            "{n} tap values came while the weights were written; not counted \
+                             for this image"
+                        ));
+                    }
+                }
+                Err(f) => failure = Some((f, "while the weights were written")),
+            }
+        }
+        if failure.is_none() {
+            let mut port = crate::sim::bus::Port::new(model, &mut img.cap.taps, p.timeout);
+            let words = p.input().encode(
+                p.data_bits,
+                p.protocol.byte_addressed(),
+                sh.stim.images[i].iter().map(|&v| i64::from(v)),
+            );
+            let r =
+                crate::sim::host::write_words(p, &mut port, "the image", &words).and_then(|()| {
+                    let load = port.cycles;
+                    crate::sim::host::start_and_finish(p, &mut port).map(|c| (load, c))
+                });
+            let cycles = port.cycles;
+            st.cycles += cycles;
+            match r {
+                Ok((load, class)) => {
+                    img.first_cycle = Some(0);
+                    img.last_cycle = Some(load);
+                    img.cap.class = Some(class);
+                    if keep {
+                        model.dump(false);
+                    }
+                    done(sh, st, img, Some(cycles), false);
+                    continue;
+                }
+                Err(f) => failure = Some((f, "")),
+            }
+        }
+        let Some((f, when)) = failure else { continue };
+        if keep {
+            model.dump(false);
+        }
+        let when = if when.is_empty() { String::new() } else { format!(" {when}") };
+        match f {
+            crate::sim::bus::Fail::Timeout(m) | crate::sim::bus::Fail::Response(m) => {
+                if !loaded {
+                    unloadable =
+                        Some(format!("the weights could not be written after a reset: {m}"));
+                }
+                img.note = Some(format!("{m}{when}; the design is reset for the next image"));
+                done(sh, st, img, None, true);
+                reset(sh, model, st)?;
+                loaded = false;
+            }
+            crate::sim::bus::Fail::Model(e) => {
+                let stop = e.downcast::<crate::sim::model::Stopped>()?;
+                img.note =
+                    Some(format!("{}{when}; the next image runs on a new model", stop.message));
+                img.stopped = true;
+                done(sh, st, img, None, true);
+                *model = build()?;
+                reset(sh, model, st)?;
+                loaded = false;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn finish(

@@ -1,17 +1,16 @@
 //! The host program of a host-driven design (`[bus]`, `[host]`, `[[region]]` in its
 //! binding, `docs/binding-format.md`): the harness, as the host, writes the weights and
 //! each image into the design's memory map over the bus, starts it, waits for done and
-//! takes the class. [`HostProgram`] is the validated program; [`run_image`] and
-//! [`write_weights`] perform it cycle by cycle through a [`Port`].
+//! takes the class. [`HostProgram`] is the validated program; [`write_words`] and
+//! [`start_and_finish`] perform it cycle by cycle through a [`Port`]; the driver runs it
+//! per segment (`crate::sim::driver`).
 
 use crate::network::{line_col, IntType, Network, Shape};
 use crate::sim::binding_file::{
     Access, BusFile, ByteOrder, Edge, HostFile, RegionFile, WeightsWhen,
 };
 use crate::sim::bus::{self, Fail, Port, Protocol, Word};
-use crate::sim::driver::{self, reset, Pending, Shared, WorkerState};
 use crate::sim::glue::HostPorts;
-use crate::sim::model::Model;
 use crate::weights::{Params, Which};
 use anyhow::{anyhow, bail, Result};
 
@@ -661,134 +660,13 @@ pub fn start_and_finish(p: &HostProgram, port: &mut Port) -> Result<u8, Fail> {
     }
 }
 
-/// Runs one segment of a host-driven design: reset, then per image — the weights when due,
-/// the image's writes, start, done, class — every tap beat in between the image's. A
-/// timeout or an error response ends the image with the reason and resets the design (the
-/// weights are written again); a design that ends the simulation is rebuilt.
-pub(super) fn run_segment(
-    sh: &Shared,
-    model: &mut Model,
-    build: &dyn Fn() -> Result<Model>,
-    seg: std::ops::Range<usize>,
-    st: &mut WorkerState,
-    done: &mut driver::Done,
-) -> Result<()> {
-    let cfg = sh.cfg;
-    let p = cfg.design.binding.host.as_ref().expect("a host-driven design");
-    reset(sh, model, st)?;
-    let mut loaded = false;
-    // Why the weights could not be written since the last reset: every later image of
-    // the segment ends with it, unsimulated.
-    let mut unloadable: Option<String> = None;
-    for i in seg {
-        if sh.abort.load(std::sync::atomic::Ordering::Relaxed)
-            || crate::interrupt::requested().is_some()
-        {
-            return Ok(());
-        }
-        let mut img = Pending {
-            i,
-            cap: st.capture(),
-            first_cycle: None,
-            last_cycle: None,
-            interval: None,
-            note: None,
-            strays: None,
-            stopped: false,
-            weight_cycles: None,
-        };
-        if let Some(why) = &unloadable {
-            img.note = Some(format!("not run: {why}"));
-            done(sh, st, img, None, true);
-            continue;
-        }
-        let keep = cfg.keep_capture == Some(sh.stim.first + i);
-        if keep {
-            model.dump(true);
-        }
-        // The weights, when due: their beats (none expected) are not the image's.
-        let mut failure = None;
-        if !loaded || p.weights == WeightsWhen::EveryImage {
-            st.scratch.clear();
-            let mut port = Port::new(model, &mut st.scratch.taps, p.timeout);
-            let r = p.regions_written(&mut port, &sh.host_words);
-            st.cycles += port.cycles;
-            img.weight_cycles = Some(port.cycles);
-            match r {
-                Ok(()) => {
-                    loaded = true;
-                    let n: usize = st.scratch.taps.iter().map(Vec::len).sum();
-                    if n > 0 {
-                        img.strays = Some(format!(
-                            "{n} tap values came while the weights were written; not counted \
-                             for this image"
-                        ));
-                    }
-                }
-                Err(f) => failure = Some((f, "while the weights were written")),
-            }
-        }
-        if failure.is_none() {
-            let mut port = Port::new(model, &mut img.cap.taps, p.timeout);
-            let words = p.input().encode(
-                p.data_bits,
-                p.protocol.byte_addressed(),
-                sh.stim.images[i].iter().map(|&v| i64::from(v)),
-            );
-            let r = write_words(p, &mut port, "the image", &words).and_then(|()| {
-                let load = port.cycles;
-                start_and_finish(p, &mut port).map(|c| (load, c))
-            });
-            let cycles = port.cycles;
-            st.cycles += cycles;
-            match r {
-                Ok((load, class)) => {
-                    img.first_cycle = Some(0);
-                    img.last_cycle = Some(load);
-                    img.cap.class = Some(class);
-                    if keep {
-                        model.dump(false);
-                    }
-                    done(sh, st, img, Some(cycles), false);
-                    continue;
-                }
-                Err(f) => failure = Some((f, "")),
-            }
-        }
-        let Some((f, when)) = failure else { continue };
-        if keep {
-            model.dump(false);
-        }
-        let when = if when.is_empty() { String::new() } else { format!(" {when}") };
-        match f {
-            Fail::Timeout(m) | Fail::Response(m) => {
-                if !loaded {
-                    unloadable =
-                        Some(format!("the weights could not be written after a reset: {m}"));
-                }
-                img.note = Some(format!("{m}{when}; the design is reset for the next image"));
-                done(sh, st, img, None, true);
-                reset(sh, model, st)?;
-                loaded = false;
-            }
-            Fail::Model(e) => {
-                let stop = e.downcast::<crate::sim::model::Stopped>()?;
-                img.note =
-                    Some(format!("{}{when}; the next image runs on a new model", stop.message));
-                img.stopped = true;
-                done(sh, st, img, None, true);
-                *model = build()?;
-                reset(sh, model, st)?;
-                loaded = false;
-            }
-        }
-    }
-    Ok(())
-}
-
 impl HostProgram {
     /// Writes every weight region's words.
-    fn regions_written(&self, port: &mut Port, words: &[(usize, Vec<Word>)]) -> Result<(), Fail> {
+    pub fn regions_written(
+        &self,
+        port: &mut Port,
+        words: &[(usize, Vec<Word>)],
+    ) -> Result<(), Fail> {
         for (k, w) in words {
             write_words(self, port, &self.regions[*k].name, w)?;
         }

@@ -4,10 +4,13 @@
 //! includes; [`verilate`] builds a design at run time (with [`verilator_files`]'s lists and
 //! flags, shared with `build.rs`); [`model`] is the safe face of a Verilated model, compiled
 //! in or loaded; [`driver`] runs images through models on every core, streaming them in
-//! (the pixel-stream protocol); [`icarus`] runs the same binding under a second simulator.
+//! (the pixel-stream protocol) or as a host ([`host`]'s program over one of the [`bus`]es),
+//! with [`place`] putting coordinate taps in order; [`icarus`] runs the same binding under a
+//! second simulator.
 //!
-//! Imports run one way: `binding_file` ← `binding` ← `glue`, `model` ← `verilate`,
-//! `driver`, `icarus`.
+//! Imports run one way: `binding_file`, `glue`, `bus` ← `host` ← `binding` ← `place`,
+//! `model` ← `verilate`, `driver`, `icarus` (a bus clocks the model through the
+//! `bus::Clocked` trait, which the model implements).
 
 pub mod bind_init;
 pub mod binding;

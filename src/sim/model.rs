@@ -582,13 +582,21 @@ impl Model {
     }
 }
 
-/// Where [`Model::host`] stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostEnd {
-    /// Clock cycles run.
-    pub cycles: u64,
-    /// The class port's value when the last cycle run had done (a done port).
-    pub done: Option<u8>,
+pub use crate::sim::bus::HostEnd;
+
+impl crate::sim::bus::Clocked for Model {
+    fn clock(
+        &mut self,
+        inputs: &[u64],
+        n: u64,
+        outputs: &mut [u64],
+        taps: &mut [Vec<i64>],
+    ) -> Result<HostEnd, (anyhow::Error, u64)> {
+        self.host(inputs, n, outputs, taps).map_err(|e| {
+            let cycles = e.downcast_ref::<Stopped>().map_or(0, |s| s.cycles);
+            (e, cycles)
+        })
+    }
 }
 
 impl Model {

@@ -7,7 +7,31 @@ pub mod load_port;
 pub mod obi;
 
 use crate::sim::glue::MAX_HOST_SIGNALS;
-use crate::sim::model::Model;
+
+/// What a [`Port`] clocks: a model of the design (`crate::sim::model::Model`), kept behind
+/// this trait so the buses sit below the model and the binding that holds them.
+pub trait Clocked {
+    /// Up to `n` cycles with the bus inputs `inputs`, appending every tap beat to `taps`;
+    /// `outputs` gets the bus outputs of the last cycle, read before its rising edge. Stops
+    /// after the first cycle with done (a done port). On an error, the cycles that ran
+    /// before it.
+    fn clock(
+        &mut self,
+        inputs: &[u64],
+        n: u64,
+        outputs: &mut [u64],
+        taps: &mut [Vec<i64>],
+    ) -> Result<HostEnd, (anyhow::Error, u64)>;
+}
+
+/// Where [`Clocked::clock`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostEnd {
+    /// Clock cycles run.
+    pub cycles: u64,
+    /// The class port's value when the last cycle run had done (a done port).
+    pub done: Option<u8>,
+}
 
 /// A signal role of a bus: its key in `[bus]`, whether a binding must name it, and its
 /// width when the protocol fixes it (`None`: any; `Some(0)`: the bus's data width).
@@ -87,7 +111,7 @@ pub fn find(name: &str) -> Option<&'static dyn Protocol> {
 /// The host's side of the bus, one clock cycle at a time: the values it drives (held until
 /// changed), what it read before the last rising edge, and the cycles run.
 pub struct Port<'a> {
-    model: &'a mut Model,
+    model: &'a mut dyn Clocked,
     taps: &'a mut [Vec<i64>],
     inputs: [u64; MAX_HOST_SIGNALS],
     outputs: [u64; MAX_HOST_SIGNALS],
@@ -99,7 +123,7 @@ pub struct Port<'a> {
 
 impl<'a> Port<'a> {
     /// Every input idle (0).
-    pub fn new(model: &'a mut Model, taps: &'a mut [Vec<i64>], timeout: u64) -> Port<'a> {
+    pub fn new(model: &'a mut dyn Clocked, taps: &'a mut [Vec<i64>], timeout: u64) -> Port<'a> {
         Port {
             model,
             taps,
@@ -129,11 +153,9 @@ impl<'a> Port<'a> {
     /// Runs up to `n` cycles with the inputs as they are; stops after a cycle with done (a
     /// done port), returning the class port's value.
     pub fn run(&mut self, n: u64) -> Result<Option<u8>, Fail> {
-        let end = self.model.host(&self.inputs, n, &mut self.outputs, self.taps);
-        let end = end.map_err(|e| {
-            if let Some(s) = e.downcast_ref::<crate::sim::model::Stopped>() {
-                self.cycles += s.cycles;
-            }
+        let end = self.model.clock(&self.inputs, n, &mut self.outputs, self.taps);
+        let end = end.map_err(|(e, cycles)| {
+            self.cycles += cycles;
             Fail::Model(e)
         })?;
         self.cycles += end.cycles;
