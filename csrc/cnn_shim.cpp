@@ -125,9 +125,11 @@ struct CnnRun {
     uint32_t len[CNN_MAX_TAPS];
     uint32_t cap[CNN_MAX_TAPS];
     // In: with a ready, the most cycles in a row a pixel may wait for it; whether to return
-    // right after the cycle that accepts the first pixel (valid input).
+    // right after the cycle that accepts the first pixel (valid input); whether tap beats
+    // are dropped instead of appended (a bare loop: `bench`'s ceiling of a run-time design).
     uint32_t stall_limit;
     uint8_t stop_at_accept;
+    uint8_t drop_taps;
     // Out: cycles run, inputs consumed (with a ready, a pixel is consumed in the cycle it is
     // accepted), the cycle (1-based, within this call) in which the first and the last
     // consumed pixel (valid input) were accepted (0: none), whether a pixel waited longer
@@ -331,8 +333,9 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
         CNN_TOP* t = m->top;
         uint32_t waited = 0;
         while (r->consumed < n) {
-            for (int k = 0; k < CNN_NTAPS; ++k)
-                if (r->len[k] == r->cap[k]) return 0;
+            if (!r->drop_taps)
+                for (int k = 0; k < CNN_NTAPS; ++k)
+                    if (r->len[k] == r->cap[k]) return 0;
             const uint32_t i = r->consumed;
             const uint8_t* item = in + static_cast<size_t>(CNN_IN_STRIDE) * i;
             uint8_t valid = item[0];
@@ -363,7 +366,7 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
                 r->last_accept = r->cycles;
             }
 #endif
-            cnn_append_taps(m, t, r);
+            if (!r->drop_taps) cnn_append_taps(m, t, r);
             if (cnn_class_valid(m, t)) {
                 r->class_valid = 1;
                 r->class_id = cnn_class(t);
@@ -383,7 +386,8 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
 // `in` (the glue's order), appending every tap beat to `r`; `out` gets the bus outputs of
 // the last cycle run, read before its rising edge. Stops after the first cycle with done
 // (a done port; then `r->class_id` is the class port), or before a cycle when a beat buffer
-// is full. Returns 0, or -1 on error (a streaming design's library returns -1 at once).
+// is full (never, with `r->drop_taps`: beats are not kept). Returns 0, or -1 on error (a
+// streaming design's library returns -1 at once).
 int CNN_API(host)(CnnModel* m, const uint64_t* in, uint32_t n, uint64_t* out, CnnRun* r) {
     r->cycles = 0;
     r->class_valid = 0;
@@ -393,11 +397,12 @@ int CNN_API(host)(CnnModel* m, const uint64_t* in, uint32_t n, uint64_t* out, Cn
         Verilated::threadContextp(m->ctx);
         CNN_TOP* t = m->top;
         while (r->cycles < n) {
-            for (int k = 0; k < CNN_NTAPS; ++k)
-                if (r->len[k] == r->cap[k]) return 0;
+            if (!r->drop_taps)
+                for (int k = 0; k < CNN_NTAPS; ++k)
+                    if (r->len[k] == r->cap[k]) return 0;
             host_cycle(m, in, out);
             r->cycles += 1;
-            cnn_append_taps(m, t, r);
+            if (!r->drop_taps) cnn_append_taps(m, t, r);
             if (cnn_class_valid(m, t)) {
                 r->class_valid = 1;
                 r->class_id = cnn_class(t);

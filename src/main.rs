@@ -111,12 +111,14 @@ enum Cmd {
     },
     /// Throughput against the ceiling (a bare C++ loop on the same Verilated model): (a) the
     /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
-    /// medians of interleaved runs, ratios, peak RSS (docs/performance.md).
+    /// medians of interleaved runs, ratios, peak RSS (docs/performance.md). With --rtl of a
+    /// host-driven design, the same of that design, its ceiling a bare host loop.
     Bench {
         #[arg(long, default_value = plan::DEFAULT_MNIST)]
         mnist: PathBuf,
-        #[arg(long, default_value = weights::DEFAULT_WEIGHTS)]
-        weights: PathBuf,
+        /// Default: vectors/weights, or the weights a host-driven --rtl design's network names.
+        #[arg(long)]
+        weights: Option<PathBuf>,
         /// Rounds of (a)-(d), interleaved.
         #[arg(long, default_value_t = 5)]
         runs: usize,
@@ -126,12 +128,16 @@ enum Cmd {
         /// Worker threads of (d) (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Also time (e): verify of the design bound in DIR, Verilated at run time.
+        /// Also time (e): verify of the design bound in DIR, Verilated at run time; a
+        /// host-driven design is timed on its own instead, against a host loop.
         #[arg(long, value_name = "DIR")]
         rtl: Option<PathBuf>,
         /// Run (b) once and print its counts (what bench's (b) child process runs).
         #[arg(long, hide = true)]
         stream_only: bool,
+        /// Run (a) of the host-driven --rtl design once and print its counts.
+        #[arg(long, hide = true, requires = "rtl", conflicts_with = "stream_only")]
+        ceiling: bool,
     },
     #[cfg(not(feature = "train"))]
     /// Train a described network with the notebook's recipe and write model.safetensors and
@@ -262,10 +268,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{}", Binding::find(&rtl, bind.as_deref())?.show());
             Ok(true)
         }
-        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, rtl } => {
+        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, ceiling, rtl } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-            let args =
-                cnn_cosim::bench::BenchArgs { mnist, weights, runs, limit, jobs, stream_only, rtl };
+            let args = cnn_cosim::bench::BenchArgs {
+                mnist,
+                weights,
+                runs,
+                limit,
+                jobs,
+                stream_only,
+                ceiling,
+                rtl,
+            };
             cnn_cosim::bench::bench(&args).map(|_| true)
         }
         #[cfg(not(feature = "train"))]

@@ -48,6 +48,7 @@ struct RunBuf {
     cap: [u32; MAX_TAPS],
     stall_limit: u32,
     stop_at_accept: u8,
+    drop_taps: u8,
     cycles: u32,
     consumed: u32,
     first_accept: u32,
@@ -59,12 +60,14 @@ struct RunBuf {
 
 impl RunBuf {
     /// A call's buffer over `taps` (tap `i` holding whole beats of `lanes[i]` values), each
-    /// with room for at least a few more beats; the shim stops when one is full.
+    /// with room for at least a few more beats; the shim stops when one is full. With
+    /// `drop_taps` the shim appends nothing and never stops for room.
     fn over(
         taps: &mut [Vec<i64>],
         lanes: &[usize],
         stall_limit: u32,
         stop_at_accept: bool,
+        drop_taps: bool,
     ) -> RunBuf {
         let mut r = RunBuf {
             tap: [std::ptr::null_mut(); MAX_TAPS],
@@ -72,6 +75,7 @@ impl RunBuf {
             cap: [0; MAX_TAPS],
             stall_limit,
             stop_at_accept: stop_at_accept as u8,
+            drop_taps: drop_taps as u8,
             cycles: 0,
             consumed: 0,
             first_accept: 0,
@@ -379,6 +383,8 @@ pub struct Model {
     stall_limit: u32,
     /// Values per beat of each tap, in the shim's order.
     lanes: Vec<usize>,
+    /// Whether tap beats are kept (see [`Model::drop_taps`]).
+    keep_taps: bool,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -475,7 +481,14 @@ impl Model {
         let raw = unsafe { (api.new)(argv.as_ptr(), argv.len() as u32, seed, fst.as_ptr()) };
         let ptr = NonNull::new(raw).expect("cnn_new never returns null");
         let lanes: Vec<usize> = design.taps.iter().map(|(l, _)| design.stride(l)).collect();
-        let model = Model { ptr, api, stall_limit: u32::MAX, lanes, _not_sync: PhantomData };
+        let model = Model {
+            ptr,
+            api,
+            stall_limit: u32::MAX,
+            lanes,
+            keep_taps: true,
+            _not_sync: PhantomData,
+        };
         model.check(0)?;
         Ok(model)
     }
@@ -484,6 +497,12 @@ impl Model {
     /// stops with [`RunEnd::stalled`].
     pub fn set_stall_limit(&mut self, cycles: u32) {
         self.stall_limit = cycles.max(1);
+    }
+
+    /// From now on, no tap beat is kept: [`Model::run`] and [`Model::host`] leave the tap
+    /// buffers as they are and the model only runs (a bare loop: `bench`'s ceiling).
+    pub fn drop_taps(&mut self) {
+        self.keep_taps = false;
     }
 
     /// Starts or stops writing cycles to the waveform (traced models; a no-op otherwise).
@@ -541,7 +560,8 @@ impl Model {
         };
         loop {
             let n = u32::try_from(inputs.len() - done).unwrap_or(u32::MAX);
-            let mut r = RunBuf::over(taps, lanes, self.stall_limit, stop_at_first_pixel);
+            let mut r =
+                RunBuf::over(taps, lanes, self.stall_limit, stop_at_first_pixel, !self.keep_taps);
             // SAFETY: ptr is live and exclusively borrowed; `inputs[done..]` holds `n` inputs
             // of `CNN_IN_STRIDE` (= size_of::<Input>()) bytes; buffer `i` has room for `cap[i]` beats of `lanes[i]` contiguous
             // i64s, of which the first `len[i]` are initialized (the buffers only ever hold
@@ -623,7 +643,7 @@ impl Model {
         let mut end = HostEnd { cycles: 0, done: None };
         while end.cycles < n {
             let want = u32::try_from(n - end.cycles).unwrap_or(u32::MAX);
-            let mut r = RunBuf::over(taps, lanes, u32::MAX, false);
+            let mut r = RunBuf::over(taps, lanes, u32::MAX, false, !self.keep_taps);
             // SAFETY: ptr is live and exclusively borrowed; `inputs` holds at least as many
             // values as the glue sets (checked when the design's host ports were resolved)
             // and `outputs` room for MAX_HOST_SIGNALS (checked above), the most the glue

@@ -14,9 +14,14 @@
 //! - (e) with `--rtl DIR`: full `verify`, one thread, of the design in DIR Verilated at run
 //!   time (built into the cache before the rounds), against (c);
 //!
+//! and with `--rtl DIR` of a host-driven design, (a)–(d) and (p) of that design instead, its
+//! ceiling a bare host loop in this binary ([`design`]);
+//!
 //! each a child process timed from spawn to exit (so every one pays its own start-up and input
 //! loading), then the medians, the per-run ratios b/a, c/a, d/c, p/a and their medians, and the
 //! peak RSS of the full runs. docs/performance.md has the numbers and how they were made.
+
+mod design;
 
 use crate::mnist::{self, Split};
 use crate::network::Network;
@@ -37,7 +42,9 @@ pub const CEILING: &str = env!("CNN_COSIM_CEILING");
 #[derive(Debug, Clone)]
 pub struct BenchArgs {
     pub mnist: PathBuf,
-    pub weights: PathBuf,
+    /// Default: the seed's weights ([`crate::weights::DEFAULT_WEIGHTS`]), or with a
+    /// host-driven `--rtl`, the ones its network names.
+    pub weights: Option<PathBuf>,
     /// Rounds of (a)–(d).
     pub runs: usize,
     /// The first this many test images (default: all).
@@ -47,6 +54,9 @@ pub struct BenchArgs {
     /// Instead of benchmarking: run (b) once here and print its counts (what the (b) child
     /// process does).
     pub stream_only: bool,
+    /// Instead of benchmarking: run (a) of the host-driven `--rtl` design once here and
+    /// print its counts (what the (a) child process does).
+    pub ceiling: bool,
     /// Also (e): the design bound in this directory, Verilated at run time.
     pub rtl: Option<PathBuf>,
 }
@@ -59,6 +69,10 @@ struct Sample {
     cycles: Option<u64>,
     /// Peak resident set, KiB.
     max_rss_kib: Option<u64>,
+    /// A host loop's cycles writing images, computing (start to class) and writing weights.
+    load_cycles: Option<u64>,
+    compute_cycles: Option<u64>,
+    weight_cycles: Option<u64>,
 }
 
 /// The throughputs, in table order ((e) only with `--rtl`).
@@ -71,14 +85,49 @@ const MODES: [&str; 6] = [
     "(e) verify, 1 thread, --rtl (run time)",
 ];
 
+/// Mode `m`'s name in the table, for a host-driven design's bench or the seed's.
+fn mode_name(m: usize, host: bool) -> &'static str {
+    if host && m == 0 {
+        design::CEILING
+    } else {
+        MODES[m]
+    }
+}
+
 /// `bench`.
 pub fn bench(a: &BenchArgs) -> Result<()> {
+    let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
+    if let Some(dir) = &a.rtl {
+        let inputs = design::Inputs {
+            rtl: dir,
+            mnist: &a.mnist,
+            weights: a.weights.as_deref(),
+            limit: a.limit.unwrap_or(usize::MAX),
+        };
+        if a.ceiling {
+            return design::ceiling(&inputs);
+        }
+        let binding = crate::sim::binding::Binding::find(dir, None)?;
+        if binding.host.is_some() {
+            if a.stream_only {
+                return design::stream_once(&inputs);
+            }
+            ensure!(a.runs > 0, "--runs 0 runs nothing");
+            ensure!(a.limit != Some(0), "--limit 0 selects no images");
+            let tmp = tempfile::Builder::new().prefix("cnn-cosim-bench-").tempdir()?;
+            return design::bench(&me, binding, &inputs, a.runs, a.jobs.max(1), tmp.path());
+        }
+        design::check_streaming(&binding, &Network::seed().name)?;
+    }
+    if a.ceiling {
+        bail!("--ceiling runs the ceiling of a host-driven design: give it with --rtl DIR");
+    }
     let net = Network::seed();
-    Params::load(&net, &a.weights)?; // bad weights: a clear error here, not in a child
-    let weights = a
-        .weights
+    let given = a.weights.clone().unwrap_or_else(|| PathBuf::from(crate::weights::DEFAULT_WEIGHTS));
+    Params::load(&net, &given)?; // bad weights: a clear error here, not in a child
+    let weights = given
         .canonicalize()
-        .with_context(|| format!("{}: cannot resolve weight directory", a.weights.display()))?;
+        .with_context(|| format!("{}: cannot resolve weight directory", given.display()))?;
     if a.stream_only {
         let test = mnist::load(&a.mnist, Split::Test)?;
         let n = a.limit.unwrap_or(test.len()).min(test.len());
@@ -90,26 +139,12 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let (idx, count) = raw_test_images(&a.mnist, tmp.path())?;
     let n = a.limit.unwrap_or(count).min(count);
     ensure!(n > 0, "--limit 0 selects no images");
-    let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
     let limit = n.to_string();
     let jobs = a.jobs.to_string();
     if let Some(dir) = &a.rtl {
         // Built (or found in the cache) once, here, so no round pays for the compile.
-        let binding = crate::sim::binding::Binding::find(dir, None)?;
         // (e) runs on (a)-(d)'s images and weights, against the compiled-in seed design.
-        if binding.network.name != net.name || binding.host.is_some() {
-            bail!(
-                "{}: bench --rtl compares a streaming design of the {} network with the \
-                 compiled-in one; this design {} (a ceiling of its own is not built yet)",
-                binding.source,
-                net.name,
-                if binding.host.is_some() {
-                    "is host-driven".to_string()
-                } else {
-                    format!("implements {:?}", binding.network.name)
-                }
-            );
-        }
+        let binding = crate::sim::binding::Binding::find(dir, None)?;
         crate::sim::verilate::build(binding, false, false)?;
     }
     let share = n.div_ceil(a.jobs.max(1));
@@ -148,7 +183,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
          interleaved, (d) with {} jobs; RTL {} ({})",
         n - 1,
         a.mnist.display(),
-        a.weights.display(),
+        given.display(),
         a.runs,
         a.jobs,
         crate::sim::binding::RTL_DIR,
@@ -167,7 +202,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
             .with_context(|| format!("{CEILING}: cannot copy the ceiling executable"))?;
         std::fs::copy(&me, &cosim).with_context(|| format!("{}: cannot copy", me.display()))?;
         for (m, mut cmds) in commands(&ceiling, &cosim).into_iter().enumerate() {
-            let s = time_children(&mut cmds).with_context(|| format!("run {run}: {}", MODES[m]))?;
+            let s = time_children(&mut cmds)
+                .with_context(|| format!("run {run}: {}", mode_name(m, false)))?;
             samples[m].push(s);
         }
         std::fs::remove_dir_all(&dir)?;
@@ -178,7 +214,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     if std::io::stderr().is_terminal() {
         eprint!("\r");
     }
-    print_table(&samples, n as u64, share as u64, a.jobs.max(1) as u64);
+    print_table(&samples, n as u64, share as u64, a.jobs.max(1) as u64, false);
     Ok(())
 }
 
@@ -278,7 +314,15 @@ fn time_children(cmds: &mut [Command]) -> Result<Sample> {
     // Each child reports its own peak (verify in its summary, the others as a field).
     let max_rss_kib = outs.iter().filter_map(|o| field(o, "peak_rss_kib")).max();
     let cycles = outs.iter().map(|o| field(o, "cycles")).sum();
-    Ok(Sample { secs, cycles, max_rss_kib })
+    let first = |key: &str| outs.first().and_then(|o| field(o, key));
+    Ok(Sample {
+        secs,
+        cycles,
+        max_rss_kib,
+        load_cycles: first("load_cycles"),
+        compute_cycles: first("compute_cycles"),
+        weight_cycles: first("weight_cycles"),
+    })
 }
 
 /// This process's peak resident set in KiB (`VmHWM` of `/proc/self/status`; Linux only).
@@ -298,8 +342,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// `images`: what (a)–(e) each run; (p) runs `share` on each of its `jobs` ceilings.
-fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64) {
+/// `images`: what (a)–(e) each run; (p) runs `share` on each of its `jobs` ceilings. `host`:
+/// the bench of a host-driven design (its own ceiling, no targets).
+fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64, host: bool) {
     // (c)-(e) run the same segments as (b), so they simulate the cycles (b) counted; the
     // ceilings count their own.
     let cycles = |m: usize| {
@@ -311,8 +356,9 @@ fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64) {
         "{:<40} {:>10} {:>11} {:>9} {:>17}",
         "throughput (median of runs)", "images/s", "Mcycles/s", "median s", "min..max s"
     );
-    for (m, name) in MODES.iter().enumerate().take(samples.len()) {
-        let secs: Vec<f64> = samples[m].iter().map(|s| s.secs).collect();
+    for (m, runs) in samples.iter().enumerate() {
+        let name = mode_name(m, host);
+        let secs: Vec<f64> = runs.iter().map(|s| s.secs).collect();
         let (lo, hi) = secs.iter().fold((f64::MAX, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
         let t = median(secs);
         let mc = cycles(m).map_or("?".into(), |c| format!("{:.3}", c as f64 / t / 1e6));
@@ -326,11 +372,11 @@ fn print_table(samples: &[Vec<Sample>], images: u64, share: u64, jobs: u64) {
         median(samples[x].iter().zip(&samples[y]).map(|(sx, sy)| sy.secs / sx.secs).collect())
     };
     println!(
-        "ratios (throughput, median of per-run ratios): b/a {:.3}, c/a {:.3}, d/c {:.3}   \
-         (targets: c/a >= 0.9, d/c >= 1.8 on 2 cores)",
+        "ratios (throughput, median of per-run ratios): b/a {:.3}, c/a {:.3}, d/c {:.3}{}",
         ratio(1, 0),
         ratio(2, 0),
-        ratio(3, 2)
+        ratio(3, 2),
+        if host { "" } else { "   (targets: c/a >= 0.9, d/c >= 1.8 on 2 cores)" }
     );
     println!(
         "the machine: p/a {:.3} (the bare loop on every core at once against one core: what \
