@@ -27,6 +27,10 @@
 #define CNN_API(name) cnn_##name
 #endif
 
+#if VM_COVERAGE
+#include "verilated_cov.h"
+#endif
+
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -419,6 +423,27 @@ int CNN_API(host)(CnnModel* m, const uint64_t* in, uint32_t n, uint64_t* out, Cn
     (void)n;
     (void)out;
     set_error(m, "internal error: cnn_host called on a streaming design");
+    return -1;
+#endif
+}
+
+// Writes the coverage counts of the model's context (every point since it was built) to
+// `path` in Verilator's coverage.dat format. Returns 0, or -1 (with the reason in
+// cnn_error()) when the model was not built with coverage or the file cannot be written.
+// Works on a model that stopped too: its counts up to the stop are as good.
+int CNN_API(coverage_write)(CnnModel* m, const char* path) {
+#if VM_COVERAGE
+    try {
+        Verilated::threadContextp(m->ctx);
+        m->ctx->coveragep()->write(path);
+    } catch (const std::exception& e) {
+        set_error(m, e.what());
+        return -1;
+    }
+    return 0;
+#else
+    (void)path;
+    set_error(m, "internal error: this model was built without coverage");
     return -1;
 #endif
 }

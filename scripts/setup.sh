@@ -68,10 +68,13 @@ need=()
 # a venv needs ensurepip (Debian's python3-venv)
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv:python3-venv)
 # fst2vcd (gtkwave) checks the waveforms `verify --trace` writes; Debian's Verilator 5.006
-# is the second simulator's lane; the FST-traced model links zlib (and lz4 with 5.48).
+# is the second simulator's lane (its verilator_coverage reads `verify --coverage`'s
+# coverage.dat, lcov's genhtml its coverage.info); the FST-traced model links zlib (and lz4
+# with 5.48).
 if [ "$mode" = test ]; then
   need+=(iverilog:iverilog yosys:yosys chromium:chromium fst2vcd:gtkwave
-         /usr/bin/verilator:verilator /usr/include/zlib.h:zlib1g-dev /usr/include/lz4.h:liblz4-dev)
+         /usr/bin/verilator:verilator /usr/include/zlib.h:zlib1g-dev /usr/include/lz4.h:liblz4-dev
+         genhtml:lcov)
 fi
 missing=()
 for pair in "${need[@]}"; do

@@ -152,6 +152,14 @@ fn verify_into(
         ));
     }
     let (title, run) = (plan.title.clone(), plan.run.clone());
+    // With --coverage each model's counts land here, merged when the run ends.
+    let coverage_parts = if a.coverage {
+        let d = set.path("coverage-parts");
+        std::fs::create_dir_all(&d).with_context(|| format!("{}: cannot create", d.display()))?;
+        Some(d)
+    } else {
+        None
+    };
     for sr in plan.sets(a, net) {
         let sr = sr?;
         let t_set = Instant::now();
@@ -159,7 +167,8 @@ fn verify_into(
         let reference = Reference::new(net, &sr.wd.params, a.design());
         let stim = Stimulus { images: &sr.images, labels: sr.labels.as_deref(), first: sr.first };
         let (wpath, _keep) = plan::design_weights(&sr.wd, net, a.design())?;
-        driver::run(&stim, &reference, sr.fw.as_ref(), &wpath, &sr.cfg, |r| {
+        let cfg = driver::Config { coverage: coverage_parts.clone(), ..sr.cfg.clone() };
+        driver::run(&stim, &reference, sr.fw.as_ref(), &wpath, &cfg, |r| {
             let image = &sr.images[r.index - sr.first];
             reports.push(&r, sr.info.set.map(|k| (k, sr.info.seed)))?;
             *done += 1;
@@ -169,11 +178,27 @@ fn verify_into(
     }
     let mut t = reports.finish()?;
     t.untapped = a.design().untapped(net);
+    let coverage = match &coverage_parts {
+        Some(parts) => Some(crate::coverage::finish(
+            parts,
+            &set.path("coverage.dat"),
+            &set.path("coverage.info"),
+        )?),
+        None => None,
+    };
     let secs = t0.elapsed().as_secs_f64();
     let repro = |set: Option<u64>, image: usize| a.repro_command(set, image);
-    let end = RunEnd { totals: &t, title: &title, secs, repro: &repro };
+    let end =
+        RunEnd { totals: &t, title: &title, secs, repro: &repro, coverage: coverage.as_ref() };
     sinks.iter_mut().try_for_each(|s| s.finish(&end))?;
     print_summary(&t, a, secs);
+    if let Some(c) = &coverage {
+        println!(
+            "{}; {} and coverage.info (lcov)",
+            c.line(),
+            a.reports.join("coverage.dat").display()
+        );
+    }
     let regressed = check_baseline(a, set, &run, &t, baseline)?;
     write_failure_waves(a, set, net, &t)?;
     crate::interrupt::check(String::new)?;

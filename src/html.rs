@@ -314,8 +314,9 @@ impl HtmlReport {
         title: &str,
         secs: f64,
         repro: Option<&str>,
+        coverage: Option<&crate::coverage::Report>,
     ) -> Result<()> {
-        let page = self.render(totals, title, secs, repro)?;
+        let page = self.render(totals, title, secs, repro, coverage)?;
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create report directory", dir.display()))?;
@@ -334,7 +335,14 @@ impl HtmlReport {
         written
     }
 
-    fn render(&self, t: &Totals, title: &str, secs: f64, repro: Option<&str>) -> Result<String> {
+    fn render(
+        &self,
+        t: &Totals,
+        title: &str,
+        secs: f64,
+        repro: Option<&str>,
+        coverage: Option<&crate::coverage::Report>,
+    ) -> Result<String> {
         let pass = t.images > 0 && t.clean == t.images;
         let verdict = if pass { "PASS" } else { "FAIL" };
         let headline = if pass && !t.untapped.is_empty() {
@@ -383,6 +391,7 @@ impl HtmlReport {
                         a href="#failing" { "not bit-exact" }
                         a href="#misclassified" { "misclassified" }
                         a href="#heatmaps" { "mismatch maps" }
+                        @if coverage.is_some() { a href="#coverage" { "RTL coverage" } }
                     }
                     (self.summary(t, secs, repro))
                     div class="row" { (layers(t)) (self.confusion()) }
@@ -405,6 +414,7 @@ impl HtmlReport {
                         )?)
                     }
                     (self.heatmaps()?)
+                    @if let Some(c) = coverage { (coverage_section(c)) }
                     footer {
                         "Written by cnn-cosim verify. Details for every image: summary.csv, \
                          mismatches.csv and layers.csv next to this page."
@@ -797,6 +807,71 @@ impl HtmlReport {
     }
 }
 
+/// Lines never reached listed at most (the count says how many there are).
+const UNCOVERED_SHOWN: usize = 500;
+
+/// `--coverage`: per module, the points hit, and the source lines never reached.
+fn coverage_section(c: &crate::coverage::Report) -> Markup {
+    let cell = |n: &crate::coverage::Count| {
+        let full = n.total > 0 && n.hit == n.total;
+        html! { td class=[(!full && n.total > 0).then_some("bad")] { (n.show()) } }
+    };
+    html! {
+        section id="coverage" {
+            h2 { "RTL coverage" }
+            p class="note" {
+                "Points of the Verilated design (Verilator's line, branch, toggle"
+                @if c.has_exprs { " and expression" }
+                " coverage) hit in any instance of a module, over every image of the run.                  coverage.dat (verilator_coverage) and coverage.info (lcov, genhtml) are next                  to this page."
+            }
+            table class="coverage" {
+                thead { tr {
+                    th { "module" } th { "lines" } th { "branches" } th { "toggles" }
+                    @if c.has_exprs { th { "expressions" } }
+                } }
+                tbody {
+                    @for m in &c.modules {
+                        tr {
+                            th { (m.name) }
+                            (cell(&m.lines)) (cell(&m.branches)) (cell(&m.toggles))
+                            @if c.has_exprs { (cell(&m.exprs)) }
+                        }
+                    }
+                    tr class="total" {
+                        th { "all modules" }
+                        (cell(&c.total.lines)) (cell(&c.total.branches)) (cell(&c.total.toggles))
+                        @if c.has_exprs { (cell(&c.total.exprs)) }
+                    }
+                }
+            }
+            h3 { "Never reached, never taken (" (c.uncovered.len()) ")" }
+            @if c.uncovered.is_empty() {
+                p class="note" { "Every statement of the design ran and every branch was taken." }
+            } @else {
+                table class="uncovered" {
+                    thead { tr { th { "file:line" } th { "module" } th { "what" } th { "source" } } }
+                    tbody {
+                        @for u in c.uncovered.iter().take(UNCOVERED_SHOWN) {
+                            tr {
+                                td { code { (u.file) ":" (u.line) } }
+                                td { (u.module) }
+                                td { (u.what) }
+                                td { code { (u.text) } }
+                            }
+                        }
+                    }
+                }
+                @if c.uncovered.len() > UNCOVERED_SHOWN {
+                    p class="note" {
+                        "The first " (UNCOVERED_SHOWN) " of " (c.uncovered.len())
+                        " are listed; coverage.info has every line."
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn layers(t: &Totals) -> Markup {
     let first = t.first_failure.map(|f| f.layer);
     let ignored = t.layers.iter().any(|l| l.ignored_beats > 0);
@@ -978,6 +1053,11 @@ table.layers th,table.layers td{border:1px solid #dde0e6;padding:4px 10px;text-a
 table.layers th{background:#f0f1f4}table.layers tbody th{text-align:left}\
 table.layers tr.bad td{background:#fff3f3;color:#b71c1c}table.layers tr.first-bad th{color:#b71c1c}\
 table.layers td.beats{background:#fff4e0;color:#8a4b00;font-weight:700}\
+table.coverage th,table.coverage td,table.uncovered th,table.uncovered td{border:1px solid #dde0e6;padding:4px 10px}\
+table.coverage td{text-align:right}table.coverage thead th,table.uncovered thead th{background:#f0f1f4}\
+table.coverage tbody th{text-align:left}table.coverage td.bad{background:#fff8e6;color:#8a4b00}\
+table.coverage tr.total th,table.coverage tr.total td{font-weight:700}\
+table.uncovered td{text-align:left;font-size:12px}\
 table.cm td,table.cm th{width:36px;height:26px;text-align:center;border:1px solid #dde0e6;font-variant-numeric:tabular-nums}\
 table.cm thead th,table.cm tbody th{background:#f0f1f4}table.cm th.corner{width:auto;font-size:11px;padding:0 6px;white-space:nowrap}\
 table.cm td.diag{background:#c8e6c9;font-weight:600}table.cm td.zero{background:#fff}\
@@ -1012,6 +1092,6 @@ impl crate::sink::Sink for HtmlReport {
 
     fn finish(&mut self, end: &crate::sink::RunEnd) -> Result<()> {
         let repro = end.totals.first_failure.map(|f| (end.repro)(f.set, f.image));
-        self.write(&self.path, end.totals, end.title, end.secs, repro.as_deref())
+        self.write(&self.path, end.totals, end.title, end.secs, repro.as_deref(), end.coverage)
     }
 }

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod commands;
 pub mod compare;
+pub mod coverage;
 pub mod data;
 pub mod debug;
 pub mod eval;

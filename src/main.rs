@@ -37,7 +37,8 @@ enum Cmd {
     /// Combine the report directories of `verify --shard K/N` runs into one set of reports,
     /// identical to a single run's; exit 1 when any image is not bit-exact.
     Merge {
-        /// Where the merged summary.csv, mismatches.csv and layers.csv go.
+        /// Where the merged summary.csv, mismatches.csv and layers.csv go (and coverage.dat
+        /// and coverage.info, when the shards ran with --coverage).
         #[arg(long)]
         out: PathBuf,
         /// At most this many rows in mismatches.csv (as verify's --max-rows).

@@ -101,6 +101,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
     }
     let (mut summary, mut mismatches, layers) =
         (summary.expect("one dir"), mismatches.expect("one dir"), layers.expect("one dir"));
+    let coverage = merge_coverage(dirs)?;
     summary.rows.sort_by_key(|(k, _)| *k);
     mismatches.rows.sort_by_key(|(k, _)| *k); // stable: an image's rows keep their order
     mismatches.rows.truncate(max_rows as usize);
@@ -110,6 +111,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
     write(&set.path("summary.csv"), &summary.header, &strip(&summary))?;
     write(&set.path("mismatches.csv"), &mismatches.header, &strip(&mismatches))?;
     write(&set.path("layers.csv"), &layers.header, &strip(&layers))?;
+    if let Some(c) = &coverage {
+        crate::coverage::write(c, &set.path("coverage.dat"), &set.path("coverage.info"))?;
+    }
     set.publish()?;
     let status = summary.header.iter().position(|h| h == "status");
     let bad = summary.rows.iter().filter(|(_, r)| status.is_some_and(|c| &r[c] != "ok")).count();
@@ -120,7 +124,30 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
         bad,
         out.display()
     );
+    if let Some(c) = &coverage {
+        println!("{}", c.report().line());
+    }
     Ok(bad == 0)
+}
+
+/// The shards' RTL coverage (`verify --coverage`) added up, when every shard has it.
+fn merge_coverage(dirs: &[PathBuf]) -> Result<Option<crate::coverage::Coverage>> {
+    let with: Vec<&PathBuf> = dirs.iter().filter(|d| d.join("coverage.dat").exists()).collect();
+    if with.is_empty() {
+        return Ok(None);
+    }
+    if let Some(without) = dirs.iter().find(|d| !d.join("coverage.dat").exists()) {
+        bail!(
+            "{}: no coverage.dat, but {} has one: run every shard with --coverage, or none",
+            without.display(),
+            with[0].join("coverage.dat").display()
+        );
+    }
+    let mut all = crate::coverage::Coverage::default();
+    for d in dirs {
+        all.add(crate::coverage::Coverage::read(&d.join("coverage.dat"))?);
+    }
+    Ok(Some(all))
 }
 
 /// Adds two `layers.csv` rows: counts add up, the `max_abs_diff` columns take the larger.

@@ -134,6 +134,11 @@ pub struct VerifyArgs {
     /// (unique: Verilator's --x-initial unique, a model of its own; the reset-bug lane).
     #[arg(long, value_enum, default_value_t = XInit::Fast)]
     pub x_init: XInit,
+    /// Also measure the RTL's line, toggle and expression coverage (a model of its own,
+    /// built with Verilator's coverage): coverage.dat and coverage.info (lcov) in the
+    /// reports, per module in index.html, totals in the summary.
+    #[arg(long, conflicts_with = "image")]
+    pub coverage: bool,
     /// Print only the summary (no header, no progress bar).
     #[arg(long)]
     pub quiet: bool,
@@ -156,15 +161,19 @@ impl VerifyArgs {
     pub fn load_design(&mut self) -> Result<()> {
         let traced = self.trace.is_some() || self.trace_failures > 0;
         let binding = match (&self.rtl, &self.bind) {
-            (None, None) if !traced && self.x_init == XInit::Fast => return Ok(()),
+            (None, None) if !traced && self.x_init == XInit::Fast && !self.coverage => {
+                return Ok(())
+            }
             (None, None) => crate::sim::binding::Binding::compiled_in()?,
             (rtl, bind) => {
                 let rtl = rtl.clone().unwrap_or_else(|| PathBuf::from("."));
                 crate::sim::binding::Binding::find(&rtl, bind.as_deref())?
             }
         };
+        let variant =
+            crate::sim::verilate::Variant { x_init: self.x_init, coverage: self.coverage };
         let (design, info) =
-            crate::sim::verilate::build_with(binding, traced, self.x_init, self.quiet)?;
+            crate::sim::verilate::build_with(binding, traced, variant, self.quiet)?;
         if !self.quiet && info.compile_secs > 0.0 {
             println!("compiled {} in {:.1} s", design.label(), info.compile_secs);
         }
@@ -208,6 +217,7 @@ impl VerifyArgs {
             trace: None,
             shard: self.shard,
             design: self.design(),
+            coverage: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct RunEnd<'a> {
     pub secs: f64,
     /// The command that reproduces image `image` of weight set `set` alone.
     pub repro: &'a dyn Fn(Option<u64>, usize) -> String,
+    /// The RTL coverage of the run (`--coverage`).
+    pub coverage: Option<&'a crate::coverage::Report>,
 }
 
 /// One output of a verify run.

@@ -250,7 +250,8 @@ fn build_on(
     }
     let totals = reports.finish().unwrap();
     csv_set.publish().unwrap();
-    html.write(&path, &totals, "cnn-cosim verify: <synthetic> images 0..39", 1.25, repro).unwrap();
+    html.write(&path, &totals, "cnn-cosim verify: <synthetic> images 0..39", 1.25, repro, None)
+        .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     (path, text, totals)
 }

@@ -263,6 +263,8 @@ fn stream_once(net: &Network, images: &[mnist::Image], weights: &Path) -> Result
         trace: None,
         shard: None,
         design: crate::sim::model::Design::built_in(),
+
+        coverage: None,
     };
     let t0 = Instant::now();
     let s = driver::stream(&stim, net, weights, &cfg)?;

@@ -1219,6 +1219,8 @@ fn trial(
         trace: None,
         shard: None,
         design,
+
+        coverage: None,
     };
     let mut results = Vec::new();
     driver::run(&stim, &reference, None, &dir, &cfg, |r| {

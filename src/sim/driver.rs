@@ -51,6 +51,9 @@ pub struct Config {
     pub shard: Option<Shard>,
     /// The design under test.
     pub design: &'static crate::sim::model::Design,
+    /// A design built with coverage: each model's counts go into a file of their own here
+    /// when it is done (at the end of its worker, or before a stopped model is replaced).
+    pub coverage: Option<std::path::PathBuf>,
 }
 
 /// `--shard K/N`: segment number `g` (counted from 0 over the whole run, see `base`) belongs
@@ -440,7 +443,21 @@ fn worker(
     sh.images.fetch_add(images, Ordering::Relaxed);
     sh.timeouts.fetch_add(timeouts, Ordering::Relaxed);
     sh.cycles.fetch_add(st.cycles, Ordering::Relaxed);
-    result
+    result?;
+    save_coverage(sh, &mut model)
+}
+
+/// With `--coverage`: the model's counts into a new file of the run's coverage directory
+/// (merged when the run ends, [`crate::coverage`]).
+fn save_coverage(sh: &Shared, model: &mut Model) -> Result<()> {
+    let Some(dir) = &sh.cfg.coverage else { return Ok(()) };
+    let (_, path) = tempfile::Builder::new()
+        .prefix("model-")
+        .suffix(".dat")
+        .tempfile_in(dir)
+        .and_then(|f| f.keep().map_err(|e| e.error))
+        .with_context(|| format!("{}: cannot create a coverage file", dir.display()))?;
+    model.write_coverage(&path)
 }
 
 /// An idle input (valid low).
@@ -658,6 +675,7 @@ fn run_segment(
                     p.stopped = true;
                     done(sh, st, p, None, true);
                 }
+                save_coverage(sh, model)?;
                 *model = build()?;
                 st.inputs.clear();
                 at = 0;
@@ -870,6 +888,7 @@ fn host_segment(
                     Some(format!("{}{when}; the next image runs on a new model", stop.message));
                 img.stopped = true;
                 done(sh, st, img, None, true);
+                save_coverage(sh, model)?;
                 *model = build()?;
                 reset(sh, model, st)?;
                 loaded = false;

@@ -119,6 +119,7 @@ extern "C" {
     fn cnn_run(m: *mut CnnModel, inputs: *const u8, n: u32, r: *mut RunBuf) -> c_int;
     fn cnn_host(m: *mut CnnModel, i: *const u64, n: u32, o: *mut u64, r: *mut RunBuf) -> c_int;
     fn cnn_dump(m: *mut CnnModel, on: c_int);
+    fn cnn_coverage_write(m: *mut CnnModel, path: *const c_char) -> c_int;
     fn cnn_verilator_version() -> *const c_char;
     fn cnn_ntaps() -> c_int;
 }
@@ -136,6 +137,7 @@ struct Api {
     run: unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int,
     host: HostFn,
     dump: unsafe extern "C" fn(*mut CnnModel, c_int),
+    coverage_write: unsafe extern "C" fn(*mut CnnModel, *const c_char) -> c_int,
 }
 
 type HostFn = unsafe extern "C" fn(*mut CnnModel, *const u64, u32, *mut u64, *mut RunBuf) -> c_int;
@@ -148,6 +150,7 @@ const FAST: Api = Api {
     run: cnn_run,
     host: cnn_host,
     dump: cnn_dump,
+    coverage_write: cnn_coverage_write,
 };
 
 /// `verilator --version` of the Verilator that generated the model.
@@ -170,6 +173,9 @@ pub struct Design {
     _libs: Vec<libloading::Library>,
     /// Built at run time (a library), not compiled in.
     run_time: bool,
+    /// Built with Verilator's coverage (`verify --coverage`): its models count line, toggle
+    /// and expression points ([`Model::write_coverage`]).
+    pub coverage: bool,
 }
 
 impl std::fmt::Debug for Design {
@@ -198,6 +204,7 @@ impl Design {
                 staging: None,
                 _libs: Vec::new(),
                 run_time: false,
+                coverage: false,
             }
         })
     }
@@ -211,6 +218,7 @@ impl Design {
         traced: Option<&Path>,
         verilator: String,
         staging: Option<Staging>,
+        coverage: bool,
     ) -> Result<&'static Design> {
         let mut libs = Vec::new();
         let fast_api = load_api(fast, "cnn", &mut libs)?;
@@ -240,6 +248,7 @@ impl Design {
             staging,
             _libs: libs,
             run_time: true,
+            coverage,
         })))
     }
 
@@ -259,6 +268,7 @@ impl Design {
             staging: None,
             _libs: Vec::new(),
             run_time: self.run_time,
+            coverage: self.coverage,
         }))
     }
 
@@ -356,6 +366,10 @@ fn load_api(path: &Path, prefix: &str, libs: &mut Vec<libloading::Library>) -> R
         run: sym!("run", unsafe extern "C" fn(*mut CnnModel, *const u8, u32, *mut RunBuf) -> c_int),
         host: sym!("host", HostFn),
         dump: sym!("dump", unsafe extern "C" fn(*mut CnnModel, c_int)),
+        coverage_write: sym!(
+            "coverage_write",
+            unsafe extern "C" fn(*mut CnnModel, *const c_char) -> c_int
+        ),
     };
     libs.push(lib);
     Ok(api)
@@ -503,6 +517,20 @@ impl Model {
     /// buffers as they are and the model only runs (a bare loop: `bench`'s ceiling).
     pub fn drop_taps(&mut self) {
         self.keep_taps = false;
+    }
+
+    /// Writes the coverage counts of every point since the model was built to `path`
+    /// (Verilator's coverage.dat format; a model built with coverage only:
+    /// [`Design::coverage`]).
+    pub fn write_coverage(&mut self, path: &Path) -> Result<()> {
+        let c = CString::new(path.to_string_lossy().as_bytes())?;
+        // SAFETY: ptr is live and exclusively borrowed; `c` is a valid C string for the call.
+        let rc = unsafe { (self.api.coverage_write)(self.ptr.as_ptr(), c.as_ptr()) };
+        if rc != 0 {
+            let why = self.check(rc).err().map_or("unknown error".into(), |s| s.message);
+            bail!("{}: cannot write the coverage counts: {why}", path.display());
+        }
+        Ok(())
     }
 
     /// Starts or stops writing cycles to the waveform (traced models; a no-op otherwise).

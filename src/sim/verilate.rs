@@ -67,22 +67,36 @@ pub enum XInit {
 /// Verilates and compiles `binding`'s design (from the cache when it is there) and loads it.
 /// `traced`: also the FST-traced model (for `--trace`, `--trace-failures`).
 pub fn build(binding: Binding, traced: bool, quiet: bool) -> Result<(&'static Design, BuildInfo)> {
-    build_with(binding, traced, XInit::Fast, quiet)
+    build_with(binding, traced, Variant::default(), quiet)
 }
 
-/// [`build`], with registers that are not reset starting as `x_init` says (part of the
-/// cache key, through the Verilator flags).
+/// How the model [`build_with`] makes differs from the fast one; each is a model of its own
+/// in the cache (the Verilator flags are part of the key).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// Registers that are not reset start as this says.
+    pub x_init: XInit,
+    /// With Verilator's line, toggle and (from 5.020) expression coverage
+    /// ([`crate::sim::model::Design::coverage`]).
+    pub coverage: bool,
+}
+
+/// [`build`] of a [`Variant`].
 pub fn build_with(
     binding: Binding,
     traced: bool,
-    x_init: XInit,
+    variant: Variant,
     quiet: bool,
 ) -> Result<(&'static Design, BuildInfo)> {
     let t0 = Instant::now();
     let mut tools = Tools::find()?;
-    if x_init == XInit::Unique {
+    if variant.x_init == XInit::Unique {
         // After the tuning flags' `--x-initial fast`: the later one wins.
         tools.vflags.extend(["--x-initial".to_string(), "unique".to_string()]);
+    }
+    if variant.coverage {
+        tools.coverage = true;
+        tools.vflags.extend(coverage_flags(&tools.version).iter().map(|f| f.to_string()));
     }
     let sources = sources(&binding)?;
     // A design that takes its weight directory as a parameter gets a fixed one, baked in when
@@ -112,9 +126,31 @@ pub fn build_with(
     let fast = lib(false)?;
     let traced = traced.then(|| lib(true)).transpose()?;
     let staging = staging.map(|dir| Staging::take(&dir)).transpose()?;
-    let design = Design::load(binding, &fast, traced.as_deref(), tools.version.clone(), staging)?;
+    let design = Design::load(
+        binding,
+        &fast,
+        traced.as_deref(),
+        tools.version.clone(),
+        staging,
+        variant.coverage,
+    )?;
     let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
     Ok((design, BuildInfo { compile_secs }))
+}
+
+/// Verilator's coverage flags for the Verilator of `version` (`verilator --version`, as
+/// [`verilator_files::version`] gives it): line and toggle coverage, and expression coverage
+/// from 5.020 on, where it first came.
+pub fn coverage_flags(version: &str) -> &'static [&'static str] {
+    let minor = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split('.').nth(1))
+        .and_then(|m| m.parse::<u32>().ok());
+    match minor {
+        Some(m) if m >= 20 => &["--coverage-line", "--coverage-toggle", "--coverage-expr"],
+        _ => &["--coverage-line", "--coverage-toggle"],
+    }
 }
 
 /// Holds the build lock of cache entry `entry` (`.KEY.lock` beside it), waiting, with a
@@ -155,6 +191,8 @@ struct Tools {
     /// `CNN_COSIM_VERILATOR_OPT` or the default tuning flags, then `CNN_COSIM_VERILATOR_FLAGS`.
     vflags: Vec<String>,
     cxxflags: Vec<String>,
+    /// The model counts coverage (`VM_COVERAGE=1`, Verilator's coverage run time).
+    coverage: bool,
 }
 
 impl Tools {
@@ -187,7 +225,7 @@ impl Tools {
             .map(|f| f.split_whitespace().map(String::from).collect())
             .unwrap_or_default();
         let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-        Ok(Tools { verilator, version, root, cxx, vflags, cxxflags })
+        Ok(Tools { verilator, version, root, cxx, vflags, cxxflags, coverage: false })
     }
 }
 
@@ -271,6 +309,7 @@ fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<Stri
     field("cxx", t.cxx.as_bytes());
     field("cxxflags", t.cxxflags.join(" ").as_bytes());
     field("traced", &[traced as u8]);
+    field("coverage", &[t.coverage as u8]);
     let bind = std::fs::read(&b.source).unwrap_or_else(|_| b.source.as_bytes().to_vec());
     field("binding", &bind);
     for s in sources {
@@ -402,6 +441,10 @@ fn compile(
     ];
     let trace = traced as u8;
     for (name, value) in verilator_files::DEFINES {
+        let value = match *name {
+            "VM_COVERAGE" if t.coverage => Some("1"),
+            _ => *value,
+        };
         flags.push(match value {
             Some(v) => format!("-D{name}={v}"),
             None => format!("-D{name}"),
