@@ -191,8 +191,10 @@ fn verify_into(
     let end =
         RunEnd { totals: &t, title: &title, secs, repro: &repro, coverage: coverage.as_ref() };
     sinks.iter_mut().try_for_each(|s| s.finish(&end))?;
-    print_summary(&t, a, secs);
-    if let Some(c) = &coverage {
+    if !a.silent {
+        print_summary(&t, a, secs);
+    }
+    if let Some(c) = coverage.as_ref().filter(|_| !a.silent) {
         println!(
             "{}; {} and coverage.info (lcov)",
             c.line(),
@@ -284,14 +286,33 @@ fn print_summary(t: &Totals, a: &VerifyArgs, secs: f64) {
     let overflowed: Vec<String> = t
         .layers
         .iter()
-        .filter(|l| l.ref_overflowed > 0)
-        .map(|l| format!("{} {}", l.name, l.ref_overflowed))
+        .filter(|l| l.ref_overflowed.total() > 0)
+        .map(|l| {
+            let r = l.ref_overflowed;
+            format!("{} {} ({} low, {} high)", l.name, r.total(), r.low, r.high)
+        })
         .collect();
     if !overflowed.is_empty() {
         println!(
             "values the overflow rule saturated or wrapped in the reference (layers.csv \
-             ref_overflowed): {}",
+             ref_overflowed_low, _high): {}",
             overflowed.join(", ")
+        );
+    }
+    let reached: Vec<String> = t
+        .layers
+        .iter()
+        .filter_map(|l| {
+            let (lo, hi) = l.ref_range?;
+            let pct = l.range_reached_pct()?;
+            Some(format!("{} {lo}..{hi} {pct:.0} %", l.name))
+        })
+        .collect();
+    if !reached.is_empty() {
+        println!(
+            "reference values reached, of the range the description derives (layers.csv \
+             ref_min, ref_max, range_reached_pct): {}",
+            reached.join(", ")
         );
     }
     let beats: Vec<String> = t

@@ -387,6 +387,7 @@ impl HtmlReport {
                     nav {
                         a href="#summary" { "summary" }
                         a href="#layers" { "layers" }
+                        a href="#arithmetic" { "arithmetic" }
                         a href="#confusion" { "confusion" }
                         a href="#failing" { "not bit-exact" }
                         a href="#misclassified" { "misclassified" }
@@ -395,6 +396,7 @@ impl HtmlReport {
                     }
                     (self.summary(t, secs, repro))
                     div class="row" { (layers(t)) (self.confusion()) }
+                    (arithmetic(t))
                     (self.gallery(
                         "failing",
                         "Not bit-exact (RTL ≠ reference)",
@@ -804,6 +806,46 @@ impl HtmlReport {
                 }
             }
         })
+    }
+}
+
+/// Per tapped layer: how far the reference's values went in the range the description
+/// derives, and which rails its overflow rule met.
+fn arithmetic(t: &Totals) -> Markup {
+    html! {
+        section id="arithmetic" {
+            h2 { "Arithmetic coverage" }
+            p class="note" {
+                "The reference's smallest and largest value at each layer over the run, against \
+                 the bounds the description's arithmetic derives; the values its overflow rule \
+                 saturated or wrapped, by rail (a layer without one has none). A stimulus that \
+                 never reaches a rail never checks the RTL there."
+            }
+            table class="coverage" {
+                thead { tr {
+                    th { "layer" } th { "values reached" } th { "derived bounds" }
+                    th { "of the range" } th { "past the low rail" } th { "past the high rail" }
+                } }
+                tbody {
+                    @for l in &t.layers {
+                        @let pct = l.range_reached_pct();
+                        tr {
+                            th {
+                                (l.name)
+                                @if let Some(n) = l.argmax_ties { " " small { (n) " ties" } }
+                            }
+                            td { @if let Some((lo, hi)) = l.ref_range { (lo) " … " (hi) } }
+                            td { (l.bounds.0) " … " (l.bounds.1) }
+                            td class=[pct.is_some_and(|p| p < 100.0).then_some("bad")] {
+                                @if let Some(p) = pct { (format!("{p:.1} %")) }
+                            }
+                            td { (l.ref_overflowed.low) }
+                            td { (l.ref_overflowed.high) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -150,7 +150,9 @@ fn merge_coverage(dirs: &[PathBuf]) -> Result<Option<crate::coverage::Coverage>>
     Ok(Some(all))
 }
 
-/// Adds two `layers.csv` rows: counts add up, the `max_abs_diff` columns take the larger.
+/// Adds two `layers.csv` rows: counts add up, the `max_abs_diff` columns and `ref_max` take
+/// the larger, `ref_min` the smaller, the bounds are the same, `range_reached_pct` is
+/// worked out again; an empty field (no value yet, or not the class's row) is nothing.
 fn add_layer_row(
     header: &csv::StringRecord,
     a: &csv::StringRecord,
@@ -160,16 +162,77 @@ fn add_layer_row(
     if a.get(0) != b.get(0) {
         bail!("{}: layer {:?} where {:?} was expected", path.display(), b.get(0), a.get(0));
     }
-    let mut out = csv::StringRecord::new();
-    out.push_field(&a[0]);
+    let num = |v: &str| -> Result<Option<i128>> {
+        match v {
+            "" => Ok(None),
+            v => {
+                v.parse().map(Some).with_context(|| format!("{}: bad number {v:?}", path.display()))
+            }
+        }
+    };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let mut out: Vec<String> = vec![a[0].to_string()];
     for i in 1..a.len() {
-        let x: u64 =
-            a[i].parse().with_context(|| format!("{}: bad number {:?}", path.display(), &a[i]))?;
-        let y: u64 =
-            b[i].parse().with_context(|| format!("{}: bad number {:?}", path.display(), &b[i]))?;
-        let is_max = header.get(i).is_some_and(|h| h.ends_with("max_abs_diff"));
-        let v = if is_max { x.max(y) } else { x + y };
-        out.push_field(&v.to_string());
+        let name = header.get(i).unwrap_or("");
+        if name == "range_reached_pct" {
+            out.push(String::new()); // filled in below, from the merged columns
+            continue;
+        }
+        let (x, y) = (num(&a[i])?, num(&b[i])?);
+        let v = match (x, y) {
+            (None, v) | (v, None) => v,
+            (Some(x), Some(y)) => Some(match name {
+                n if n.ends_with("max_abs_diff") || n == "ref_max" => x.max(y),
+                "ref_min" => x.min(y),
+                "bound_min" | "bound_max" if x != y => {
+                    bail!("{}: {name} of {} differs between shards", path.display(), &a[0])
+                }
+                "bound_min" | "bound_max" => x,
+                _ => x + y,
+            }),
+        };
+        out.push(v.map_or(String::new(), |v| v.to_string()));
     }
-    Ok(out)
+    if let Some(p) = col("range_reached_pct") {
+        let get = |n: &str| col(n).and_then(|c| out[c].parse::<i128>().ok());
+        if let (Some(lo), Some(hi), Some(bl), Some(bh)) =
+            (get("ref_min"), get("ref_max"), get("bound_min"), get("bound_max"))
+        {
+            let pct = crate::report::range_reached_pct((lo as i64, hi as i64), (bl, bh));
+            out[p] = pct.map_or(String::new(), |v| format!("{v:.1}"));
+        }
+    }
+    Ok(csv::StringRecord::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_rows_add_counts_widen_the_range_and_work_the_percent_out_again() {
+        let header = csv::StringRecord::from(vec![
+            "layer",
+            "elements",
+            "max_abs_diff",
+            "ref_min",
+            "ref_max",
+            "bound_min",
+            "bound_max",
+            "range_reached_pct",
+            "ref_overflowed_low",
+            "argmax_ties",
+        ]);
+        let row = |v: [&str; 10]| csv::StringRecord::from(v.to_vec());
+        let a = row(["conv1", "10", "3", "-5", "20", "-100", "99", "12.6", "0", ""]);
+        let b = row(["conv1", "10", "7", "-50", "10", "-100", "99", "30.2", "4", ""]);
+        let m = add_layer_row(&header, &a, &b, Path::new("x")).unwrap();
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            ["conv1", "20", "7", "-50", "20", "-100", "99", "35.2", "4", ""]
+        );
+        // Bounds that differ mean the shards ran different networks.
+        let c = row(["conv1", "10", "7", "-50", "10", "-128", "99", "30.2", "4", ""]);
+        assert!(add_layer_row(&header, &a, &c, Path::new("x")).is_err());
+    }
 }

@@ -345,6 +345,9 @@ pub struct Tap {
     pub shape: Shape,
     /// The class (the final argmax).
     pub is_class: bool,
+    /// The bounds the description's arithmetic derives for its values (the class:
+    /// 0..classes−1).
+    pub bounds: Range,
 }
 
 impl Network {
@@ -416,6 +419,11 @@ impl Network {
                 layer: i,
                 shape: l.output,
                 is_class: l.op.is_argmax(),
+                bounds: if l.op.is_argmax() {
+                    Range { min: 0, max: l.input.len() as i128 - 1 }
+                } else {
+                    l.bounds.out
+                },
             })
             .collect()
     }

@@ -142,6 +142,9 @@ pub struct VerifyArgs {
     /// Print only the summary (no header, no progress bar).
     #[arg(long)]
     pub quiet: bool,
+    /// Print nothing at all (`mutate`'s runs: the reports say it all).
+    #[arg(skip)]
+    pub silent: bool,
     /// The design under test, once built ([`VerifyArgs::load_design`]); the built-in RTL
     /// until then.
     #[arg(skip)]

@@ -10,11 +10,11 @@
 
 use crate::image::Pixel;
 pub use crate::network::op::argmax;
-use crate::network::op::EvalCtx;
+pub use crate::network::op::Rails;
+use crate::network::op::{EvalCtx, OverflowCount};
 use crate::network::{Network, Prepared, Range};
 use crate::weights::Params;
 use std::borrow::Cow;
-use std::cell::Cell;
 
 /// Every tapped layer of one image, in [`Network::taps`] order (the class last, as one value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,11 @@ pub struct Outputs {
     pub logits: Vec<i64>,
     pub class: u8,
     /// Per layer of the network: how many of its values the overflow rule changed
-    /// (saturated or wrapped) on this image; 0 for layers without one.
-    pub overflowed: Vec<u64>,
+    /// (saturated or wrapped) on this image, by rail; 0 for layers without one.
+    pub overflowed: Vec<Rails>,
+    /// Per layer of the network: the smallest and largest of its values on this image, for
+    /// the layers whose value is a tap (and the argmax: the class).
+    pub ranges: Vec<Option<(i64, i64)>>,
     /// (layer, value) of every layer a later layer reads other than as its predecessor (a
     /// residual's source); empty for a chain.
     pub kept: Vec<(usize, Vec<i64>)>,
@@ -87,7 +90,8 @@ impl<'a> Model<'a> {
     pub fn run<P: Pixel>(&self, image: &[P]) -> Outputs {
         let mut x: Vec<i64> = image.iter().map(|&p| p.value()).collect();
         let mut taps: Vec<Vec<i64>> = Vec::new();
-        let mut overflowed = vec![0u64; self.net.layers.len()];
+        let mut overflowed = vec![Rails::default(); self.net.layers.len()];
+        let mut ranges = vec![None; self.net.layers.len()];
         let mut kept_values: Vec<(usize, Vec<i64>)> = Vec::new();
         // Whether the current value is the last tap (moved there, not copied).
         let mut in_taps = false;
@@ -107,9 +111,10 @@ impl<'a> Model<'a> {
                 let input = l.sources.first().map_or(current, |&s| source(s));
                 let (class, logits) = (argmax(input), input.to_vec());
                 taps.push(vec![class as i64]);
-                return Outputs { taps, logits, class, overflowed, kept: kept_values };
+                ranges[i] = Some((class as i64, class as i64));
+                return Outputs { taps, logits, class, overflowed, ranges, kept: kept_values };
             }
-            let n = Cell::new(0);
+            let n = OverflowCount::default();
             let y = if chained {
                 self.apply(i, current, true, &n)
             } else {
@@ -126,6 +131,10 @@ impl<'a> Model<'a> {
                 (Cow::Borrowed(_), false) => {}
                 (y, true) => {
                     let y = y.into_owned();
+                    ranges[i] = y.iter().fold(None, |r, &v| match r {
+                        None => Some((v, v)),
+                        Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+                    });
                     taps.push(y);
                     in_taps = true;
                 }
@@ -144,7 +153,7 @@ impl<'a> Model<'a> {
     pub fn run_layers(&self, from: usize, to: usize, x: &[i64]) -> Vec<i64> {
         let mut cur = x.to_vec();
         for i in from..=to {
-            cur = self.apply(i, &cur, false, &Cell::new(0)).into_owned();
+            cur = self.apply(i, &cur, false, &OverflowCount::default()).into_owned();
         }
         cur
     }
@@ -178,7 +187,7 @@ impl<'a> Model<'a> {
                 [] => vec![x],
                 s => s.iter().map(|&k| get(k)).collect(),
             };
-            let y = self.apply_many(i, &xs, false, &Cell::new(0));
+            let y = self.apply_many(i, &xs, false, &OverflowCount::default());
             values.push((i, y));
         }
         values.pop().map(|(_, v)| v).unwrap_or_default()
@@ -193,7 +202,7 @@ impl<'a> Model<'a> {
                 [] => vec![&x],
                 s => s.iter().map(|&k| values[k].as_slice()).collect(),
             };
-            let y = self.apply_many(i, &xs, true, &Cell::new(0));
+            let y = self.apply_many(i, &xs, true, &OverflowCount::default());
             values.push(y);
         }
         values
@@ -205,7 +214,7 @@ impl<'a> Model<'a> {
         i: usize,
         xs: &[&[i64]],
         trusted: bool,
-        overflowed: &Cell<u64>,
+        overflowed: &OverflowCount,
     ) -> Vec<i64> {
         let l = &self.net.layers[i];
         let cx = EvalCtx { prepared: self.prepared[i].as_ref(), trusted, overflowed };
@@ -223,7 +232,7 @@ impl<'a> Model<'a> {
         i: usize,
         x: &'x [i64],
         trusted: bool,
-        overflowed: &Cell<u64>,
+        overflowed: &OverflowCount,
     ) -> Cow<'x, [i64]> {
         let l = &self.net.layers[i];
         let cx = EvalCtx { prepared: self.prepared[i].as_ref(), trusted, overflowed };

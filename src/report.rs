@@ -14,12 +14,15 @@ const MISMATCHES: &str = "mismatches.csv";
 const LAYERS: &str = "layers.csv";
 
 /// The columns of `layers.csv`: end to end (values both sides produced), then on the RTL's
-/// own input (`local_*`), then how many of the reference's values the layer's overflow rule
-/// changed (saturated or wrapped; 0 for a layer without one) — proof that a campaign reached
-/// the rails — then the beat counts, apart from the values: beats the layer lacked when its
-/// class came (for the class: images without one), beats past its count, and beats past
-/// its count that `beats = "first"` ignored.
-pub const LAYERS_HEADER: [&str; 13] = [
+/// own input (`local_*`), then the arithmetic coverage — the smallest and largest value of
+/// the reference against the bounds the description derives (and how much of that range
+/// they span), how many of its values the layer's overflow rule changed below its low rail
+/// and above its high one (saturated or wrapped; 0 for a layer without one: proof that a
+/// campaign reached the rails), the argmax ties (the class's row only) — then the beat
+/// counts, apart from the values: beats the layer lacked when its class came (for the class:
+/// images without one), beats past its count, and beats past its count that
+/// `beats = "first"` ignored.
+pub const LAYERS_HEADER: [&str; 20] = [
     "layer",
     "images",
     "elements",
@@ -29,7 +32,14 @@ pub const LAYERS_HEADER: [&str; 13] = [
     "local_mismatching_elements",
     "local_images_with_mismatch",
     "local_max_abs_diff",
-    "ref_overflowed",
+    "ref_min",
+    "ref_max",
+    "bound_min",
+    "bound_max",
+    "range_reached_pct",
+    "ref_overflowed_low",
+    "ref_overflowed_high",
+    "argmax_ties",
     "missing_beats",
     "extra_beats",
     "ignored_beats",
@@ -46,10 +56,30 @@ pub struct LayerTotals {
     pub local_mismatching_elements: u64,
     pub local_images_with_mismatch: u64,
     pub local_max_abs_diff: u64,
-    pub ref_overflowed: u64,
+    /// The reference's smallest and largest value over the run (none before any image).
+    pub ref_range: Option<(i64, i64)>,
+    /// What the description's arithmetic derives for the layer's values.
+    pub bounds: (i128, i128),
+    /// The reference's values the overflow rule changed, by rail.
+    pub ref_overflowed: crate::reference::Rails,
+    /// The class: images whose reference logits had a tied maximum.
+    pub argmax_ties: Option<u64>,
     pub missing_beats: u64,
     pub extra_beats: u64,
     pub ignored_beats: u64,
+}
+
+impl LayerTotals {
+    /// How much of the derived range the reference's values span, in percent.
+    pub fn range_reached_pct(&self) -> Option<f64> {
+        range_reached_pct(self.ref_range?, self.bounds)
+    }
+}
+
+/// `(max − min) / (bound_max − bound_min)` in percent (100 for a range of one value).
+pub fn range_reached_pct(r: (i64, i64), b: (i128, i128)) -> Option<f64> {
+    let span = (b.1 - b.0) as f64;
+    Some(if span <= 0.0 { 100.0 } else { 100.0 * (r.1 as i128 - r.0 as i128) as f64 / span })
 }
 
 /// Totals over a run, for the printed summary and `layers.csv`.
@@ -184,7 +214,12 @@ impl Reports {
         ])?;
         let layers = taps
             .iter()
-            .map(|t| LayerTotals { name: t.name.clone(), ..LayerTotals::default() })
+            .map(|t| LayerTotals {
+                name: t.name.clone(),
+                bounds: (t.bounds.min, t.bounds.max),
+                argmax_ties: t.is_class.then_some(0),
+                ..LayerTotals::default()
+            })
             .collect();
         let totals = Totals { has_float, layers, cycle_split, ..Totals::default() };
         Ok(Reports {
@@ -241,7 +276,16 @@ impl Reports {
             lt.local_mismatching_elements += r.cmp.local_counts[i];
             lt.local_images_with_mismatch += (r.cmp.local_counts[i] > 0) as u64;
             lt.local_max_abs_diff = lt.local_max_abs_diff.max(r.cmp.local_max_abs_diff[i]);
-            lt.ref_overflowed += r.overflowed.get(tap.layer).copied().unwrap_or(0);
+            lt.ref_overflowed.add(r.overflowed.get(tap.layer).copied().unwrap_or_default());
+            if let Some(Some((lo, hi))) = r.ranges.get(tap.layer) {
+                lt.ref_range = Some(match lt.ref_range {
+                    None => (*lo, *hi),
+                    Some((a, b)) => (a.min(*lo), b.max(*hi)),
+                });
+            }
+            if let Some(ties) = &mut lt.argmax_ties {
+                *ties += r.tie as u64;
+            }
             lt.missing_beats += r.cmp.missing_beats[i];
             lt.extra_beats += r.cmp.extra_beats[i];
             lt.ignored_beats += r.cmp.ignored_beats[i];
@@ -329,7 +373,14 @@ impl Reports {
                 lt.local_mismatching_elements.to_string(),
                 lt.local_images_with_mismatch.to_string(),
                 lt.local_max_abs_diff.to_string(),
-                lt.ref_overflowed.to_string(),
+                lt.ref_range.map_or(String::new(), |r| r.0.to_string()),
+                lt.ref_range.map_or(String::new(), |r| r.1.to_string()),
+                lt.bounds.0.to_string(),
+                lt.bounds.1.to_string(),
+                lt.range_reached_pct().map_or(String::new(), |p| format!("{p:.1}")),
+                lt.ref_overflowed.low.to_string(),
+                lt.ref_overflowed.high.to_string(),
+                lt.argmax_ties.map_or(String::new(), |t| t.to_string()),
                 lt.missing_beats.to_string(),
                 lt.extra_beats.to_string(),
                 lt.ignored_beats.to_string(),

@@ -159,6 +159,7 @@ fn result_on(
         load_cycles: None,
         weight_cycles: None,
         overflowed: Vec::new(),
+        ranges: Vec::new(),
         timed_out,
         stopped: false,
         tie: false,

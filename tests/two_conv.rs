@@ -119,10 +119,21 @@ fn the_random_campaign_drives_both_convolutions_into_saturation_and_stays_exact(
         r.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let sat = column(&read(r.path(), "layers.csv"), "ref_overflowed");
-    let of = |l: &str| sat.iter().find(|(n, _)| n == l).unwrap().1;
-    assert!(of("conv1") > 0 && of("conv2") > 0, "saturation never reached: {sat:?}");
-    assert_eq!(of("pool1") + of("pool2") + of("fc1"), 0, "{sat:?}");
+    let layers = read(r.path(), "layers.csv");
+    for rail in ["ref_overflowed_low", "ref_overflowed_high"] {
+        let sat = column(&layers, rail);
+        let of = |l: &str| sat.iter().find(|(n, _)| n == l).unwrap().1;
+        assert!(of("conv1") > 0 && of("conv2") > 0, "{rail} never reached: {sat:?}");
+        assert_eq!(of("pool1") + of("pool2") + of("fc1"), 0, "{sat:?}");
+    }
+    // Saturated both ways, each conv spans its whole 12-bit range.
+    let header: Vec<&str> = layers.lines().next().unwrap().split(',').collect();
+    let at = |c: &str| header.iter().position(|h| *h == c).unwrap();
+    for row in layers.lines().skip(1).filter(|r| r.starts_with("conv")) {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!((f[at("ref_min")], f[at("ref_max")]), ("-2048", "2047"), "{row}");
+        assert_eq!(f[at("range_reached_pct")], "100.0", "{row}");
+    }
 }
 
 #[test]

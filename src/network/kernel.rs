@@ -4,9 +4,9 @@
 //! Every tier is exact for inputs within the layer's input range; values outside it (the
 //! RTL's own, on the layer-local path) take the `i64` tier.
 
+use super::op::OverflowCount;
 use super::{Arith, IntType, Range, Requant, Rounding};
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::ops::{AddAssign, Mul};
 use wide::{i16x8, i32x4};
 
@@ -96,7 +96,7 @@ pub(crate) fn conv2d(
     g: &ConvGeom,
     trusted: bool,
     a: &Arith,
-    overflowed: &Cell<u64>,
+    overflowed: &OverflowCount,
 ) -> Vec<i64> {
     let per = g.oh * g.ow;
     let f = Finish { bias: &p.bias, requant: &p.requant, a, overflowed };
@@ -114,7 +114,7 @@ pub(crate) fn linear(
     n: usize,
     trusted: bool,
     a: &Arith,
-    overflowed: &Cell<u64>,
+    overflowed: &OverflowCount,
 ) -> Vec<i64> {
     fn rows<X: Copy, A: Copy + Default + AddAssign>(
         x: &[X],
@@ -193,7 +193,7 @@ struct Finish<'r> {
     bias: &'r [i64],
     requant: &'r Requant,
     a: &'r Arith,
-    overflowed: &'r Cell<u64>,
+    overflowed: &'r OverflowCount,
 }
 
 impl Finish<'_> {
@@ -230,7 +230,7 @@ impl Finish<'_> {
             None => with_requant!(|y: i64| y),
             Some(ov) => with_requant!(|y: i64| {
                 let z = ov.apply(y, out);
-                overflowed.set(overflowed.get() + (z != y) as u64);
+                overflowed.note(y, z);
                 z
             }),
         }

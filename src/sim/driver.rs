@@ -110,8 +110,11 @@ pub struct ImageResult {
     pub load_cycles: Option<u64>,
     pub weight_cycles: Option<u64>,
     /// Per network layer: the reference's values its overflow rule changed (saturated or
-    /// wrapped) on this image.
-    pub overflowed: Vec<u64>,
+    /// wrapped) on this image, by rail.
+    pub overflowed: Vec<crate::reference::Rails>,
+    /// Per network layer: the smallest and largest value of the reference on this image
+    /// (tapped layers and the class).
+    pub ranges: Vec<Option<(i64, i64)>>,
     /// No class came: in time (a timeout), or at all because the design ended the simulation
     /// (`stopped`).
     pub timed_out: bool,
@@ -956,6 +959,7 @@ fn finish(
             .and(p.last_cycle.zip(p.first_cycle).map(|(l, f)| l - f)),
         weight_cycles: p.weight_cycles,
         overflowed: expected.overflowed.clone(),
+        ranges: expected.ranges.clone(),
         timed_out,
         stopped: p.stopped,
         tie: expected.tie(),

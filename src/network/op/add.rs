@@ -205,7 +205,7 @@ impl Kind for Add {
                 None => y,
                 Some(ov) => {
                     let z = ov.apply(y, self.out);
-                    cx.overflowed.set(cx.overflowed.get() + (z != y) as u64);
+                    cx.overflowed.note(y, z);
                     z
                 }
             });

@@ -74,7 +74,48 @@ pub struct EvalCtx<'a, 'p> {
     /// bounds by construction); the layer-local path feeds the RTL's own values.
     pub trusted: bool,
     /// Counts the values the layer's overflow rule changed.
-    pub overflowed: &'a Cell<u64>,
+    pub overflowed: &'a OverflowCount,
+}
+
+/// The values a layer's overflow rule changed on one evaluation, by the rail they were past.
+#[derive(Debug, Default)]
+pub struct OverflowCount {
+    low: Cell<u64>,
+    high: Cell<u64>,
+}
+
+impl OverflowCount {
+    /// `y` became `z` under the overflow rule: past the low rail when the rule raised it
+    /// (saturated up, or wrapped from below), past the high one when it lowered it.
+    #[inline(always)]
+    pub fn note(&self, y: i64, z: i64) {
+        self.low.set(self.low.get() + (z > y) as u64);
+        self.high.set(self.high.get() + (z < y) as u64);
+    }
+
+    pub fn get(&self) -> Rails {
+        Rails { low: self.low.get(), high: self.high.get() }
+    }
+}
+
+/// How many values an overflow rule changed, by rail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rails {
+    /// Below the output type's minimum (saturated to it, or wrapped).
+    pub low: u64,
+    /// Above its maximum.
+    pub high: u64,
+}
+
+impl Rails {
+    pub fn total(&self) -> u64 {
+        self.low + self.high
+    }
+
+    pub fn add(&mut self, o: Rails) {
+        self.low += o.low;
+        self.high += o.high;
+    }
 }
 
 /// What every op does.
