@@ -24,6 +24,7 @@ pub mod junit;
 pub mod memfile;
 pub mod merge;
 pub mod mnist;
+pub mod mutate;
 pub mod network;
 pub mod plan;
 pub mod reference;

@@ -88,6 +88,122 @@ pub fn build_with(
     variant: Variant,
     quiet: bool,
 ) -> Result<(&'static Design, BuildInfo)> {
+    build_from(binding, traced, variant, quiet, None)
+}
+
+/// The binding no longer fits the design it was built for: a bound signal is gone or has
+/// another width (a mutant's change reached a tap). Raised by [`build_mutant`].
+#[derive(Debug)]
+pub struct BindCheck(pub String);
+
+impl std::fmt::Display for BindCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BindCheck {}
+
+/// A mutant of `binding`'s design (`cnn-cosim mutate`): its source `original` replaced by
+/// `mutated`, built into `root` instead of the shared cache (a mutant is built once), with
+/// Verilator's run-time objects from the shared cache. Fails when Verilator or the compiler
+/// refuses it, or with [`BindCheck`] when the binding no longer fits.
+///
+/// With `reference` (a directory [`verilate_reference`] filled): when Verilator generates the
+/// very model it generated for the original, the build stops with [`SameModel`] before any
+/// C++ is compiled — the change is in code the design does not elaborate, or folded away.
+pub fn build_mutant(
+    binding: Binding,
+    original: &Path,
+    mutated: &Path,
+    root: &Path,
+    reference: Option<&Path>,
+) -> Result<&'static Design> {
+    let m = MutantSource { original, mutated, root, reference, keep: None };
+    Ok(build_from(binding, false, Variant::default(), true, Some(&m))?.0)
+}
+
+/// Verilates the design with `original` replaced by `copy` (the same text, placed where a
+/// mutant of it would be) and keeps what Verilator generates in `keep`, with the copy's
+/// directory and the build's written as placeholders: what [`build_mutant`] compares a
+/// mutant's model with.
+pub fn verilate_reference(
+    binding: Binding,
+    original: &Path,
+    copy: &Path,
+    root: &Path,
+    keep: &Path,
+) -> Result<()> {
+    let m = MutantSource { original, mutated: copy, root, reference: None, keep: Some(keep) };
+    match build_from(binding, false, Variant::default(), true, Some(&m)) {
+        Err(e) if e.downcast_ref::<Kept>().is_some() => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => bail!("internal error: the reference build went on to compile"),
+    }
+}
+
+/// A mutant whose Verilated model is the original's, text for text ([`build_mutant`]).
+#[derive(Debug)]
+pub struct SameModel;
+
+impl std::fmt::Display for SameModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verilator generates the same model as for the original")
+    }
+}
+
+impl std::error::Error for SameModel {}
+
+/// The reference build stopped once Verilator's output was kept.
+#[derive(Debug)]
+struct Kept;
+
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("kept")
+    }
+}
+
+impl std::error::Error for Kept {}
+
+struct MutantSource<'a> {
+    original: &'a Path,
+    mutated: &'a Path,
+    root: &'a Path,
+    /// Compare the generated model with the one kept here.
+    reference: Option<&'a Path>,
+    /// Keep the generated model here and stop.
+    keep: Option<&'a Path>,
+}
+
+/// The C++ Verilator wrote into `obj`, by file name, with `dirs` written as placeholders
+/// (they differ between a mutant's build and the reference's).
+fn generated(obj: &Path, dirs: &[&Path]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(obj).with_context(|| format!("{}: cannot read", obj.display()))? {
+        let p = e?.path();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !(name.ends_with(".cpp") || name.ends_with(".h")) {
+            continue;
+        }
+        let mut text =
+            std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        for (k, d) in dirs.iter().enumerate() {
+            text = text.replace(&d.display().to_string(), &format!("@{k}"));
+        }
+        out.push((name, text));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn build_from(
+    binding: Binding,
+    traced: bool,
+    variant: Variant,
+    quiet: bool,
+    mutant: Option<&MutantSource>,
+) -> Result<(&'static Design, BuildInfo)> {
     let t0 = Instant::now();
     let mut tools = Tools::find()?;
     if variant.x_init == XInit::Unique {
@@ -98,7 +214,21 @@ pub fn build_with(
         tools.coverage = true;
         tools.vflags.extend(coverage_flags(&tools.version).iter().map(|f| f.to_string()));
     }
-    let sources = sources(&binding)?;
+    let mut sources = sources(&binding)?;
+    let root = match mutant {
+        Some(m) => {
+            let at = sources.iter().position(|s| s == m.original).with_context(|| {
+                format!("{}: not a source of {}", m.original.display(), binding.source)
+            })?;
+            sources[at] = m.mutated.to_path_buf();
+            // Its `include`s are found beside the original.
+            if let Some(dir) = m.original.parent().filter(|d| !d.as_os_str().is_empty()) {
+                tools.vflags.push(format!("-I{}", dir.display()));
+            }
+            m.root.to_path_buf()
+        }
+        None => cache_root(),
+    };
     // A design that takes its weight directory as a parameter gets a fixed one, baked in when
     // it is Verilated (the same for its fast and traced builds); every weight set is written
     // there in turn, one process at a time ([`Staging`]).
@@ -111,13 +241,20 @@ pub fn build_with(
     let mut compiled = false;
     let mut lib = |trace: bool| -> Result<PathBuf> {
         let key = key(&binding, &sources, &tools, trace)?;
-        let entry = cache_root().join(&key);
+        let entry = root.join(&key);
         let lib = entry.join("model.so");
         if !lib.is_file() {
             // One build per key at a time: a second process waits, then finds it built.
             let _lock = lock_key(&entry, quiet)?;
             if !lib.is_file() {
-                compile(&binding, &sources, &tools, trace, &entry, staging.as_deref(), quiet)?;
+                let job = Job {
+                    traced: trace,
+                    entry: &entry,
+                    staging: staging.as_deref(),
+                    quiet,
+                    mutant,
+                };
+                compile(&binding, &sources, &tools, job)?;
                 compiled = true;
             }
         }
@@ -335,15 +472,19 @@ fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<Stri
 
 /// Verilates and compiles into a temporary directory beside `entry`, then renames it into
 /// place.
-fn compile(
-    b: &Binding,
-    sources: &[PathBuf],
-    t: &Tools,
+/// What one [`compile`] builds: the fast or the traced model, into cache entry `entry`.
+#[derive(Clone, Copy)]
+struct Job<'a> {
     traced: bool,
-    entry: &Path,
-    staging: Option<&Path>,
+    entry: &'a Path,
+    /// The weight directory baked in as a parameter.
+    staging: Option<&'a Path>,
     quiet: bool,
-) -> Result<()> {
+    mutant: Option<&'a MutantSource<'a>>,
+}
+
+fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> {
+    let Job { traced, entry, staging, quiet, mutant } = job;
     let root = entry.parent().expect("an entry is inside the cache");
     std::fs::create_dir_all(root)
         .with_context(|| format!("{}: cannot create the model cache", root.display()))?;
@@ -410,12 +551,39 @@ fn compile(
     if !top_vars.is_empty() {
         signals = verilate(&top_vars)?;
     }
+    // A mutant: the same model as the original's needs no compiling.
+    if let Some(m) = mutant {
+        let dir = m.mutated.parent().unwrap_or(Path::new("."));
+        let now = generated(&obj, &[dir, tmp.path()])?;
+        if let Some(keep) = m.keep {
+            std::fs::create_dir_all(keep)
+                .with_context(|| format!("{}: cannot create", keep.display()))?;
+            for (name, text) in &now {
+                std::fs::write(keep.join(name), text)
+                    .with_context(|| format!("{}: cannot write", keep.join(name).display()))?;
+            }
+            return Err(Kept.into());
+        }
+        if let Some(r) = m.reference {
+            let mut before = Vec::new();
+            for (name, _) in &now {
+                before.push((
+                    name.clone(),
+                    std::fs::read_to_string(r.join(name)).unwrap_or_default(),
+                ));
+            }
+            let same_files = std::fs::read_dir(r).map(|d| d.count()).unwrap_or(0) == now.len();
+            if same_files && before == now {
+                return Err(SameModel.into());
+            }
+        }
+    }
 
     // 2. The glue, from the signals Verilator kept.
     let read = |name: String| std::fs::read_to_string(obj.join(&name)).unwrap_or_default();
     let host = b.host.as_ref().map(|h| &h.ports);
     let header = glue::generate(&file, &b.source, Some(&signals), b.network.input_type.bits, host)
-        .map_err(|e| anyhow!("{}: {e}", b.source))?;
+        .map_err(|e| anyhow::Error::new(BindCheck(format!("{}: {e}", b.source))))?;
     std::fs::write(obj.join("cnn_glue.h"), header).context("cannot write cnn_glue.h")?;
     std::fs::write(obj.join("cnn_shim.cpp"), SHIM).context("cannot write the shim")?;
 
