@@ -54,6 +54,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path, max_rows: u64) -> Result<bool> {
     if dirs.is_empty() {
         bail!("merge needs at least one report directory");
     }
+    // `mutate --shard` reports: mutants.csv, no summary.csv.
+    let mutants = |d: &PathBuf| d.join("mutants.csv").exists() && !d.join("summary.csv").exists();
+    if dirs.iter().all(mutants) {
+        return crate::mutate::table::merge(dirs, out);
+    }
+    if let Some(d) = dirs.iter().find(|d| mutants(d)) {
+        bail!(
+            "{}: a mutant report, and the others are verify reports: merge one kind",
+            d.display()
+        );
+    }
     let mut summary: Option<Table> = None;
     let mut mismatches: Option<Table> = None;
     let mut layers: Option<Table> = None;

@@ -91,3 +91,51 @@ fn options_that_cannot_apply_to_a_mutant_are_one_line() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn shards_merge_into_the_single_run_byte_for_byte() {
+    let ids = [
+        mutant_id("rtl", "rtl/cnn_fc_acc.v:50", "`+` → `-`"),
+        mutant_id("rtl", "rtl/cnn_fc.v:87", "`0` → `1`"),
+        mutant_id("rtl", "rtl/cnn_argmax.v:32", "`-` → `+`"),
+    ];
+    let run = |shard: Option<&str>| {
+        let r = tempfile::tempdir().unwrap();
+        let mut args = vec!["mutate", "--rtl", "rtl", "--reports", r.path().to_str().unwrap()];
+        for id in &ids {
+            args.extend(["--mutant", id]);
+        }
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        args.extend(["--", "--limit", "50"]);
+        let o = cosim(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        r
+    };
+    let (single, a, b) = (run(None), run(Some("1/2")), run(Some("2/2")));
+    let m = tempfile::tempdir().unwrap();
+    let o = cosim(&[
+        "merge",
+        a.path().to_str().unwrap(),
+        b.path().to_str().unwrap(),
+        "--out",
+        m.path().to_str().unwrap(),
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("1 killed, 0 survived, 1 equivalent, 1 stillborn (of 3)"), "{out}");
+    for f in ["mutants.csv", "index.html"] {
+        assert_eq!(read(single.path(), f), read(m.path(), f), "{f}");
+    }
+    // The same shard twice overlaps.
+    let o = cosim(&[
+        "merge",
+        a.path().to_str().unwrap(),
+        a.path().to_str().unwrap(),
+        "--out",
+        m.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("the shards overlap"), "{}", text(&o));
+}

@@ -10,6 +10,7 @@
 //! or folded away; nothing to simulate), or `stillborn` (Verilator or the compiler refuses
 //! it). The score is killed / (killed + survived).
 
+pub mod table;
 pub mod verilog;
 
 use crate::plan::VerifyArgs;
@@ -304,7 +305,13 @@ fn judge(
     let design = match built {
         Ok(d) => d,
         Err(e) => {
+            // Said of the source, not of the mutant's temporary copy, and without the
+            // command line (temporary paths): the same on every run.
             let detail = first_line(&e);
+            let detail = detail.split(" [command: ").next().unwrap_or("");
+            let detail = detail
+                .replace(&mutated.display().to_string(), &m.file.display().to_string())
+                .replace(&dir.display().to_string(), "");
             let _ = std::fs::remove_dir_all(&dir);
             if e.downcast_ref::<crate::sim::verilate::SameModel>().is_some() {
                 return Ok(Verdict::Equivalent { detail });
@@ -529,75 +536,57 @@ fn read_verdict(csv_path: &Path) -> Result<Verdict> {
 /// Writes `results` as `dir/mutants.csv` (not a report set: a child's scratch file).
 fn write_csv(dir: &Path, results: &[(Mutant, Verdict)]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    rows(&dir.join("mutants.csv"), results)
+    table::write(dir, &rows(results), TITLE)
 }
 
-/// mutants.csv and the score.
+/// The title of a mutation report (the same for a run and for `merge` of its shards).
+const TITLE: &str = "cnn-cosim mutate";
+
+/// mutants.csv and index.html, published as one set; the score and the survivors.
 fn report(a: &MutateArgs, results: &[(Mutant, Verdict)]) -> Result<bool> {
+    let rows = rows(results);
     let set = crate::report_set::ReportSet::begin(&a.reports)?;
-    rows(&set.path("mutants.csv"), results)?;
+    table::write(&set.path(""), &rows, TITLE)?;
     set.publish()?;
-    summary(a, results)
+    let s = table::Score::of(&rows);
+    println!("{}; {}", s.line(), a.reports.join("mutants.csv").display());
+    for r in rows.iter().filter(|r| r[5] == "survived") {
+        println!("  survived: #{} {}:{} {}", r[0], r[1], r[2], r[4]);
+    }
+    Ok(s.survived == 0)
 }
 
-/// mutants.csv: a row per mutant, survivors first.
-fn rows(path: &Path, results: &[(Mutant, Verdict)]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("{}: cannot create", path.display()))?;
-    w.write_record([
-        "id", "file", "line", "operator", "change", "verdict", "by", "layer", "scope", "stage",
-        "detail",
-    ])?;
-    // Survivors first: where the stimulus or the taps do not reach.
-    let mut order: Vec<&(Mutant, Verdict)> = results.iter().collect();
-    order.sort_by_key(|(m, v)| (v.name() != "survived", m.id));
-    for (m, v) in &order {
-        let (by, layer, scope, stage, detail) = match v {
-            Verdict::Killed { by, layer, scope, stage, detail } => {
-                (by.as_str(), layer.as_str(), scope.as_str(), *stage, detail.as_str())
-            }
-            Verdict::Survived => ("", "", "", "", ""),
-            Verdict::Equivalent { detail } | Verdict::Stillborn { detail } => {
-                ("", "", "", "", detail.as_str())
-            }
-        };
-        w.write_record([
-            m.id.to_string().as_str(),
-            &m.file.display().to_string(),
-            &m.line.to_string(),
-            m.edit.operator,
-            &m.edit.change,
-            v.name(),
-            by,
-            layer,
-            scope,
-            stage,
-            detail,
-        ])?;
-    }
-    w.flush().with_context(|| format!("{}: cannot write", path.display()))
-}
-
-/// The score and the survivors. Ok(true) when none survived.
-fn summary(a: &MutateArgs, results: &[(Mutant, Verdict)]) -> Result<bool> {
-    let mut order: Vec<&(Mutant, Verdict)> = results.iter().collect();
-    order.sort_by_key(|(m, v)| (v.name() != "survived", m.id));
-    let count = |n: &str| results.iter().filter(|(_, v)| v.name() == n).count();
-    let (killed, survived) = (count("killed"), count("survived"));
-    let (equivalent, stillborn) = (count("equivalent"), count("stillborn"));
-    let score = if killed + survived == 0 {
-        "n/a".to_string()
-    } else {
-        format!("{:.1} %", 100.0 * killed as f64 / (killed + survived) as f64)
-    };
-    println!(
-        "mutation score {score}: {killed} killed, {survived} survived, {equivalent} equivalent, \
-         {stillborn} stillborn (of {}); {}",
-        results.len(),
-        a.reports.join("mutants.csv").display()
-    );
-    for (m, _) in order.iter().filter(|(_, v)| *v == Verdict::Survived) {
-        println!("  survived: #{} {}:{} {}", m.id, m.file.display(), m.line, m.edit.change);
-    }
-    Ok(survived == 0)
+/// A row per mutant ([`table::HEADER`]), survivors first.
+fn rows(results: &[(Mutant, Verdict)]) -> Vec<table::Row> {
+    let mut rows: Vec<table::Row> = results
+        .iter()
+        .map(|(m, v)| {
+            let (by, layer, scope, stage, detail) = match v {
+                Verdict::Killed { by, layer, scope, stage, detail } => {
+                    (by.as_str(), layer.as_str(), scope.as_str(), *stage, detail.as_str())
+                }
+                Verdict::Survived => ("", "", "", "", ""),
+                Verdict::Equivalent { detail } | Verdict::Stillborn { detail } => {
+                    ("", "", "", "", detail.as_str())
+                }
+            };
+            [
+                m.id.to_string().as_str(),
+                &m.file.display().to_string(),
+                &m.line.to_string(),
+                m.edit.operator,
+                &m.edit.change,
+                v.name(),
+                by,
+                layer,
+                scope,
+                stage,
+                detail,
+            ]
+            .map(String::from)
+            .to_vec()
+        })
+        .collect();
+    table::sort(&mut rows);
+    rows
 }
