@@ -114,46 +114,7 @@ enum Cmd {
     /// source) built at run time and verified with the verify options after `--`; a survivor
     /// is tried again with a seeded random campaign. Writes mutants.csv; exit 1 when any
     /// mutant survived (docs/mutation.md).
-    Mutate {
-        /// The design: DIR/binding.toml.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        rtl: PathBuf,
-        /// A binding file elsewhere (its paths relative to itself).
-        #[arg(long, value_name = "FILE")]
-        bind: Option<PathBuf>,
-        /// A sample of this many mutants, drawn with --seed (default: every mutant).
-        #[arg(long)]
-        count: Option<usize>,
-        /// Seeds the sample and the survivors' random campaign.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Only the K-th of N slices of the mutants (round-robin), for a CI matrix.
-        #[arg(long, value_name = "K/N", value_parser = cnn_cosim::sim::driver::Shard::parse)]
-        shard: Option<cnn_cosim::sim::driver::Shard>,
-        /// Only this mutant (its id in --list); repeat for more.
-        #[arg(long = "mutant", value_name = "ID", conflicts_with = "count")]
-        only: Vec<usize>,
-        /// List the mutants it would run (every one, or those --count, --mutant and --shard
-        /// choose), each with its id, and stop.
-        #[arg(long)]
-        list: bool,
-        /// Where mutants.csv goes.
-        #[arg(long, default_value = "reports/mutants")]
-        reports: PathBuf,
-        /// The survivors' random campaign: weight sets.
-        #[arg(long, default_value_t = 4)]
-        retry_sets: u64,
-        /// The survivors' random campaign: images per weight set.
-        #[arg(long, default_value_t = 50)]
-        retry_count: usize,
-        /// verify options for every mutant (images, campaign, bubbles, …).
-        #[arg(last = true)]
-        verify: Vec<String>,
-        /// Judge the one --mutant here and write its row (what each child process does); the
-        /// original's generated model to compare with, or empty.
-        #[arg(long, hide = true, requires = "only")]
-        child: Option<PathBuf>,
-    },
+    Mutate(cnn_cosim::mutate::MutateArgs),
     /// Throughput against the ceiling (a bare C++ loop on the same Verilated model): (a) the
     /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
     /// medians of interleaved runs, ratios, peak RSS (docs/performance.md). With --rtl of a
@@ -313,33 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{}", Binding::find(&rtl, bind.as_deref())?.show());
             Ok(true)
         }
-        Cmd::Mutate {
-            rtl,
-            bind,
-            count,
-            seed,
-            shard,
-            only,
-            list,
-            reports,
-            retry_sets,
-            retry_count,
-            verify,
-            child,
-        } => cnn_cosim::mutate::run(&cnn_cosim::mutate::MutateArgs {
-            rtl,
-            bind,
-            count,
-            seed,
-            shard,
-            only,
-            list,
-            reports,
-            retry_sets,
-            retry_count,
-            verify,
-            child: child.map(|c| (!c.as_os_str().is_empty()).then_some(c)),
-        }),
+        Cmd::Mutate(a) => cnn_cosim::mutate::run(&a),
         Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, ceiling, rtl } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
             let args = cnn_cosim::bench::BenchArgs {

@@ -22,29 +22,46 @@ use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 
 /// Options of `mutate`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct MutateArgs {
+    /// The design: DIR/binding.toml.
+    #[arg(long, value_name = "DIR", default_value = ".")]
     pub rtl: PathBuf,
+    /// A binding file elsewhere (its paths relative to itself).
+    #[arg(long, value_name = "FILE")]
     pub bind: Option<PathBuf>,
-    /// A sample of this many mutants (default: every one).
+    /// A sample of this many mutants, drawn with --seed (default: every mutant).
+    #[arg(long)]
     pub count: Option<usize>,
     /// Seeds the sample and the survivors' random campaign.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Only the K-th of N slices of the mutants (dealt round-robin).
+    /// Only the K-th of N slices of the mutants (round-robin), for a CI matrix.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
-    /// Only these mutants (their ids), instead of a sample.
+    /// Only this mutant (its id in --list); repeat for more.
+    #[arg(long = "mutant", value_name = "ID", conflicts_with = "count")]
     pub only: Vec<usize>,
-    /// List the mutants it would run (all, or the sample, the ids, the shard) and stop.
+    /// List the mutants it would run (every one, or those --count, --mutant and --shard
+    /// choose), each with its id, and stop.
+    #[arg(long)]
     pub list: bool,
+    /// Where mutants.csv and index.html go.
+    #[arg(long, default_value = "reports/mutants")]
     pub reports: PathBuf,
-    /// The survivors' random campaign: weight sets, images per set.
+    /// The survivors' random campaign: weight sets.
+    #[arg(long, default_value_t = 4)]
     pub retry_sets: u64,
+    /// The survivors' random campaign: images per weight set.
+    #[arg(long, default_value_t = 50)]
     pub retry_count: usize,
-    /// `verify` options for every mutant (after `--`).
+    /// verify options for every mutant (images, campaign, bubbles, …).
+    #[arg(last = true)]
     pub verify: Vec<String>,
-    /// Inside the child process that judges one mutant (`--mutant ID`): the generated model
-    /// of the original to compare with, when there is one (hidden).
-    pub child: Option<Option<PathBuf>>,
+    /// Judge the one --mutant here and write its row (what each child process does); the
+    /// original's generated model to compare with, or empty.
+    #[arg(long, hide = true, requires = "only")]
+    pub child: Option<PathBuf>,
 }
 
 /// One mutant: an edit of one source.
@@ -157,7 +174,8 @@ pub fn run(a: &MutateArgs) -> Result<bool> {
     if let Some(reference) = &a.child {
         // One mutant, judged here; the parent reads the row.
         let m = chosen.first().context("internal error: a child without its mutant")?;
-        let v = judge(a, &base, &binding, m, tmp.path(), reference.as_deref())?;
+        let reference = Some(reference.as_path()).filter(|r| !r.as_os_str().is_empty());
+        let v = judge(a, &base, &binding, m, tmp.path(), reference)?;
         return write_csv(&a.reports, &[(m.clone(), v)]).map(|()| true);
     }
     // The design as it is must pass first: a mutant is only news against a clean original.
