@@ -139,3 +139,50 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("the shards overlap"), "{}", text(&o));
 }
+
+/// yosys proves a widened internal wire equivalent, and does not prove a real change.
+#[test]
+fn yosys_proves_a_widened_wire_equivalent_and_not_a_real_bug() {
+    use cnn_cosim::mutate::{equiv, verilog};
+    let d = tempfile::tempdir().unwrap();
+    let top = d.path().join("eq_top.v");
+    let sum = d.path().join("eq_sum.v");
+    std::fs::write(
+        &top,
+        "module eq_top (input wire [7:0] a_i, input wire [7:0] b_i, output wire [7:0] y_o);\n\
+         \x20 eq_sum #(.W(8)) u_sum (.a_i(a_i), .b_i(b_i), .y_o(y_o));\n\
+         endmodule\n",
+    )
+    .unwrap();
+    let text = "module eq_sum #(parameter integer W = 4) (\n\
+                \x20 input wire [W-1:0] a_i, input wire [W-1:0] b_i, output wire [W-1:0] y_o);\n\
+                \x20 localparam integer SumW = W + 1;\n\
+                \x20 wire [SumW-1:0] sum = a_i + b_i;\n\
+                \x20 assign y_o = sum[W-1:0];\n\
+                endmodule\n";
+    std::fs::write(&sum, text).unwrap();
+    let e = equiv::Elaboration {
+        sources: vec![top, sum.clone()],
+        top: "eq_top".into(),
+        ..Default::default()
+    };
+    let edits = verilog::mutations(text);
+    let find = |line: usize, change: &str| {
+        edits
+            .iter()
+            .find(|x| x.line(text) == line && x.change == change)
+            .unwrap_or_else(|| panic!("no {change} on line {line}: {edits:?}"))
+    };
+    // `SumW = W + 2`: one more bit the output never reads.
+    let wider = equiv::prove(&e, &sum, find(3, "`1` → `2`"), &d.path().join("w")).unwrap();
+    assert_eq!(
+        wider.as_deref(),
+        Some(
+            "yosys proves eq_sum equivalent in its 1 parameterization (equiv_simple, \
+             equiv_induct, 5 cycles)"
+        )
+    );
+    // `a_i - b_i`: a different sum.
+    let bug = equiv::prove(&e, &sum, find(4, "`+` → `-`"), &d.path().join("b")).unwrap();
+    assert_eq!(bug, None);
+}

@@ -7,9 +7,11 @@
 //! Verdicts: `killed` (by a layer, end to end or layer-local; a protocol problem; a timeout;
 //! the design stopping; a load or binding check), `survived`, `equivalent` (Verilator
 //! generates the original's very model: the change is in code the design does not elaborate,
-//! or folded away; nothing to simulate), or `stillborn` (Verilator or the compiler refuses
-//! it). The score is killed / (killed + survived).
+//! or folded away, and nothing is simulated; or a survivor that yosys proves computes what
+//! the original does, [`equiv`]), or `stillborn` (Verilator or the compiler refuses it). The
+//! score is killed / (killed + survived).
 
+pub mod equiv;
 pub mod table;
 pub mod verilog;
 
@@ -215,8 +217,20 @@ pub fn run(a: &MutateArgs) -> Result<bool> {
             .entry(m.file.clone())
             .or_insert_with(|| reference(&binding, &m.file, &tmp.path().join(format!("ref{k}"))))
             .clone();
-        let v =
+        let mut v =
             in_child(a, m, reference.as_deref(), &tmp.path().join(format!("c{}", m.id)), limit)?;
+        // A survivor may compute what the original does with another model: yosys may prove it.
+        if v == Verdict::Survived {
+            let work = tmp.path().join(format!("e{}", m.id));
+            match equiv::Elaboration::of(&binding)
+                .and_then(|e| equiv::prove(&e, &m.file, &m.edit, &work))
+            {
+                Ok(Some(detail)) => v = Verdict::Equivalent { detail },
+                Ok(None) => {}
+                Err(e) => println!("  (#{}: no equivalence proof tried: {})", m.id, first_line(&e)),
+            }
+            let _ = std::fs::remove_dir_all(&work);
+        }
         println!(
             "[{}/{}] #{} {}:{} {}: {}{} ({:.1} s)",
             n + 1,

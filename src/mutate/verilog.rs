@@ -294,6 +294,15 @@ pub fn mutations(text: &str) -> Vec<Edit> {
     out
 }
 
+/// The module whose body holds byte `offset` of `text`: the last `module NAME` before it.
+pub fn module_at(text: &str, offset: usize) -> Option<String> {
+    let t = lex(text);
+    let s = |k: usize| &text[t[k].start..t[k].end];
+    (0..t.len().saturating_sub(1))
+        .rfind(|&k| t[k].start < offset && s(k) == "module" && t[k + 1].kind == Kind::Ident)
+        .map(|k| s(k + 1).to_string())
+}
+
 /// The index of the `)` that closes the `(` at token `open`.
 fn closing(text: &str, t: &[Tok], open: usize) -> Option<usize> {
     let mut depth = 0;
@@ -452,6 +461,15 @@ endmodule
         assert!(c.contains(&(12, "`8'hff` → `8'hfe`".into())), "{c:?}");
         assert!(!c.iter().any(|(_, ch)| ch.contains("8'h100")), "{c:?}");
         assert_eq!(write_literal(5, "4'b", 2).as_deref(), Some("4'b101"));
+    }
+
+    #[test]
+    fn the_module_around_a_place() {
+        let two = format!("{SRC}\nmodule n (input wire a);\n  wire b = a + 1;\nendmodule\n");
+        let at = |needle: &str| module_at(&two, two.find(needle).unwrap());
+        assert_eq!(at("a_i[7:4] + 3").as_deref(), Some("m"));
+        assert_eq!(at("a + 1").as_deref(), Some("n"));
+        assert_eq!(module_at(&two, 0), None);
     }
 
     #[test]
