@@ -112,7 +112,7 @@ pub fn prove(
         for (name, sources) in [("gold", gold), ("gate", &gate)] {
             let _ = write!(
                 script,
-                "design -reset\n{}hierarchy -top {x}\nproc\nflatten\nopt_clean\nrename {x} {name}\n\
+                "design -reset\n{}hierarchy -top {x}\nproc\nmemory\nflatten\nopt_clean\nrename {x} {name}\n\
                  design -stash {name}\n",
                 read(sources)
             );
