@@ -109,6 +109,11 @@ fn main() {
         .include(root.join("include/vltstd"))
         .flag_if_supported("-faligned-new")
         .flag_if_supported("-fcf-protection=none")
+        // The library is linked into an executable, so nothing can interpose on its
+        // functions; gcc, compiling PIC, otherwise calls them through the PLT and keeps
+        // them from inlining across the model's files: the seed's loop ran 11 % slower
+        // (docs/performance.md, "Compiler").
+        .flag_if_supported("-fno-semantic-interposition")
         .flag(verilator_files::ALIGN_FUNCTIONS);
     for (name, value) in verilator_files::DEFINES {
         build.define(name, *value);
