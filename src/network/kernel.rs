@@ -340,15 +340,26 @@ fn conv16(x: &[i64], wt: &[i16], g: &ConvGeom) -> Vec<i32> {
         .collect();
     let per = g.oh * g.ow;
     let mut out = vec![0i32; g.oc * per];
+    let at = |r: usize, col: usize| &xp[r * g.stride * pitch + col * g.stride..];
+    // With AVX2 the pairs of neighbouring outputs go 16 lanes at a time (below); the last
+    // column of an odd-width row stays here.
+    #[cfg(target_arch = "x86_64")]
+    let pairs_done = std::arch::is_x86_feature_detected!("avx2") && {
+        let wide: Vec<[[i16; 8]; 4]> = w8.iter().map(|b| b.map(|v| v.to_array())).collect();
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { conv16_pairs_avx2(&xp, &offsets, &wide, g, pitch, &mut out) };
+        true
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let pairs_done = false;
     let mut store = |pos: usize, blk: usize, acc: [i32x4; 4]| {
         for (l, &a) in acc.iter().enumerate().take(g.oc - 4 * blk) {
             out[(4 * blk + l) * per + pos] = sum4(a, 0);
         }
     };
-    let at = |r: usize, col: usize| &xp[r * g.stride * pitch + col * g.stride..];
     for r in 0..g.oh {
         // Two neighbouring outputs at a time share each weight load.
-        let mut col = 0;
+        let mut col = if pairs_done { g.ow - g.ow % 2 } else { 0 };
         while col + 1 < g.ow {
             for (blk, wb) in w8.chunks_exact(n).enumerate() {
                 let [a, b] = window_sums([at(r, col), at(r, col + 1)], &offsets, wb);
@@ -365,6 +376,61 @@ fn conv16(x: &[i64], wt: &[i16], g: &ConvGeom) -> Vec<i32> {
         }
     }
     out
+}
+
+/// [`conv16`]'s pairs of neighbouring outputs (columns `2k`, `2k + 1` of every row) on AVX2:
+/// both windows' 8-value chunks in one 16-lane register (the first in the low half), each
+/// block weight chunk in both halves, so one `vpmaddwd` serves the two outputs; the four
+/// channels' partial sums are then folded by three `vphaddd`s into the two outputs' four
+/// sums. The integer sums are those of the 8-lane path in another order, which is exact
+/// (the tier's bounds keep every partial sum inside `i32`). `wb` is `[block][chunk][lane]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv16_pairs_avx2(
+    xp: &[i16],
+    offsets: &[usize],
+    wb: &[[[i16; 8]; 4]],
+    g: &ConvGeom,
+    pitch: usize,
+    out: &mut [i32],
+) {
+    use std::arch::x86_64::*;
+    let load = |v: &[i16]| -> __m128i {
+        let v: &[i16; 8] = v[..8].try_into().expect("8 values");
+        // SAFETY: `v` holds 8 i16 (16 bytes); the load is unaligned.
+        unsafe { _mm_loadu_si128(v.as_ptr().cast()) }
+    };
+    let n = offsets.len();
+    let both: Vec<[__m256i; 4]> =
+        wb.iter().map(|b| b.map(|w| _mm256_broadcastsi128_si256(load(&w)))).collect();
+    let per = g.oh * g.ow;
+    for r in 0..g.oh {
+        for col in (0..g.ow - g.ow % 2).step_by(2) {
+            let a = &xp[r * g.stride * pitch + col * g.stride..];
+            let b = &xp[r * g.stride * pitch + (col + 1) * g.stride..];
+            for (blk, w) in both.chunks_exact(n).enumerate() {
+                let mut acc = [_mm256_setzero_si256(); 4];
+                for (&off, w) in offsets.iter().zip(w) {
+                    let x = _mm256_set_m128i(load(&b[off..]), load(&a[off..]));
+                    for (acc, &w) in acc.iter_mut().zip(w) {
+                        *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(x, w));
+                    }
+                }
+                let h = _mm256_hadd_epi32(
+                    _mm256_hadd_epi32(acc[0], acc[1]),
+                    _mm256_hadd_epi32(acc[2], acc[3]),
+                );
+                let mut sums = [0i32; 8];
+                // SAFETY: `sums` holds 8 i32 (32 bytes); the store is unaligned.
+                unsafe { _mm256_storeu_si256(sums.as_mut_ptr().cast(), h) };
+                for l in 0..(g.oc - 4 * blk).min(4) {
+                    let o = (4 * blk + l) * per + r * g.ow + col;
+                    out[o] = sums[l];
+                    out[o + 1] = sums[4 + l];
+                }
+            }
+        }
+    }
 }
 
 /// `Σ x·w` per output element, weights `[oc][c][kh][kw]`, zero padding, values stored as

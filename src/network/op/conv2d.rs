@@ -342,9 +342,12 @@ fn conv_wide_plain(
 ) {
     // Blocks of 32 sums stay in registers through every tap; the rest one tap at a time.
     const B: usize = 32;
-    let offsets: Vec<usize> = (0..c)
-        .flat_map(|ci| (0..kh).flat_map(move |i| (0..kw).map(move |j| ci * h * w + i * w + j)))
-        .collect();
+    let mut offsets = Vec::with_capacity(c * kh * kw);
+    for ci in 0..c {
+        for i in 0..kh {
+            offsets.extend((0..kw).map(|j| ci * h * w + i * w + j));
+        }
+    }
     let full = wide.len() / B * B;
     for (p, block) in (0..full).step_by(B).zip(wide.chunks_exact_mut(B)) {
         let mut acc: [f32; B] = block.try_into().expect("a full block");
