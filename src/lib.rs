@@ -26,6 +26,7 @@ pub mod merge;
 pub mod mnist;
 pub mod mutate;
 pub mod network;
+pub mod pgo;
 pub mod plan;
 pub mod reference;
 pub mod report;

@@ -141,9 +141,19 @@ enum Cmd {
         /// Run (b) once and print its counts (what bench's (b) child process runs).
         #[arg(long, hide = true)]
         stream_only: bool,
-        /// Run (a) of the host-driven --rtl design once and print its counts.
+        /// Run (a) of the --rtl design once and print its counts.
         #[arg(long, hide = true, requires = "rtl", conflicts_with = "stream_only")]
         ceiling: bool,
+        /// Instead of (a)-(d): the ceiling (a) of the --rtl design (default: rtl/) built four
+        /// ways, gcc, gcc+PGO, clang and clang+PGO, interleaved; medians and ratios to gcc.
+        #[arg(long, conflicts_with_all = ["stream_only", "ceiling"])]
+        compilers: bool,
+        /// The model (a) runs: its C++ compiler (what --compilers' children run).
+        #[arg(long, hide = true, value_enum)]
+        compiler: Option<cnn_cosim::sim::toolchain::Compiler>,
+        /// The model (a) runs: profile-guided (what --compilers' children run).
+        #[arg(long, hide = true)]
+        pgo: bool,
     },
     #[cfg(not(feature = "train"))]
     /// Train a described network with the notebook's recipe and write model.safetensors and
@@ -275,7 +285,19 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Cmd::Mutate(a) => cnn_cosim::mutate::run(&a),
-        Cmd::Bench { mnist, weights, runs, limit, jobs, stream_only, ceiling, rtl } => {
+        Cmd::Bench {
+            mnist,
+            weights,
+            runs,
+            limit,
+            jobs,
+            stream_only,
+            ceiling,
+            rtl,
+            compilers,
+            compiler,
+            pgo,
+        } => {
             let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
             let args = cnn_cosim::bench::BenchArgs {
                 mnist,
@@ -286,6 +308,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 stream_only,
                 ceiling,
                 rtl,
+                compilers,
+                compiler,
+                pgo,
             };
             cnn_cosim::bench::bench(&args).map(|_| true)
         }

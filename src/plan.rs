@@ -139,6 +139,16 @@ pub struct VerifyArgs {
     /// reports, per module in index.html, totals in the summary.
     #[arg(long, conflicts_with = "image")]
     pub coverage: bool,
+    /// The C++ compiler of the model (default: the one the built-in model was compiled
+    /// with, `c++`, or `$CXX`); another than the built-in one's Verilates the RTL at run
+    /// time, a model of its own in the cache.
+    #[arg(long, value_enum)]
+    pub compiler: Option<crate::sim::toolchain::Compiler>,
+    /// Build the model profile-guided: compiled instrumented, run on this run's first
+    /// 300 images (its stimulus, weights and timing), compiled again with the profile;
+    /// cached per workload (docs/performance.md, "Compilers and PGO").
+    #[arg(long, conflicts_with = "image")]
+    pub pgo: bool,
     /// Print only the summary (no header, no progress bar).
     #[arg(long)]
     pub quiet: bool,
@@ -163,8 +173,16 @@ impl VerifyArgs {
     /// FST-traced model (and its fast twin) the same way: nothing traced is compiled in.
     pub fn load_design(&mut self) -> Result<()> {
         let traced = self.trace.is_some() || self.trace_failures > 0;
+        let built_in_compiler =
+            self.compiler.is_none_or(|c| c.name() == crate::sim::model::BUILT_IN_COMPILER);
         let binding = match (&self.rtl, &self.bind) {
-            (None, None) if !traced && self.x_init == XInit::Fast && !self.coverage => {
+            (None, None)
+                if !traced
+                    && self.x_init == XInit::Fast
+                    && !self.coverage
+                    && !self.pgo
+                    && built_in_compiler =>
+            {
                 return Ok(())
             }
             (None, None) => crate::sim::binding::Binding::compiled_in()?,
@@ -173,10 +191,23 @@ impl VerifyArgs {
                 crate::sim::binding::Binding::find(&rtl, bind.as_deref())?
             }
         };
-        let variant =
-            crate::sim::verilate::Variant { x_init: self.x_init, coverage: self.coverage };
-        let (design, info) =
-            crate::sim::verilate::build_with(binding, traced, variant, self.quiet)?;
+        let variant = crate::sim::verilate::Variant {
+            x_init: self.x_init,
+            coverage: self.coverage,
+            compiler: self.compiler,
+        };
+        let (design, info) = if self.pgo {
+            let net = match &self.net {
+                Some(n) => Network::find(n)?,
+                None => binding.network.clone(),
+            };
+            let workload = crate::pgo::Workload::plan(self, &binding, &net)?;
+            let run = |d| workload.run(d);
+            let pgo = crate::sim::verilate::Pgo { workload: workload.digest.clone(), run: &run };
+            crate::sim::verilate::build_pgo(binding, traced, variant, self.quiet, &pgo)?
+        } else {
+            crate::sim::verilate::build_with(binding, traced, variant, self.quiet)?
+        };
         if !self.quiet && info.compile_secs > 0.0 {
             println!("compiled {} in {:.1} s", design.label(), info.compile_secs);
         }

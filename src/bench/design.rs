@@ -30,11 +30,14 @@ pub struct Inputs<'a> {
     pub mnist: &'a Path,
     pub weights: Option<&'a Path>,
     pub limit: usize,
+    /// The model's compiler and whether it is profile-guided (`verify --compiler`, `--pgo`).
+    pub compiler: Option<crate::sim::toolchain::Compiler>,
+    pub pgo: bool,
 }
 
 impl Inputs<'_> {
     /// These options as `verify` arguments.
-    fn args(&self) -> Vec<std::ffi::OsString> {
+    pub(super) fn args(&self) -> Vec<std::ffi::OsString> {
         let mut v: Vec<std::ffi::OsString> = vec![
             "--rtl".into(),
             self.rtl.into(),
@@ -46,12 +49,18 @@ impl Inputs<'_> {
         if let Some(w) = self.weights {
             v.extend(["--weights".into(), w.into()]);
         }
+        if let Some(c) = self.compiler {
+            v.extend(["--compiler".into(), c.name().into()]);
+        }
+        if self.pgo {
+            v.push("--pgo".into());
+        }
         v
     }
 
     /// The run as `verify` on one thread would plan it: design loaded, network, and its one
     /// weight set with the images.
-    fn plan(&self) -> Result<(VerifyArgs, Network, SetRun)> {
+    pub(super) fn plan(&self) -> Result<(VerifyArgs, Network, SetRun)> {
         #[derive(Parser)]
         struct Verify {
             #[command(flatten)]
@@ -150,15 +159,15 @@ pub fn bench(
 /// seconds=S classes=N class_sum=X peak_rss_kib=R`. Any image that does not finish is an
 /// error: a ceiling is only measured on a design that works.
 pub fn ceiling(inputs: &Inputs) -> Result<()> {
-    let (a, _net, set) = inputs.plan()?;
+    let (a, net, set) = inputs.plan()?;
     let design = a.design();
-    let p = design.binding.host.as_ref().with_context(|| {
-        format!("{}: --ceiling runs a host-driven design's ceiling", design.binding.source)
-    })?;
-    let (dir, _keep) = crate::plan::design_weights(&set.wd, &_net, design)?;
+    let (dir, _keep) = crate::plan::design_weights(&set.wd, &net, design)?;
     let mut model = Model::with_weights(design, &dir, set.cfg.seed, None)
         .with_context(|| format!("{}: cannot build the RTL model", dir.display()))?;
     model.drop_taps();
+    let Some(p) = design.binding.host.as_ref() else {
+        return stream_ceiling(inputs, &mut model, &net, &set);
+    };
     let words = p.weight_words(&set.wd.params);
     let mut taps = vec![Vec::new(); design.taps.len()];
     let t0 = Instant::now();
@@ -202,6 +211,78 @@ pub fn ceiling(inputs: &Inputs) -> Result<()> {
          peak_rss_kib={}",
         set.images.len(),
         u64::from(reset) + weight_cycles + load_cycles + compute_cycles,
+        super::peak_rss_kib().unwrap_or(0)
+    );
+    Ok(())
+}
+
+/// (a) of a streaming design inside the child: every image's pixels back-to-back (one beat
+/// a cycle, held while a ready is low) from one reset, no beat kept, class strobes counted,
+/// nothing compared (`csrc/ceiling.cpp`'s loop, through the shim); prints `images=N
+/// cycles=C seconds=S classes=N class_sum=X peak_rss_kib=R`. An image without its class is
+/// an error, as in the host loop.
+fn stream_ceiling(inputs: &Inputs, model: &mut Model, net: &Network, set: &SetRun) -> Result<()> {
+    let design = set.cfg.design;
+    let input = &design.binding.input;
+    let lanes = input.lanes.max(1);
+    let mask = driver::lane_mask(net.input_type.bits);
+    let mut beats: Vec<crate::sim::model::Input> = Vec::new();
+    let idle = [0u8; std::mem::size_of::<crate::sim::model::Input>()];
+    if input.valid.is_none() {
+        beats.extend(std::iter::repeat_n(idle, input.start_after_reset as usize));
+    }
+    for img in &set.images {
+        for beat in img.chunks(lanes) {
+            let mut item = idle;
+            item[0] = 1;
+            for (d, &p) in item[1..=beat.len()].iter_mut().zip(beat) {
+                *d = p as u8 & mask;
+            }
+            beats.push(item);
+        }
+    }
+    let mut taps = vec![Vec::new(); design.taps.len()];
+    let reset = design.binding.reset.cycles;
+    let watchdog = driver::watchdog(set.images.first().map_or(0, |i| i.len().div_ceil(lanes)));
+    model.set_stall_limit(u32::try_from(watchdog).unwrap_or(u32::MAX));
+    let t0 = Instant::now();
+    model.reset(reset)?;
+    let (mut cycles, mut classes, mut class_sum, mut at) = (u64::from(reset), 0u64, 0u64, 0);
+    let drain = vec![idle; watchdog as usize + 1];
+    while classes < set.images.len() as u64 {
+        // The pixels, then idle cycles for the last images' classes.
+        let feed = if at < beats.len() { &beats[at..] } else { &drain[..] };
+        let end = model.run(feed, &mut taps, false)?;
+        cycles += end.cycles as u64;
+        if at < beats.len() {
+            at += end.consumed;
+        }
+        match end.class {
+            Some(c) => {
+                classes += 1;
+                class_sum += u64::from(c);
+            }
+            None if at >= beats.len()
+                && end.consumed == feed.len()
+                && feed.len() == drain.len() =>
+            {
+                bail!(
+                    "{}: image {}: no class within {watchdog} cycles of the last pixel",
+                    inputs.rtl.display(),
+                    set.first + classes as usize
+                );
+            }
+            None if end.stalled => {
+                bail!("{}: the design stopped taking pixels (ready low)", inputs.rtl.display());
+            }
+            None => {}
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "images={} cycles={cycles} seconds={secs:.6} classes={classes} class_sum={class_sum} \
+         peak_rss_kib={}",
+        set.images.len(),
         super::peak_rss_kib().unwrap_or(0)
     );
     Ok(())

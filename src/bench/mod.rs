@@ -21,6 +21,7 @@
 //! loading), then the medians, the per-run ratios b/a, c/a, d/c, p/a and their medians, and the
 //! peak RSS of the full runs. docs/performance.md has the numbers and how they were made.
 
+mod compilers;
 mod design;
 
 use crate::mnist::{self, Split};
@@ -59,12 +60,20 @@ pub struct BenchArgs {
     pub ceiling: bool,
     /// Also (e): the design bound in this directory, Verilated at run time.
     pub rtl: Option<PathBuf>,
+    /// Instead of (a)-(d): (a) of the design built with each compiler, with and without
+    /// PGO ([`compilers`]).
+    pub compilers: bool,
+    /// The model of `--ceiling`: its compiler and whether it is profile-guided.
+    pub compiler: Option<crate::sim::toolchain::Compiler>,
+    pub pgo: bool,
 }
 
 /// One timed child process.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     secs: f64,
+    /// The simulation loop's own seconds, when the child says (`seconds=`).
+    loop_secs: Option<f64>,
     /// Clock cycles it simulated, when it says.
     cycles: Option<u64>,
     /// Peak resident set, KiB.
@@ -97,12 +106,17 @@ fn mode_name(m: usize, host: bool) -> &'static str {
 /// `bench`.
 pub fn bench(a: &BenchArgs) -> Result<()> {
     let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
+    if a.compilers {
+        return compilers::bench(&me, a);
+    }
     if let Some(dir) = &a.rtl {
         let inputs = design::Inputs {
             rtl: dir,
             mnist: &a.mnist,
             weights: a.weights.as_deref(),
             limit: a.limit.unwrap_or(usize::MAX),
+            compiler: a.compiler,
+            pgo: a.pgo,
         };
         if a.ceiling {
             return design::ceiling(&inputs);
@@ -317,8 +331,13 @@ fn time_children(cmds: &mut [Command]) -> Result<Sample> {
     let max_rss_kib = outs.iter().filter_map(|o| field(o, "peak_rss_kib")).max();
     let cycles = outs.iter().map(|o| field(o, "cycles")).sum();
     let first = |key: &str| outs.first().and_then(|o| field(o, key));
+    let loop_secs = match outs.as_slice() {
+        [one] => one.split_whitespace().find_map(|kv| kv.strip_prefix("seconds=")?.parse().ok()),
+        _ => None,
+    };
     Ok(Sample {
         secs,
+        loop_secs,
         cycles,
         max_rss_kib,
         load_cycles: first("load_cycles"),

@@ -22,5 +22,6 @@ pub mod host;
 pub mod icarus;
 pub mod model;
 pub mod place;
+pub mod toolchain;
 pub mod verilate;
 pub mod verilator_files;

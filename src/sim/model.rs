@@ -156,6 +156,10 @@ const FAST: Api = Api {
 /// `verilator --version` of the Verilator that generated the model.
 pub const VERILATOR_VERSION: &str = env!("CNN_COSIM_VERILATOR_VERSION");
 
+/// The family of the C++ compiler `build.rs` compiled the built-in model with (`gcc` or
+/// `clang`).
+pub const BUILT_IN_COMPILER: &str = env!("CNN_COSIM_COMPILER");
+
 /// One compiled design: the compiled-in RTL ([`Design::built_in`]) or a shared library
 /// built at run time ([`Design::load`]).
 pub struct Design {
@@ -166,7 +170,9 @@ pub struct Design {
     pub binding: crate::sim::binding::Binding,
     /// Where the RTL came from, for titles: `rtl` or the `--rtl` directory.
     pub dir: String,
-    pub verilator: String,
+    /// What built it, for titles: the Verilator, then the C++ compiler (`clang`,
+    /// `gcc+PGO`).
+    pub built_with: String,
     /// For a design that takes its weight directory as a parameter: that directory.
     pub staging: Option<Staging>,
     /// The loaded libraries (fast, traced), kept as long as the design.
@@ -200,7 +206,7 @@ impl Design {
                 taps: binding.taps.iter().map(|t| (t.layer.clone(), t.lanes)).collect(),
                 binding,
                 dir: crate::sim::binding::RTL_DIR.to_string(),
-                verilator: VERILATOR_VERSION.to_string(),
+                built_with: format!("{VERILATOR_VERSION}, {BUILT_IN_COMPILER}"),
                 staging: None,
                 _libs: Vec::new(),
                 run_time: false,
@@ -216,7 +222,7 @@ impl Design {
         binding: crate::sim::binding::Binding,
         fast: &Path,
         traced: Option<&Path>,
-        verilator: String,
+        built_with: String,
         staging: Option<Staging>,
         coverage: bool,
     ) -> Result<&'static Design> {
@@ -244,7 +250,7 @@ impl Design {
             taps,
             binding,
             dir,
-            verilator,
+            built_with,
             staging,
             _libs: libs,
             run_time: true,
@@ -264,12 +270,30 @@ impl Design {
             taps: self.taps.clone(),
             binding,
             dir: self.dir.clone(),
-            verilator: self.verilator.clone(),
+            built_with: self.built_with.clone(),
             staging: None,
             _libs: Vec::new(),
             run_time: self.run_time,
             coverage: self.coverage,
         }))
+    }
+
+    /// A design loaded from a library compiled to profile itself (a profile-guided build,
+    /// [`crate::sim::verilate::Pgo`]): writes the counts its models have gathered so far,
+    /// once.
+    pub fn write_profile(&self) -> Result<()> {
+        let lib = self._libs.first().context("internal error: not a loaded library")?;
+        // SAFETY: `cnn_profile_dump` takes nothing and returns an int (csrc/cnn_shim.cpp,
+        // compiled in with CNN_PGO_GENERATE); the library is loaded for the design's life.
+        let dump: Symbol<unsafe extern "C" fn() -> c_int> =
+            unsafe { lib.get(b"cnn_profile_dump\0") }
+                .map_err(|e| anyhow::anyhow!("{}: not built to profile itself ({e})", self.dir))?;
+        // SAFETY: as above; it writes the compiler's count files and touches no model.
+        let rc = unsafe { dump() };
+        if rc != 0 {
+            bail!("{}: writing the profile counts failed ({rc})", self.dir);
+        }
+        Ok(())
     }
 
     /// The values the shim appends per beat of the tap of `layer`: its coordinates (`at`),
@@ -293,11 +317,11 @@ impl Design {
     /// "RTL DIR (Verilator …)", for titles.
     pub fn label(&self) -> String {
         if !self.run_time {
-            format!("RTL {} ({})", self.dir, self.verilator)
+            format!("RTL {} ({})", self.dir, self.built_with)
         } else {
             format!(
                 "RTL {} bound by {} (Verilated at run time, {})",
-                self.binding.design.top, self.binding.source, self.verilator
+                self.binding.design.top, self.binding.source, self.built_with
             )
         }
     }
@@ -766,10 +790,12 @@ pub fn runtime_version() -> String {
 /// The weight directory of a design that takes it as a parameter, held (an exclusive lock on
 /// its `.lock` file) for as long as the design is loaded, so concurrent runs of the same
 /// design write their weight sets into it one after another.
-#[derive(Debug)]
+/// A clone shares the lock (a profile-guided build's instrumented design and the final one
+/// use one directory in one process).
+#[derive(Debug, Clone)]
 pub struct Staging {
     pub dir: PathBuf,
-    _lock: std::fs::File,
+    _lock: std::sync::Arc<std::fs::File>,
 }
 
 impl Staging {
@@ -779,6 +805,6 @@ impl Staging {
         let lock = std::fs::File::create(dir.join(".lock"))
             .with_context(|| format!("{}: cannot create its lock file", dir.display()))?;
         lock.lock().with_context(|| format!("{}: cannot lock", dir.display()))?;
-        Ok(Staging { dir: dir.to_path_buf(), _lock: lock })
+        Ok(Staging { dir: dir.to_path_buf(), _lock: std::sync::Arc::new(lock) })
     }
 }

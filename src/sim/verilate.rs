@@ -16,6 +16,7 @@
 use crate::sim::binding::{Binding, WeightLoad};
 use crate::sim::glue::{self, DesignSignals};
 use crate::sim::model::{Design, Staging};
+use crate::sim::toolchain::{Compiler, Toolchain};
 use crate::sim::verilator_files::{self, VERILATOR_OPT};
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -79,6 +80,18 @@ pub struct Variant {
     /// With Verilator's line, toggle and (from 5.020) expression coverage
     /// ([`crate::sim::model::Design::coverage`]).
     pub coverage: bool,
+    /// The C++ compiler ([`Toolchain::find`]'s choice when `None`).
+    pub compiler: Option<Compiler>,
+}
+
+/// A profile-guided build of the fast model: it is compiled instrumented and loaded, `run`
+/// runs the profile workload on that design, its counts are written
+/// ([`Design::write_profile`]), and it is compiled again with the profile. `workload` names
+/// everything that decides the profile (the cache key covers it, so the same workload finds
+/// its model).
+pub struct Pgo<'a> {
+    pub workload: String,
+    pub run: &'a dyn Fn(&'static Design) -> Result<()>,
 }
 
 /// [`build`] of a [`Variant`].
@@ -88,7 +101,18 @@ pub fn build_with(
     variant: Variant,
     quiet: bool,
 ) -> Result<(&'static Design, BuildInfo)> {
-    build_from(binding, traced, variant, quiet, None)
+    build_from(binding, traced, variant, quiet, None, None)
+}
+
+/// [`build_with`], the fast model profile-guided ([`Pgo`]).
+pub fn build_pgo(
+    binding: Binding,
+    traced: bool,
+    variant: Variant,
+    quiet: bool,
+    pgo: &Pgo,
+) -> Result<(&'static Design, BuildInfo)> {
+    build_from(binding, traced, variant, quiet, None, Some(pgo))
 }
 
 /// The binding no longer fits the design it was built for: a bound signal is gone or has
@@ -120,7 +144,7 @@ pub fn build_mutant(
     reference: Option<&Path>,
 ) -> Result<&'static Design> {
     let m = MutantSource { original, mutated, root, reference, keep: None };
-    Ok(build_from(binding, false, Variant::default(), true, Some(&m))?.0)
+    Ok(build_from(binding, false, Variant::default(), true, Some(&m), None)?.0)
 }
 
 /// Verilates the design with `original` replaced by `copy` (the same text, placed where a
@@ -135,7 +159,7 @@ pub fn verilate_reference(
     keep: &Path,
 ) -> Result<()> {
     let m = MutantSource { original, mutated: copy, root, reference: None, keep: Some(keep) };
-    match build_from(binding, false, Variant::default(), true, Some(&m)) {
+    match build_from(binding, false, Variant::default(), true, Some(&m), None) {
         Err(e) if e.downcast_ref::<Kept>().is_some() => Ok(()),
         Err(e) => Err(e),
         Ok(_) => bail!("internal error: the reference build went on to compile"),
@@ -203,17 +227,10 @@ fn build_from(
     variant: Variant,
     quiet: bool,
     mutant: Option<&MutantSource>,
+    pgo: Option<&Pgo>,
 ) -> Result<(&'static Design, BuildInfo)> {
     let t0 = Instant::now();
-    let mut tools = Tools::find()?;
-    if variant.x_init == XInit::Unique {
-        // After the tuning flags' `--x-initial fast`: the later one wins.
-        tools.vflags.extend(["--x-initial".to_string(), "unique".to_string()]);
-    }
-    if variant.coverage {
-        tools.coverage = true;
-        tools.vflags.extend(coverage_flags(&tools.version).iter().map(|f| f.to_string()));
-    }
+    let mut tools = tools_of(variant)?;
     let mut sources = sources(&binding)?;
     let root = match mutant {
         Some(m) => {
@@ -229,18 +246,13 @@ fn build_from(
         }
         None => cache_root(),
     };
-    // A design that takes its weight directory as a parameter gets a fixed one, baked in when
-    // it is Verilated (the same for its fast and traced builds); every weight set is written
-    // there in turn, one process at a time ([`Staging`]).
-    let staging = match binding.weights.load {
-        WeightLoad::Parameter => {
-            Some(cache_root().join("weights").join(key(&binding, &sources, &tools, false)?))
-        }
-        _ => None,
-    };
+    let staging = staging_dir(&binding, &sources, &tools)?;
+    let staging = staging.map(|dir| Staging::take(&dir)).transpose()?;
     let mut compiled = false;
     let mut lib = |trace: bool| -> Result<PathBuf> {
-        let key = key(&binding, &sources, &tools, trace)?;
+        // Only the fast model is profile-guided: the traced one runs a few images.
+        let pgo = pgo.filter(|_| !trace);
+        let key = key(&binding, &sources, &tools, trace, pgo)?;
         let entry = root.join(&key);
         let lib = entry.join("model.so");
         if !lib.is_file() {
@@ -250,9 +262,10 @@ fn build_from(
                 let job = Job {
                     traced: trace,
                     entry: &entry,
-                    staging: staging.as_deref(),
+                    staging: staging.as_ref(),
                     quiet,
                     mutant,
+                    pgo,
                 };
                 compile(&binding, &sources, &tools, job)?;
                 compiled = true;
@@ -262,17 +275,38 @@ fn build_from(
     };
     let fast = lib(false)?;
     let traced = traced.then(|| lib(true)).transpose()?;
-    let staging = staging.map(|dir| Staging::take(&dir)).transpose()?;
-    let design = Design::load(
-        binding,
-        &fast,
-        traced.as_deref(),
-        tools.version.clone(),
-        staging,
-        variant.coverage,
-    )?;
+    let pgo_note = if pgo.is_some() { "+PGO" } else { "" };
+    let built_with = format!("{}, {}{pgo_note}", tools.version, tools.cxx.family);
+    let design =
+        Design::load(binding, &fast, traced.as_deref(), built_with, staging, variant.coverage)?;
     let compile_secs = if compiled { t0.elapsed().as_secs_f64() } else { 0.0 };
     Ok((design, BuildInfo { compile_secs }))
+}
+
+/// The programs and flags that build `variant`.
+fn tools_of(variant: Variant) -> Result<Tools> {
+    let mut tools = Tools::find(variant.compiler)?;
+    if variant.x_init == XInit::Unique {
+        // After the tuning flags' `--x-initial fast`: the later one wins.
+        tools.vflags.extend(["--x-initial".to_string(), "unique".to_string()]);
+    }
+    if variant.coverage {
+        tools.coverage = true;
+        tools.vflags.extend(coverage_flags(&tools.version).iter().map(|f| f.to_string()));
+    }
+    Ok(tools)
+}
+
+/// A design that takes its weight directory as a parameter gets a fixed one, baked in when
+/// it is Verilated (the same for its fast and traced builds); every weight set is written there in turn, one process at a time ([`Staging`]).
+fn staging_dir(binding: &Binding, sources: &[PathBuf], tools: &Tools) -> Result<Option<PathBuf>> {
+    Ok(match binding.weights.load {
+        WeightLoad::Parameter => {
+            let key = key(binding, sources, tools, false, None)?;
+            Some(cache_root().join("weights").join(key))
+        }
+        _ => None,
+    })
 }
 
 /// Verilator's coverage flags for the Verilator of `version` (`verilator --version`, as
@@ -324,7 +358,7 @@ struct Tools {
     /// `verilator --version`.
     version: String,
     root: PathBuf,
-    cxx: String,
+    cxx: Toolchain,
     /// `CNN_COSIM_VERILATOR_OPT` or the default tuning flags, then `CNN_COSIM_VERILATOR_FLAGS`.
     vflags: Vec<String>,
     cxxflags: Vec<String>,
@@ -333,7 +367,8 @@ struct Tools {
 }
 
 impl Tools {
-    fn find() -> Result<Tools> {
+    fn find(compiler: Option<Compiler>) -> Result<Tools> {
+        let cxx = Toolchain::find(compiler)?;
         // The same choice as build.rs: $VERILATOR, the pinned release, the PATH's.
         let path = verilator_files::verilator(Path::new(env!("CARGO_MANIFEST_DIR")));
         let verilator = path.display().to_string();
@@ -361,7 +396,6 @@ impl Tools {
         let cxxflags = std::env::var("CNN_COSIM_CXXFLAGS")
             .map(|f| f.split_whitespace().map(String::from).collect())
             .unwrap_or_default();
-        let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
         Ok(Tools { verilator, version, root, cxx, vflags, cxxflags, coverage: false })
     }
 }
@@ -395,7 +429,7 @@ pub fn expand_sources(dir: &Path, globs: &[String], what: &str) -> Result<Vec<Pa
 /// Every signal of the design `top` in `sources`, for `bind init`: Verilated with every
 /// variable public (`--public-flat-rw`), no C++ compiled. `what` names the design in errors.
 pub fn inspect(sources: &[PathBuf], top: &str, what: &str) -> Result<DesignSignals> {
-    let t = Tools::find()?;
+    let t = Tools::find(None)?;
     let tmp = tempfile::Builder::new()
         .prefix("cnn-cosim-inspect-")
         .tempdir()
@@ -421,7 +455,13 @@ pub fn inspect(sources: &[PathBuf], top: &str, what: &str) -> Result<DesignSigna
 }
 
 /// The cache key of a library: every input that can change it.
-fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<String> {
+fn key(
+    b: &Binding,
+    sources: &[PathBuf],
+    t: &Tools,
+    traced: bool,
+    pgo: Option<&Pgo>,
+) -> Result<String> {
     let mut h = Sha256::new();
     let mut field = |name: &str, bytes: &[u8]| {
         h.update(name.as_bytes());
@@ -443,7 +483,10 @@ fn key(b: &Binding, sources: &[PathBuf], t: &Tools, traced: bool) -> Result<Stri
     field("load_port", include_str!("bus/load_port.rs").as_bytes());
     field("verilator", t.version.as_bytes());
     field("vflags", t.vflags.join(" ").as_bytes());
-    field("cxx", t.cxx.as_bytes());
+    field("cxx", t.cxx.cxx.as_bytes());
+    field("cxx-version", t.cxx.version.as_bytes());
+    field("toolchain", include_str!("toolchain.rs").as_bytes());
+    field("pgo", pgo.map_or(&b""[..], |p| p.workload.as_bytes()));
     field("cxxflags", t.cxxflags.join(" ").as_bytes());
     field("traced", &[traced as u8]);
     field("coverage", &[t.coverage as u8]);
@@ -478,13 +521,14 @@ struct Job<'a> {
     traced: bool,
     entry: &'a Path,
     /// The weight directory baked in as a parameter.
-    staging: Option<&'a Path>,
+    staging: Option<&'a Staging>,
     quiet: bool,
     mutant: Option<&'a MutantSource<'a>>,
+    pgo: Option<&'a Pgo<'a>>,
 }
 
 fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> {
-    let Job { traced, entry, staging, quiet, mutant } = job;
+    let Job { traced, entry, staging, quiet, mutant, pgo } = job;
     let root = entry.parent().expect("an entry is inside the cache");
     std::fs::create_dir_all(root)
         .with_context(|| format!("{}: cannot create the model cache", root.display()))?;
@@ -512,7 +556,8 @@ fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> 
     let public = glue::public_vars(&file);
     let verilate = |top_vars: &[String]| -> Result<DesignSignals> {
         let _ = std::fs::remove_dir_all(&obj);
-        let mut cmd = verilator_command(b, t, prefix, &obj, traced, staging);
+        let mut cmd =
+            verilator_command(b, t, prefix, &obj, traced, staging.map(|s| s.dir.as_path()));
         let mut text = String::new();
         for v in &public.anywhere {
             text += &format!("public_flat_rw -module \"*\" -var \"{v}\"\n");
@@ -634,39 +679,9 @@ fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> 
     let runtime = Runtime::find(&globals, t, &flags);
     let mut design_flags = vec![format!("-I{}", obj.display())];
     design_flags.extend(flags.iter().cloned());
-    // Code that runs once (construction, initial blocks: the `__Slow` files) is compiled
-    // without optimization, as Verilator's own makefiles do (OPT_SLOW): two_conv's largest
-    // took 5.6 s at -O3 and 1.4 s at -O0. The evaluation code keeps -O3.
-    let mut slow_flags = design_flags.clone();
-    if let Some(o) = slow_flags.iter_mut().find(|f| *f == "-O3") {
-        *o = "-O0".into();
-    }
-    let mut units: Vec<Unit> = runtime
-        .missing
-        .iter()
-        .enumerate()
-        .map(|(i, src)| Unit {
-            src: src.clone(),
-            obj: obj.join(format!("rt{i:03}.o")),
-            flags: &flags,
-        })
-        .collect();
-    // The evaluation code first: it takes longest.
-    let (slow, fast): (Vec<&String>, Vec<&String>) = own.iter().partition(|n| n.contains("__Slow"));
-    let obj_dir = &obj;
-    let named = |names: Vec<&String>, flags| {
-        let files = names.into_iter().map(move |n| obj_dir.join(format!("{n}.cpp")));
-        files.map(move |f| (f, flags)).collect::<Vec<(PathBuf, &Vec<String>)>>()
-    };
-    let mut design = named(fast, &design_flags);
-    design.push((obj.join("cnn_shim.cpp"), &design_flags));
-    design.extend(named(slow, &slow_flags));
-    units.extend(design.into_iter().enumerate().map(|(i, (src, flags))| Unit {
-        src,
-        obj: obj.join(format!("u{i:03}.o")),
-        flags,
-    }));
-    compile_units(&units, &t.cxx, &progress).with_context(|| {
+    let parts = Parts { runtime: &runtime, own: &own, obj: &obj, flags: &flags };
+    let lib = tmp.path().join("model.so");
+    let failed = || {
         let hint = if traced {
             " (the FST-traced model needs zlib's and, from Verilator 5.04x, lz4's headers: \
              apt-get install zlib1g-dev liblz4-dev; scripts/setup.sh test installs them)"
@@ -674,25 +689,48 @@ fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> 
             ""
         };
         format!("{}: compiling the Verilated design failed{hint}", b.source)
-    })?;
-    runtime.keep(&units[..runtime.missing.len()])?;
-    let objects =
-        runtime.objects.iter().chain(units[runtime.missing.len()..].iter().map(|u| &u.obj));
-    progress.say("linking");
-    let lib = tmp.path().join("model.so");
-    let mut link = Command::new(&t.cxx);
-    link.args(["-shared", "-Wl,-Bsymbolic", "-o"]).arg(&lib).args(objects).arg("-lpthread");
-    if traced {
-        link.arg("-lz");
-        // Newer Verilators write FST with their own C++ writer, which compresses with lz4.
-        if t.root.join("include/fstcpp").is_dir() {
-            link.arg("-llz4");
+    };
+    match pgo {
+        None => parts.build(t, &design_flags, &lib, traced, &progress).with_context(failed)?,
+        Some(p) => {
+            // Instrumented, profiled, then again with the profile: every file compiles to
+            // the same object path both times (gcc finds a file's counts by it).
+            let counts = tmp.path().join("profile");
+            let instrumented = tmp.path().join("instrumented.so");
+            let mut generate = design_flags.clone();
+            generate.extend(t.cxx.generate_flags(&counts));
+            parts.build(t, &generate, &instrumented, traced, &progress).with_context(failed)?;
+            progress.say("profile run");
+            let design = Design::load(
+                b.clone(),
+                &instrumented,
+                None,
+                t.version.clone(),
+                staging.cloned(),
+                t.coverage,
+            )?;
+            (p.run)(design).with_context(|| {
+                format!("{}: the profile run of the instrumented model failed", b.source)
+            })?;
+            design.write_profile()?;
+            t.cxx.merge(&counts)?;
+            let mut with_profile = design_flags.clone();
+            with_profile.extend(t.cxx.use_flags(&counts));
+            parts.build(t, &with_profile, &lib, traced, &progress).with_context(failed)?;
+            let _ = std::fs::remove_file(&instrumented);
         }
     }
-    run_quiet(&mut link).with_context(|| format!("{}: linking the design failed", b.source))?;
     std::fs::write(
         tmp.path().join("built.txt"),
-        format!("{} from {} ({} sources), {}\n", b.design.top, b.source, sources.len(), t.version),
+        format!(
+            "{} from {} ({} sources), {}, {}{}\n",
+            b.design.top,
+            b.source,
+            sources.len(),
+            t.version,
+            t.cxx.version,
+            if pgo.is_some() { ", profile-guided" } else { "" }
+        ),
     )
     .context("cannot write built.txt")?;
     // Only a complete entry gets the key's name; a concurrent build of the same key may have
@@ -707,6 +745,84 @@ fn compile(b: &Binding, sources: &[PathBuf], t: &Tools, job: Job) -> Result<()> 
     }
     progress.done();
     Ok(())
+}
+
+/// What a design's library is made of: Verilator's run-time objects and the design's own
+/// generated files (and the shim) in `obj`.
+struct Parts<'a> {
+    runtime: &'a Runtime,
+    own: &'a [String],
+    obj: &'a Path,
+    /// The flags of Verilator's run-time sources.
+    flags: &'a [String],
+}
+
+impl Parts<'_> {
+    /// Compiles every file not compiled yet in parallel (the design's with `design_flags`),
+    /// then links the shared library `lib`.
+    fn build(
+        &self,
+        t: &Tools,
+        design_flags: &[String],
+        lib: &Path,
+        traced: bool,
+        progress: &Progress,
+    ) -> Result<()> {
+        let obj = self.obj;
+        // Code that runs once (construction, initial blocks: the `__Slow` files) is compiled
+        // without optimization, as Verilator's own makefiles do (OPT_SLOW): two_conv's
+        // largest took 5.6 s at -O3 and 1.4 s at -O0. The evaluation code keeps -O3.
+        let mut slow_flags = design_flags.to_vec();
+        if let Some(o) = slow_flags.iter_mut().find(|f| *f == "-O3") {
+            *o = "-O0".into();
+        }
+        // Verilator's run-time objects come from the cache; the first build of a
+        // toolchain's compiles the missing ones (and keeps them).
+        let missing: Vec<&PathBuf> =
+            self.runtime.missing.iter().filter(|s| !self.runtime.stored(s)).collect();
+        let mut units: Vec<Unit> = missing
+            .iter()
+            .enumerate()
+            .map(|(i, src)| Unit {
+                src: (*src).clone(),
+                obj: obj.join(format!("rt{i:03}.o")),
+                flags: self.flags,
+            })
+            .collect();
+        // The evaluation code first: it takes longest.
+        let (slow, fast): (Vec<&String>, Vec<&String>) =
+            self.own.iter().partition(|n| n.contains("__Slow"));
+        let named = |names: Vec<&String>, flags| {
+            let files = names.into_iter().map(move |n| obj.join(format!("{n}.cpp")));
+            files.map(move |f| (f, flags)).collect::<Vec<(PathBuf, &[String])>>()
+        };
+        let mut design = named(fast, design_flags);
+        design.push((obj.join("cnn_shim.cpp"), design_flags));
+        design.extend(named(slow, &slow_flags));
+        units.extend(design.into_iter().enumerate().map(|(i, (src, flags))| Unit {
+            src,
+            obj: obj.join(format!("u{i:03}.o")),
+            flags,
+        }));
+        compile_units(&units, &t.cxx.cxx, progress)?;
+        self.runtime.keep(&units[..missing.len()])?;
+        let objects =
+            self.runtime.objects.iter().chain(units[missing.len()..].iter().map(|u| &u.obj));
+        progress.say("linking");
+        let mut link = Command::new(&t.cxx.cxx);
+        link.args(["-shared", "-Wl,-Bsymbolic", "-o"])
+            .arg(lib)
+            .args(design_flags.iter().filter(|f| f.starts_with("-fprofile-generate")));
+        link.args(objects).arg("-lpthread").args(t.cxx.link_libs());
+        if traced {
+            link.arg("-lz");
+            // Newer Verilators write FST with their own C++ writer, which compresses with lz4.
+            if t.root.join("include/fstcpp").is_dir() {
+                link.arg("-llz4");
+            }
+        }
+        run_quiet(&mut link).context("linking the design failed")
+    }
 }
 
 /// The Verilator command for `b`'s design into `obj` (sources and control files not yet
@@ -801,7 +917,8 @@ struct Runtime {
 impl Runtime {
     fn find(names: &[String], t: &Tools, flags: &[String]) -> Runtime {
         let mut h = Sha256::new();
-        for part in [&t.version, &t.cxx, &t.root.display().to_string()].into_iter().chain(flags) {
+        let parts = [&t.version, &t.cxx.cxx, &t.cxx.version, &t.root.display().to_string()];
+        for part in parts.into_iter().chain(flags) {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -820,6 +937,12 @@ impl Runtime {
 
     /// Moves the objects this build compiled (`compiled`, in the order of `missing`) into the
     /// cache. A concurrent build may have put the same object there first; either is as good.
+    /// Whether the object of run-time source `src` is in the cache now.
+    fn stored(&self, src: &Path) -> bool {
+        let name = src.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+        self.dir.join(format!("{name}.o")).is_file()
+    }
+
     fn keep(&self, compiled: &[Unit]) -> Result<()> {
         if compiled.is_empty() {
             return Ok(());

@@ -47,6 +47,38 @@ pub fn version(output: &str, root: &Path) -> Result<String, String> {
     }
 }
 
+/// The C++ compiler a model is built with when none is asked for: `$CXX` if set, else
+/// clang where it is installed (`clang++`, else the newest `clang++-N` on the PATH: it runs
+/// the three designs' models 1–13 % faster than gcc, docs/performance.md "Compilers and
+/// PGO"), else `c++`. `build.rs` compiles the built-in model with it too.
+pub fn default_cxx() -> String {
+    match std::env::var("CXX") {
+        Ok(c) if !c.is_empty() => c,
+        _ => clang_on_path().unwrap_or_else(|| "c++".into()),
+    }
+}
+
+/// `clang++` on the PATH, else the `clang++-N` with the largest N.
+pub fn clang_on_path() -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    let mut best: Option<(u32, String)> = None;
+    for dir in std::env::split_paths(&path) {
+        if dir.join("clang++").is_file() {
+            return Some("clang++".into());
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(n) = name.strip_prefix("clang++-").and_then(|v| v.parse::<u32>().ok()) {
+                if best.as_ref().is_none_or(|(b, _)| n > *b) {
+                    best = Some((n, name));
+                }
+            }
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
 /// Verilator's tuning flags (docs/performance.md has the measurements behind them);
 /// `CNN_COSIM_VERILATOR_OPT` replaces them in both builds.
 pub const VERILATOR_OPT: &str = "-O3 --x-assign fast --x-initial fast";
