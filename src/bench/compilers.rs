@@ -51,14 +51,18 @@ pub fn bench(me: &Path, a: &BenchArgs) -> Result<()> {
         let (args, net, set) =
             inputs(v).plan().with_context(|| format!("building the {} model", name(v)))?;
         images = set.images.len();
+        let d = args.design();
         label = format!(
-            "{} images {}..{} of network {}, weights {}, design {}",
+            "{} images {}..{} of network {}, weights {}, RTL {} bound by {} ({})",
             set.images.len(),
             set.first,
             set.first + set.images.len() - 1,
             net.name,
             set.wd.path.display(),
-            args.design().label()
+            d.binding.design.top,
+            d.binding.source,
+            // What built it, less the compiler: the Verilator.
+            d.built_with.rsplit_once(", ").map_or(d.built_with.as_str(), |(v, _)| v)
         );
     }
     println!(
