@@ -334,65 +334,81 @@ int CNN_API(run)(CnnModel* m, const uint8_t* in, uint32_t n, CnnRun* r) {
     r->stalled = 0;
     r->class_valid = 0;
     if (!m->error.empty()) return -1;
+    // The counters stay in locals while the model runs (its eval() is opaque to the compiler,
+    // which would otherwise store and reload fields of *r around every call) and go to `r`
+    // on every way out, an error's included (the caller counts the cycles run).
+    uint32_t cycles = 0, consumed = 0, first = 0, last = 0;
+    uint8_t stalled = 0;
+    const auto out = [&](int rc) {
+        r->cycles = cycles;
+        r->consumed = consumed;
+        r->first_accept = first;
+        r->last_accept = last;
+        r->stalled = stalled;
+        return rc;
+    };
     try {
         Verilated::threadContextp(m->ctx);
         CNN_TOP* t = m->top;
         uint32_t waited = 0;
         const bool keep = !r->drop_taps;
+        const bool stop_at_accept = r->stop_at_accept != 0;
+        const uint32_t stall_limit = r->stall_limit;
+        (void)stall_limit;
         // Cycles left before some tap's buffer may be full (a cycle appends at most one beat
         // per tap), so the buffers are looked at only when it runs out.
         uint32_t room = 0;
-        while (r->consumed < n) {
+        while (consumed < n) {
             if (keep && room == 0) {
                 room = UINT32_MAX;
                 for (int k = 0; k < CNN_NTAPS; ++k) room = std::min(room, r->cap[k] - r->len[k]);
-                if (room == 0) return 0;
+                if (room == 0) return out(0);
             }
             --room;
-            const uint32_t i = r->consumed;
-            const uint8_t* item = in + static_cast<size_t>(CNN_IN_STRIDE) * i;
+            const uint8_t* item = in + static_cast<size_t>(CNN_IN_STRIDE) * consumed;
             uint8_t valid = item[0];
 #if CNN_WAIT_READY
             if (!m->ready_seen) valid = 0;
 #endif
             const bool accepted = cycle(m, false, valid, item + 1);
-            r->cycles += 1;
+            cycles += 1;
 #if CNN_HAS_READY
             if (accepted) m->ready_seen = true;
             if (item[0] && !(valid && accepted)) {
                 // Held: the same pixel again next cycle.
-                if (++waited >= r->stall_limit) r->stalled = 1;
+                if (++waited >= stall_limit) stalled = 1;
             } else {
                 waited = 0;
-                r->consumed += 1;
+                consumed += 1;
                 if (item[0]) {
-                    if (!r->first_accept) r->first_accept = r->cycles;
-                    r->last_accept = r->cycles;
+                    if (!first) first = cycles;
+                    last = cycles;
                 }
             }
 #else
             (void)accepted;
             (void)waited;
-            r->consumed += 1;
+            consumed += 1;
             if (item[0]) {
-                if (!r->first_accept) r->first_accept = r->cycles;
-                r->last_accept = r->cycles;
+                if (!first) first = cycles;
+                last = cycles;
             }
 #endif
             if (keep) cnn_append_taps(m, t, r);
             if (cnn_class_valid(m, t)) {
                 r->class_valid = 1;
                 r->class_id = cnn_class(t);
-                return 0;
+                return out(0);
             }
-            if (r->stalled) return 0;
-            if (r->stop_at_accept && r->first_accept) return 0;
+            if (stalled) return out(0);
+            if (stop_at_accept && first) return out(0);
         }
     } catch (const std::exception& e) {
+        out(0);
         set_error(m, e.what());
         return -1;
     }
-    return 0;
+    return out(0);
 }
 
 // A host-driven design (src/sim/host.rs): up to `n` cycles out of reset with the bus inputs

@@ -195,13 +195,21 @@ impl FloatWeights {
 
     /// A layer's float weight and bias, for a parametrized layer.
     fn params_of(&self, l: &crate::network::Layer) -> (Option<&[f32]>, Option<&[f32]>) {
-        match l.op.arith() {
-            Some(_) => (
-                Some(self.tensor(&format!("{}.weight", l.param)).expect("checked on load")),
-                self.tensor(&format!("{}.bias", l.param)),
-            ),
-            None => (None, None),
+        if l.op.arith().is_none() {
+            return (None, None);
         }
+        // `PARAM.weight` and `PARAM.bias`, found without building the names (once per layer
+        // and image).
+        let of = |what: &str| {
+            self.tensors
+                .iter()
+                .find(|t| {
+                    t.name.strip_prefix(l.param.as_str()).and_then(|r| r.strip_prefix('.'))
+                        == Some(what)
+                })
+                .map(|t| &t.data[..])
+        };
+        (Some(of("weight").expect("checked on load")), of("bias"))
     }
 
     /// Every layer's float output for one image, in layer order (the argmax's: its input).

@@ -358,6 +358,13 @@ fn a_design_that_takes_its_weight_directory_as_a_parameter() {
         verify(&["--bind", bind, "--stimulus", "random", "--sets", "3", "--count", "60"], r.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("PASS: 180/180 images bit-exact at every layer"), "{}", text(&o));
+    // Profile-guided: the instrumented model's profile run writes its weights into the same
+    // directory (one lock, shared), then the final model runs.
+    let args = ["--bind", bind, "--stimulus", "random", "--sets", "3", "--count", "60", "--pgo"];
+    let o = verify(&args, r.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS: 180/180 images bit-exact at every layer"), "{}", text(&o));
+    assert!(text(&o).contains("+PGO)"), "{}", text(&o));
 }
 
 fn icarus(args: &[&str]) -> Output {

@@ -958,11 +958,11 @@ fn finish(
             .as_ref()
             .and(p.last_cycle.zip(p.first_cycle).map(|(l, f)| l - f)),
         weight_cycles: p.weight_cycles,
-        overflowed: expected.overflowed.clone(),
-        ranges: expected.ranges.clone(),
+        tie: expected.tie(),
+        overflowed: expected.overflowed,
+        ranges: expected.ranges,
         timed_out,
         stopped: p.stopped,
-        tie: expected.tie(),
         cmp,
         capture: (sh.cfg.keep_capture == Some(index)).then(|| cap.clone()),
     }

@@ -193,3 +193,51 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_found_at_any_depth_and_only_with_their_extension() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("tmp/cache/.building-x/obj");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("u000.gcda"), b"").unwrap();
+        std::fs::write(d.path().join("default_1.profraw"), b"").unwrap();
+        std::fs::write(d.path().join("notes.txt"), b"").unwrap();
+        assert_eq!(files_under(d.path(), "gcda"), [deep.join("u000.gcda")]);
+        assert_eq!(files_under(d.path(), "profraw"), [d.path().join("default_1.profraw")]);
+        assert!(files_under(&d.path().join("missing"), "gcda").is_empty());
+    }
+
+    #[test]
+    fn each_compiler_instruments_and_reads_its_own_way() {
+        let t = |family| Toolchain {
+            family,
+            cxx: String::new(),
+            version: String::new(),
+            profdata: None,
+        };
+        let dir = Path::new("/p");
+        let gcc = t(Compiler::Gcc);
+        assert!(gcc.generate_flags(dir).contains(&"-fprofile-dir=/p".to_string()));
+        assert!(gcc.use_flags(dir).contains(&"-fprofile-use".to_string()));
+        assert!(gcc.link_libs().is_empty());
+        let clang = t(Compiler::Clang);
+        assert_eq!(clang.generate_flags(dir)[0], "-fprofile-generate=/p");
+        assert_eq!(clang.use_flags(dir)[0], "-fprofile-use=/p/merged.profdata");
+        assert_eq!(clang.link_libs(), ["-latomic"]);
+        // Both compile the shim's `cnn_profile_dump` in.
+        for t in [gcc, clang] {
+            assert!(t.generate_flags(dir).contains(&"-DCNN_PGO_GENERATE".to_string()));
+        }
+        // clang's counts need its llvm-profdata; without one the merge says so.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.profraw"), b"").unwrap();
+        let e = t(Compiler::Clang).merge(d.path()).unwrap_err().to_string();
+        assert!(e.contains("no llvm-profdata"), "{e}");
+        let e = t(Compiler::Gcc).merge(d.path()).unwrap_err().to_string();
+        assert!(e.contains("wrote no .gcda files"), "{e}");
+    }
+}
