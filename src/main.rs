@@ -119,42 +119,7 @@ enum Cmd {
     /// ceiling, (b) the driver streaming only, (c) verify on 1 thread, (d) verify on all cores;
     /// medians of interleaved runs, ratios, peak RSS (docs/performance.md). With --rtl of a
     /// host-driven design, the same of that design, its ceiling a bare host loop.
-    Bench {
-        #[arg(long, default_value = plan::DEFAULT_MNIST)]
-        mnist: PathBuf,
-        /// Default: vectors/weights, or the weights a host-driven --rtl design's network names.
-        #[arg(long)]
-        weights: Option<PathBuf>,
-        /// Rounds of (a)-(d), interleaved.
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// The first this many test images (default: all).
-        #[arg(long)]
-        limit: Option<usize>,
-        /// Worker threads of (d) (default: all cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Also time (e): verify of the design bound in DIR, Verilated at run time; a
-        /// host-driven design is timed on its own instead, against a host loop.
-        #[arg(long, value_name = "DIR")]
-        rtl: Option<PathBuf>,
-        /// Run (b) once and print its counts (what bench's (b) child process runs).
-        #[arg(long, hide = true)]
-        stream_only: bool,
-        /// Run (a) of the --rtl design once and print its counts.
-        #[arg(long, hide = true, requires = "rtl", conflicts_with = "stream_only")]
-        ceiling: bool,
-        /// Instead of (a)-(d): the ceiling (a) of the --rtl design (default: rtl/) built four
-        /// ways, gcc, gcc+PGO, clang and clang+PGO, interleaved; medians and ratios to gcc.
-        #[arg(long, conflicts_with_all = ["stream_only", "ceiling"])]
-        compilers: bool,
-        /// The model (a) runs: its C++ compiler (what --compilers' children run).
-        #[arg(long, hide = true, value_enum)]
-        compiler: Option<cnn_cosim::sim::toolchain::Compiler>,
-        /// The model (a) runs: profile-guided (what --compilers' children run).
-        #[arg(long, hide = true)]
-        pgo: bool,
-    },
+    Bench(cnn_cosim::bench::BenchArgs),
     #[cfg(not(feature = "train"))]
     /// Train a described network with the notebook's recipe and write model.safetensors and
     /// the .mem files. This build has no trainer: the first run builds one (the `train`
@@ -285,35 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Cmd::Mutate(a) => cnn_cosim::mutate::run(&a),
-        Cmd::Bench {
-            mnist,
-            weights,
-            runs,
-            limit,
-            jobs,
-            stream_only,
-            ceiling,
-            rtl,
-            compilers,
-            compiler,
-            pgo,
-        } => {
-            let jobs = jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-            let args = cnn_cosim::bench::BenchArgs {
-                mnist,
-                weights,
-                runs,
-                limit,
-                jobs,
-                stream_only,
-                ceiling,
-                rtl,
-                compilers,
-                compiler,
-                pgo,
-            };
-            cnn_cosim::bench::bench(&args).map(|_| true)
-        }
+        Cmd::Bench(a) => cnn_cosim::bench::bench(&a).map(|_| true),
         #[cfg(not(feature = "train"))]
         Cmd::Train { args } => cnn_cosim::train_on_demand::run(&args),
         #[cfg(feature = "train")]

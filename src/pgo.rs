@@ -11,8 +11,8 @@ use crate::plan::{Plan, SetRun, VerifyArgs};
 use crate::sim::binding::{Between, Binding};
 use crate::sim::driver::{self, Stimulus};
 use crate::sim::model::Design;
+use crate::sim::verilate::KeyHash;
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 /// Images of the profile workload (at most: fewer when the run has fewer).
 pub const WORKLOAD_IMAGES: usize = 300;
@@ -41,12 +41,8 @@ impl Workload {
         } else {
             a.between.unwrap_or_else(|| binding.between.parse().unwrap_or(Between::BackToBack))
         };
-        let mut h = Sha256::new();
-        let mut field = |name: &str, bytes: &[u8]| {
-            h.update(name.as_bytes());
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(bytes);
-        };
+        let mut h = KeyHash::default();
+        let mut field = |name: &str, bytes: &[u8]| h.field(name, bytes);
         field("workload", env!("CARGO_PKG_VERSION").as_bytes());
         field("network", net.name.as_bytes());
         let timing = format!("{} {} {}", set.cfg.between, set.cfg.bubbles, set.cfg.seed);
@@ -67,8 +63,7 @@ impl Workload {
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             field(&name, &bytes);
         }
-        let digest = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
-        Ok(Workload { set, net: net.clone(), digest })
+        Ok(Workload { set, net: net.clone(), digest: h.finish() })
     }
 
     /// Streams the workload through `design` (the instrumented one) on one thread.

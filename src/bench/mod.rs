@@ -40,31 +40,41 @@ use std::time::Instant;
 pub const CEILING: &str = env!("CNN_COSIM_CEILING");
 
 /// Options of `bench`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    #[arg(long, default_value = crate::plan::DEFAULT_MNIST)]
     pub mnist: PathBuf,
-    /// Default: the seed's weights ([`crate::weights::DEFAULT_WEIGHTS`]), or with a
-    /// host-driven `--rtl`, the ones its network names.
+    /// Default: vectors/weights, or the weights a host-driven --rtl design's network names.
+    #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Rounds of (a)–(d).
+    /// Rounds of (a)-(d), interleaved.
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
     /// The first this many test images (default: all).
+    #[arg(long)]
     pub limit: Option<usize>,
-    /// Worker threads of (d).
-    pub jobs: usize,
-    /// Instead of benchmarking: run (b) once here and print its counts (what the (b) child
-    /// process does).
-    pub stream_only: bool,
-    /// Instead of benchmarking: run (a) of the host-driven `--rtl` design once here and
-    /// print its counts (what the (a) child process does).
-    pub ceiling: bool,
-    /// Also (e): the design bound in this directory, Verilated at run time.
+    /// Worker threads of (d) (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Also time (e): verify of the design bound in DIR, Verilated at run time; a
+    /// host-driven design is timed on its own instead, against a host loop.
+    #[arg(long, value_name = "DIR")]
     pub rtl: Option<PathBuf>,
-    /// Instead of (a)-(d): (a) of the design built with each compiler, with and without
-    /// PGO ([`compilers`]).
+    /// Run (b) once and print its counts (what bench's (b) child process runs).
+    #[arg(long, hide = true)]
+    pub stream_only: bool,
+    /// Run (a) of the --rtl design once and print its counts.
+    #[arg(long, hide = true, requires = "rtl", conflicts_with = "stream_only")]
+    pub ceiling: bool,
+    /// Instead of (a)-(d): the ceiling (a) of the --rtl design (default: rtl/) built four
+    /// ways, gcc, gcc+PGO, clang and clang+PGO, interleaved; medians and ratios to gcc.
+    #[arg(long, conflicts_with_all = ["stream_only", "ceiling"])]
     pub compilers: bool,
-    /// The model of `--ceiling`: its compiler and whether it is profile-guided.
+    /// The model (a) runs: its C++ compiler (what --compilers' children run).
+    #[arg(long, hide = true, value_enum)]
     pub compiler: Option<crate::sim::toolchain::Compiler>,
+    /// The model (a) runs: profile-guided (what --compilers' children run).
+    #[arg(long, hide = true)]
     pub pgo: bool,
 }
 
@@ -105,6 +115,7 @@ fn mode_name(m: usize, host: bool) -> &'static str {
 
 /// `bench`.
 pub fn bench(a: &BenchArgs) -> Result<()> {
+    let jobs = a.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
     let me = std::env::current_exe().context("cannot find the cnn-cosim executable")?;
     if a.compilers {
         return compilers::bench(&me, a);
@@ -129,7 +140,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
             ensure!(a.runs > 0, "--runs 0 runs nothing");
             ensure!(a.limit != Some(0), "--limit 0 selects no images");
             let tmp = tempfile::Builder::new().prefix("cnn-cosim-bench-").tempdir()?;
-            return design::bench(&me, binding, &inputs, a.runs, a.jobs.max(1), tmp.path());
+            return design::bench(&me, binding, &inputs, a.runs, jobs, tmp.path());
         }
         design::check_streaming(&binding, &Network::seed().name)?;
     }
@@ -154,14 +165,14 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let n = a.limit.unwrap_or(count).min(count);
     ensure!(n > 0, "--limit 0 selects no images");
     let limit = n.to_string();
-    let jobs = a.jobs.to_string();
+    let jobs_arg = jobs.to_string();
     if let Some(dir) = &a.rtl {
         // Built (or found in the cache) once, here, so no round pays for the compile.
         // (e) runs on (a)-(d)'s images and weights, against the compiled-in seed design.
         let binding = crate::sim::binding::Binding::find(dir, None)?;
         crate::sim::verilate::build(binding, false, false)?;
     }
-    let share = n.div_ceil(a.jobs.max(1));
+    let share = n.div_ceil(jobs);
     let share_arg = share.to_string();
     let commands = |ceiling: &Path, me: &Path| -> Vec<Vec<Command>> {
         let cosim = |args: &[&str], reports: Option<&str>| {
@@ -182,8 +193,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
             vec![ceil(&limit)],
             vec![cosim(&["bench", "--stream-only"], None)],
             vec![cosim(&["verify", "--quiet", "--jobs", "1"], Some("c"))],
-            vec![cosim(&["verify", "--quiet", "--jobs", &jobs], Some("d"))],
-            (0..a.jobs.max(1)).map(|_| ceil(&share_arg)).collect(),
+            vec![cosim(&["verify", "--quiet", "--jobs", &jobs_arg], Some("d"))],
+            (0..jobs).map(|_| ceil(&share_arg)).collect(),
         ];
         if let Some(dir) = &a.rtl {
             let mut e = cosim(&["verify", "--quiet", "--jobs", "1"], Some("e"));
@@ -199,7 +210,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         a.mnist.display(),
         given.display(),
         a.runs,
-        a.jobs,
+        jobs,
         crate::sim::binding::RTL_DIR,
         model::VERILATOR_VERSION
     );
@@ -228,7 +239,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     if std::io::stderr().is_terminal() {
         eprint!("\r");
     }
-    print_table(&samples, n as u64, share as u64, a.jobs.max(1) as u64, false);
+    print_table(&samples, n as u64, share as u64, jobs as u64, false);
     Ok(())
 }
 

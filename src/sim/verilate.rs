@@ -454,6 +454,23 @@ pub fn inspect(sources: &[PathBuf], top: &str, what: &str) -> Result<DesignSigna
     Ok(design_signals(top, &obj, PREFIX))
 }
 
+/// A cache key being formed: named fields, each with its length, into SHA-256.
+#[derive(Default)]
+pub(crate) struct KeyHash(Sha256);
+
+impl KeyHash {
+    pub(crate) fn field(&mut self, name: &str, bytes: &[u8]) {
+        self.0.update(name.as_bytes());
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    /// The first 16 bytes of the digest, in hex.
+    pub(crate) fn finish(self) -> String {
+        self.0.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// The cache key of a library: every input that can change it.
 fn key(
     b: &Binding,
@@ -462,12 +479,8 @@ fn key(
     traced: bool,
     pgo: Option<&Pgo>,
 ) -> Result<String> {
-    let mut h = Sha256::new();
-    let mut field = |name: &str, bytes: &[u8]| {
-        h.update(name.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
+    let mut k = KeyHash::default();
+    let mut field = |name: &str, bytes: &[u8]| k.field(name, bytes);
     field("cnn-cosim", env!("CARGO_PKG_VERSION").as_bytes());
     field("shim", SHIM.as_bytes());
     field("glue", include_str!("glue.rs").as_bytes());
@@ -509,8 +522,7 @@ fn key(
             field(&f.display().to_string(), &std::fs::read(&f).unwrap_or_default());
         }
     }
-    let digest = h.finalize();
-    Ok(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
+    Ok(k.finish())
 }
 
 /// Verilates and compiles into a temporary directory beside `entry`, then renames it into
