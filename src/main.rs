@@ -16,6 +16,11 @@ use cnn_cosim::{data, eval, weights};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: a verify run allocates per image (the reference's
+/// layers, the results), and the 10,000 images up front.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cnn-cosim",
